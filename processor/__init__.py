@@ -1,0 +1,1 @@
+"""crashproc's processor: turns a raw crash (annotations + dumps) into a processed crash."""

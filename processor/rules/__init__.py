@@ -1,0 +1,1 @@
+"""Processing rules: small classes with a ``predicate`` and an ``action``."""

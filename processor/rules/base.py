@@ -1,0 +1,71 @@
+"""The rule interface every processing step implements."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from processor.metrics import METRICS
+from processor.status import Status
+
+
+class Rule:
+    """One processing step over (raw_crash, dumps, processed_crash, tmpdir, status).
+
+    ``dumps`` maps a dump's form-field name (``upload_file_minidump``, ``memory_report``, ...)
+    to the path of its file; ``tmpdir`` is a per-crash scratch directory that is removed after
+    the crash is processed. Rules change ``processed_crash`` in place and report problems as
+    notes on ``status``; an exception is isolated by the pipeline, so raising is for bugs, not
+    for bad input.
+    """
+
+    @property
+    def name(self) -> str:
+        return f"{type(self).__module__}.{type(self).__qualname__}"
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__qualname__}>"
+
+    def predicate(
+        self,
+        raw_crash: dict[str, Any],
+        dumps: Mapping[str, str],
+        processed_crash: dict[str, Any],
+        tmpdir: str,
+        status: Status,
+    ) -> bool:
+        return True
+
+    def action(
+        self,
+        raw_crash: dict[str, Any],
+        dumps: Mapping[str, str],
+        processed_crash: dict[str, Any],
+        tmpdir: str,
+        status: Status,
+    ) -> None:
+        return None
+
+    def act(
+        self,
+        *,
+        raw_crash: dict[str, Any],
+        dumps: Mapping[str, str],
+        processed_crash: dict[str, Any],
+        tmpdir: str,
+        status: Status,
+    ) -> None:
+        """Run the action when the predicate holds, timed per rule."""
+        kwargs = dict(
+            raw_crash=raw_crash,
+            dumps=dumps,
+            processed_crash=processed_crash,
+            tmpdir=tmpdir,
+            status=status,
+        )
+        with METRICS.timer("processor.rule.act.timing", tags=[f"rule:{type(self).__name__}"]):
+            if self.predicate(**kwargs):
+                self.action(**kwargs)
+
+    def close(self) -> None:
+        """Release resources held across crashes (caches, sessions)."""
