@@ -1,0 +1,77 @@
+"""Fixtures for rule tests: running one rule, and real stackwalker output for the shared dumps."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from processor.rules.base import Rule
+from processor.status import Status
+
+REPO = Path(__file__).resolve().parents[3]
+SHARED = REPO.parent / "shared"
+TESTDATA = SHARED / "testdata"
+
+
+@pytest.fixture
+def run_rule() -> Callable[..., Status]:
+    """Run ``rule.act`` on the given crash parts (changed in place) and return the Status."""
+
+    def run(
+        rule: Rule,
+        raw_crash: dict[str, Any] | None = None,
+        processed_crash: dict[str, Any] | None = None,
+        dumps: dict[str, str] | None = None,
+    ) -> Status:
+        status = Status()
+        rule.act(
+            raw_crash={} if raw_crash is None else raw_crash,
+            dumps={} if dumps is None else dumps,
+            processed_crash={} if processed_crash is None else processed_crash,
+            tmpdir="/nonexistent-tmpdir",
+            status=status,
+        )
+        return status
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def stackwalk() -> Callable[[str], dict[str, Any]]:
+    """``stackwalk("test.dmp")`` -> the peer minidump-stackwalk's ``--json`` output for a
+    shared test dump, symbolicated with the shared symbols (a fresh copy per call)."""
+    if not TESTDATA.is_dir():
+        pytest.skip(f"{TESTDATA} is not present beside the clone")
+    fetch = subprocess.run(
+        [
+            "bash",
+            str(SHARED / "tools" / "fetch-minidump-stackwalk"),
+            str(REPO / ".cache" / "peers"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if fetch.returncode != 0:
+        pytest.skip(f"peer minidump-stackwalk cannot be had: {fetch.stderr.strip()[-200:]}")
+    exe = fetch.stdout.strip().splitlines()[-1]
+    cache: dict[str, dict[str, Any]] = {}
+
+    def run(dump_name: str) -> dict[str, Any]:
+        if dump_name not in cache:
+            done = subprocess.run(
+                [exe, "--json", str(TESTDATA / dump_name), str(TESTDATA / "symbols")],
+                capture_output=True,
+                timeout=120,
+                check=True,
+            )
+            cache[dump_name] = json.loads(done.stdout)
+        return copy.deepcopy(cache[dump_name])
+
+    return run
