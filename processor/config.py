@@ -1,0 +1,61 @@
+"""Processor settings: defaults for one machine, overridable from the environment and flags."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ENV_PREFIX = "CRASHPROC_"
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names it."""
+
+
+def _int(name: str, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"{ENV_PREFIX}{name} must be an integer") from None
+
+
+def _list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+@dataclass
+class Settings:
+    """Everything a pipeline needs to be built; every field has a working default."""
+
+    # Directory holding raw_crash.schema.yaml and processed_crash.schema.yaml (None: bundled).
+    schema_dir: Path | None = None
+    # Dotted paths of extra Rule classes, run before signature generation.
+    extra_rules: list[str] = field(default_factory=list)
+    # Local table (JSON or CSV) of beta/aurora versions by build id (None: an empty table).
+    beta_version_table: Path | None = None
+    # Annotation values longer than this are not copied into the processed crash.
+    max_annotation_size: int = 1024 * 1024
+    hostname: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        settings = cls()
+
+        def get(name: str) -> str | None:
+            value = env.get(ENV_PREFIX + name)
+            return value if value not in (None, "") else None
+
+        if (value := get("SCHEMA_DIR")) is not None:
+            settings.schema_dir = Path(value)
+        if (value := get("EXTRA_RULES")) is not None:
+            settings.extra_rules = _list(value)
+        if (value := get("BETA_VERSION_TABLE")) is not None:
+            settings.beta_version_table = Path(value)
+        if (value := get("MAX_ANNOTATION_SIZE")) is not None:
+            settings.max_annotation_size = _int("MAX_ANNOTATION_SIZE", value)
+        if (value := get("HOSTNAME")) is not None:
+            settings.hostname = value
+        return settings

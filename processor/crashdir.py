@@ -1,0 +1,126 @@
+"""Read a crash directory: ``raw_crash.json``, dump files named by form field, optional outputs.
+
+A crash directory is what a collector would have stored for one report. The loader plays the
+collector's part for hand-made directories (assigning a crash id and a submission time when
+they are missing) and turns every problem into either a clear error naming the directory (the
+crash cannot be processed) or a note (it can, with less data).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from processor.crashid import crash_id_problem, create_crash_id
+
+RAW_CRASH_FILE = "raw_crash.json"
+PRECOMPUTED_SUFFIX = ".json"
+DUMP_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+# A raw crash larger than this is not a crash report but an accident or an attack.
+MAX_RAW_CRASH_BYTES = 64 * 1024 * 1024
+
+
+class CrashInputError(Exception):
+    """A crash directory that cannot be processed at all; the message names it."""
+
+
+@dataclass
+class CrashInput:
+    """Everything the pipeline needs from one crash directory."""
+
+    path: Path
+    crash_id: str
+    raw_crash: dict[str, Any]
+    dumps: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+
+
+def precomputed_output_path(dump_path: str | Path) -> Path:
+    """Where a stored stackwalker output for ``dump_path`` lives (``<dump name>.json``)."""
+    dump_path = Path(dump_path)
+    return dump_path.with_name(dump_path.name + PRECOMPUTED_SUFFIX)
+
+
+def _utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def load_raw_crash(path: Path) -> dict[str, Any]:
+    """Parse ``raw_crash.json``; any problem is a CrashInputError naming the file."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise CrashInputError(
+            f"{path.parent}: no {RAW_CRASH_FILE} in the crash directory"
+        ) from None
+    if size > MAX_RAW_CRASH_BYTES:
+        raise CrashInputError(
+            f"{path}: raw crash is {size} bytes, over the {MAX_RAW_CRASH_BYTES} limit"
+        )
+    try:
+        with open(path, "rb") as fp:
+            raw_crash = json.loads(fp.read().decode("utf-8", errors="replace"))
+    except ValueError as exc:
+        raise CrashInputError(f"{path}: not valid JSON ({exc.__class__.__name__}: {exc})") from None
+    if not isinstance(raw_crash, dict):
+        raise CrashInputError(f"{path}: expected a JSON object, got {type(raw_crash).__name__}")
+    return raw_crash
+
+
+def load_crash_dir(path: str | Path) -> CrashInput:
+    """Load one crash directory, assigning collector fields that a hand-made one lacks."""
+    path = Path(path)
+    if not path.is_dir():
+        raise CrashInputError(f"{path}: not a crash directory")
+    raw_crash = load_raw_crash(path / RAW_CRASH_FILE)
+    notes: list[str] = []
+
+    crash_id = raw_crash.get("uuid")
+    if crash_id is None:
+        crash_id = create_crash_id(_utc_now())
+        raw_crash["uuid"] = crash_id
+        notes.append("crash id assigned: the raw crash had no uuid")
+    else:
+        problem = crash_id_problem(crash_id)
+        if problem:
+            raise CrashInputError(f"{path}: {problem}")
+    if "submitted_timestamp" not in raw_crash:
+        raw_crash["submitted_timestamp"] = _utc_now().isoformat()
+        notes.append("submitted_timestamp assigned: the raw crash had none")
+
+    dumps: dict[str, str] = {}
+    for entry in sorted(path.iterdir()):
+        name = entry.name
+        if name == RAW_CRASH_FILE or name.startswith("."):
+            continue
+        if name.endswith(PRECOMPUTED_SUFFIX) and DUMP_NAME_RE.match(
+            name[: -len(PRECOMPUTED_SUFFIX)]
+        ):
+            continue  # a stored stackwalker output, found beside its dump by the stackwalk rule
+        if not entry.is_file():
+            notes.append(f"ignored {name!r}: not a regular file")
+        elif not DUMP_NAME_RE.match(name):
+            notes.append(f"ignored file {name[:100]!r}: not a dump form-field name")
+        else:
+            dumps[name] = str(entry)
+
+    for entry in sorted(path.glob("*" + PRECOMPUTED_SUFFIX)):
+        dump_name = entry.name[: -len(PRECOMPUTED_SUFFIX)]
+        if (
+            entry.name != RAW_CRASH_FILE
+            and DUMP_NAME_RE.match(dump_name)
+            and dump_name not in dumps
+        ):
+            notes.append(f"ignored {entry.name!r}: a stored stackwalker output without its dump")
+
+    metadata = raw_crash.get("metadata")
+    checksums = metadata.get("dump_checksums") if isinstance(metadata, dict) else None
+    if isinstance(checksums, dict):
+        for name in sorted(checksums):
+            if isinstance(name, str) and name not in dumps:
+                notes.append(f"dump {name[:100]!r} is listed in the raw crash but missing")
+    return CrashInput(path=path, crash_id=crash_id, raw_crash=raw_crash, dumps=dumps, notes=notes)

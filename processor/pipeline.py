@@ -1,0 +1,168 @@
+"""Run a ruleset over one crash, isolating each rule's failures.
+
+A rule that raises must not cost the crash: the failure becomes a public note that names the
+rule and the exception class only (exception messages can carry protected data), the traceback
+goes to the log and to the error reporter, and the remaining rules still run.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import socket
+import traceback
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from processor.metrics import METRICS
+from processor.rules.base import Rule
+from processor.status import Status
+
+logger = logging.getLogger(__name__)
+
+PLACEHOLDER_SIGNATURE = "EMPTY: crash failed to process"
+
+# Called with the exception and a context dict (crash_id, ruleset, rule) for each rule failure.
+ErrorReporter = Callable[[BaseException, dict[str, str]], None]
+
+
+def _no_reporter(exc: BaseException, context: dict[str, str]) -> None:
+    return None
+
+
+def utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def _traceback_without_message(exc: BaseException) -> str:
+    """The stack of ``exc`` and its class, without its message (which may hold protected data)."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    return f"Traceback (most recent call last):\n{frames}{type(exc).__qualname__}"
+
+
+class UnknownRuleset(KeyError):
+    pass
+
+
+class Pipeline:
+    """Applies named rulesets (ordered lists of rules) to crashes."""
+
+    def __init__(
+        self,
+        rulesets: Mapping[str, list[Rule]],
+        hostname: str | None = None,
+        error_reporter: ErrorReporter | None = None,
+    ):
+        self.rulesets = dict(rulesets)
+        self.hostname = hostname or socket.gethostname()
+        self.error_reporter = error_reporter or _no_reporter
+
+    def process_crash(
+        self,
+        ruleset_name: str,
+        raw_crash: dict[str, Any],
+        dumps: Mapping[str, str],
+        processed_crash: dict[str, Any],
+        tmpdir: str,
+        notes: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Run ``ruleset_name`` over the crash; ``processed_crash`` is changed and returned.
+
+        ``processed_crash`` is the previously saved result when reprocessing, so earlier notes
+        move into ``processor_history``. ``notes`` are notes gathered before the pipeline (for
+        example by the loader) that belong to this pass.
+        """
+        status = Status()
+        started = utc_now()
+        status.add_note(f">>> Start processing: {started.isoformat()} ({self.hostname})")
+        status.add_notes(list(notes or []))
+
+        previous_notes = processed_crash.get("processor_notes")
+        processed_crash["success"] = False
+        processed_crash["started_datetime"] = started.isoformat()
+        processed_crash["signature"] = PLACEHOLDER_SIGNATURE
+
+        crash_id = str(raw_crash.get("uuid", "unknown"))
+        rules = self.rulesets.get(ruleset_name)
+        failed: list[str] = []
+        with METRICS.timer("processor.process_crash", tags=[f"ruleset:{ruleset_name}"]):
+            if rules is None:
+                status.add_note(f"error: unknown ruleset {ruleset_name!r}")
+                failed.append("ruleset")
+            else:
+                for rule in rules:
+                    if not self._run_rule(
+                        rule,
+                        ruleset_name,
+                        crash_id,
+                        raw_crash,
+                        dumps,
+                        processed_crash,
+                        tmpdir,
+                        status,
+                    ):
+                        failed.append(rule.name)
+
+        processed_crash["success"] = not failed and self._stackwalk_succeeded(processed_crash)
+        if previous_notes:
+            history = processed_crash.get("processor_history")
+            history = list(history) if isinstance(history, list) else []
+            history.insert(0, previous_notes)
+            processed_crash["processor_history"] = history
+        processed_crash["processor_notes"] = "\n".join(status.notes)
+        processed_crash["completed_datetime"] = utc_now().isoformat()
+        return processed_crash
+
+    @staticmethod
+    def _stackwalk_succeeded(processed_crash: dict[str, Any]) -> bool:
+        """A crash whose minidump could not be walked did not process successfully."""
+        status = processed_crash.get("mdsw_status_string")
+        return status is None or status == "OK"
+
+    def _run_rule(
+        self,
+        rule: Rule,
+        ruleset_name: str,
+        crash_id: str,
+        raw_crash: dict[str, Any],
+        dumps: Mapping[str, str],
+        processed_crash: dict[str, Any],
+        tmpdir: str,
+        status: Status,
+    ) -> bool:
+        try:
+            rule.act(
+                raw_crash=raw_crash,
+                dumps=dumps,
+                processed_crash=processed_crash,
+                tmpdir=tmpdir,
+                status=status,
+            )
+            return True
+        except Exception as exc:
+            rule_name = type(rule).__name__
+            status.add_note(
+                f"ruleset {ruleset_name!r} rule {rule_name!r} failed: {type(exc).__name__}"
+            )
+            logger.error(
+                "crash %s: ruleset %r rule %r failed\n%s",
+                crash_id,
+                ruleset_name,
+                rule.name,
+                _traceback_without_message(exc),
+            )
+            try:
+                self.error_reporter(
+                    exc, {"crash_id": crash_id, "ruleset": ruleset_name, "rule": rule.name}
+                )
+            except Exception:
+                logger.error("crash %s: the error reporter failed too", crash_id)
+            return False
+
+    def close(self) -> None:
+        for rules in self.rulesets.values():
+            for rule in rules:
+                try:
+                    rule.close()
+                except Exception:
+                    logger.error("closing rule %s failed", rule.name)

@@ -1,0 +1,170 @@
+"""The rulesets, as data: which rules run, in which order, built with which resources.
+
+Each entry names a rule class by dotted path and, for constructor arguments, the name of a
+``RulesetContext`` attribute to pass. Order matters and the comments say why.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from processor.config import Settings
+from processor.rules.base import Rule
+from schemas.library import Schema, load_schema
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """A rule class by dotted path, with constructor arguments named by context attribute."""
+
+    path: str
+    kwargs: dict[str, str] = field(default_factory=dict)
+
+    def build(self, context: RulesetContext) -> Rule:
+        rule_class = import_rule_class(self.path)
+        return rule_class(**{name: getattr(context, attr) for name, attr in self.kwargs.items()})
+
+
+def spec(path: str, **kwargs: str) -> RuleSpec:
+    return RuleSpec(path, dict(kwargs))
+
+
+SIGNATURE_RULE = "processor.rules.signature.SignatureGeneratorRule"
+
+DEFAULT_RULESET: list[RuleSpec] = [
+    # -- Clean up the raw crash: every later rule reads it.
+    spec("processor.rules.general.DeNullRule"),
+    spec("processor.rules.general.DeNoneRule"),
+    # -- Collector data.
+    spec("processor.rules.general.CrashReportKeysRule"),
+    spec("processor.rules.general.CollectorMetadataRule"),
+    # -- Raw -> processed: schema check and schema-driven copy first, so the rules below can
+    #    read typed fields (product, version, startup_time, ...).
+    spec("processor.rules.annotations.RawCrashSchemaRule", raw_schema="raw_schema"),
+    spec(
+        "processor.rules.annotations.CopyFromRawCrashRule",
+        schema="processed_schema",
+        max_value_size="max_annotation_size",
+    ),
+    spec("processor.rules.mozilla.ESRVersionRewrite"),
+    spec("processor.rules.mozilla.SubmittedFromRule"),
+    spec("processor.rules.general.IdentifierRule"),
+    spec("processor.rules.general.MinidumpSha256HashRule"),
+    # -- Stackwalker output (stored outputs until the stackwalk rule lands), then everything
+    #    derived from json_dump.
+    spec("processor.rules.stackwalk.PrecomputedStackwalkRule"),
+    spec("processor.rules.breakpad.ModuleURLRewriteRule"),
+    spec("processor.rules.breakpad.CrashingThreadInfoRule"),
+    spec("processor.rules.breakpad.TruncateStacksRule"),
+    spec("processor.rules.breakpad.PossibleBitFlipsRule"),
+    spec("processor.rules.breakpad.CrashInconsistenciesRule"),
+    spec("processor.rules.breakpad.HasGuardPageAccessRule"),
+    # -- Annotation-derived fields.
+    spec("processor.rules.mozilla.MajorVersionRule"),
+    spec("processor.rules.mozilla.ProcessTypeRule"),
+    spec("processor.rules.mozilla.AddonsRule"),
+    spec("processor.rules.mozilla.DatesAndTimesRule"),
+    spec("processor.rules.memory.OutOfMemoryBinaryRule"),
+    spec("processor.rules.mozilla.PHCRule"),
+    spec("processor.rules.breadcrumbs.BreadcrumbsRule", schema="processed_schema"),
+    spec("processor.rules.java.JavaStackTraceRule"),
+    spec("processor.rules.breakpad.MacBootArgsRule"),
+    spec("processor.rules.breakpad.MacCrashInfoRule"),
+    spec("processor.rules.mozilla.MozCrashReasonRule"),
+    spec("processor.rules.mozilla.UtilityActorsNameRule"),
+    spec("processor.rules.breakpad.ReportTypeRule"),
+    # -- Post-processing of the processed crash. CPU/OS from the minidump first, then the
+    #    Android fallbacks, then annotation fallbacks for crashes without a minidump
+    #    (PlatformInfoRule), and only then the pretty OS version built from them.
+    spec("processor.rules.platform.CPUInfoRule"),
+    spec("processor.rules.platform.AndroidCPUInfoRule"),
+    spec("processor.rules.mozilla.DistributionIdRule"),
+    spec("processor.rules.platform.OSInfoRule"),
+    spec("processor.rules.platform.AndroidOSInfoRule"),
+    spec("processor.rules.platform.PlatformInfoRule"),
+    spec("processor.rules.mozilla.BetaVersionRule", version_lookup="version_lookup"),
+    spec("processor.rules.platform.OSPrettyVersionRule"),
+    spec("processor.rules.breakpad.TopMostFilesRule"),
+    spec("processor.rules.breakpad.ModulesInStackRule"),
+    spec("processor.rules.breakpad.MissingSymbolsRule"),
+    spec("processor.rules.mozilla.ThemePrettyNameRule"),
+    spec("processor.rules.memory.MemoryReportExtraction"),
+    spec("processor.rules.breakpad.SoftErrorsRule"),
+    spec("processor.rules.breakpad.ThreadCountRule"),
+    # -- Signature generation after everything it reads; extra rules from configuration are
+    #    inserted just before it.
+    spec(SIGNATURE_RULE, schema="processed_schema"),
+    # -- After the signature: only changes the stored crashing_thread for shutdown hangs.
+    spec("processor.rules.breakpad.ShutDownHangCrashingThreadRule"),
+]
+
+# Reprocessing that only recomputes the signature from the stored processed crash.
+REGENERATE_SIGNATURE_RULESET: list[RuleSpec] = [
+    spec(SIGNATURE_RULE, schema="processed_schema"),
+]
+
+RULESETS: dict[str, list[RuleSpec]] = {
+    "default": DEFAULT_RULESET,
+    "regenerate_signature": REGENERATE_SIGNATURE_RULESET,
+}
+
+
+class RulesetError(ValueError):
+    """A rule that cannot be loaded; the message names it."""
+
+
+def import_rule_class(path: str) -> type[Rule]:
+    module_name, _, class_name = path.rpartition(".")
+    if not module_name:
+        raise RulesetError(f"rule {path!r} is not a dotted path (module.Class)")
+    try:
+        rule_class = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as exc:
+        raise RulesetError(f"cannot load rule {path!r}: {exc}") from exc
+    if not (isinstance(rule_class, type) and issubclass(rule_class, Rule)):
+        raise RulesetError(f"{path!r} is not a Rule class")
+    return rule_class
+
+
+class RulesetContext:
+    """The resources rules are built with, made once per pipeline and only when asked for."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    @functools.cached_property
+    def processed_schema(self) -> Schema:
+        return load_schema("processed_crash", self.settings.schema_dir)
+
+    @functools.cached_property
+    def raw_schema(self) -> Schema:
+        return load_schema("raw_crash", self.settings.schema_dir)
+
+    @property
+    def max_annotation_size(self) -> int:
+        return self.settings.max_annotation_size
+
+    @functools.cached_property
+    def version_lookup(self) -> Any:
+        from processor.rules.mozilla import TableVersionLookup
+
+        return TableVersionLookup(self.settings.beta_version_table)
+
+
+def build_rulesets(settings: Settings | None = None) -> dict[str, list[Rule]]:
+    """Instantiate every ruleset, with the configured extra rules in ``default``."""
+    settings = settings or Settings()
+    context = RulesetContext(settings)
+    rulesets = {}
+    for name, specs in RULESETS.items():
+        specs = list(specs)
+        if name == "default" and settings.extra_rules:
+            position = next(
+                (i for i, s in enumerate(specs) if s.path == SIGNATURE_RULE), len(specs)
+            )
+            specs[position:position] = [RuleSpec(path) for path in settings.extra_rules]
+        rulesets[name] = [s.build(context) for s in specs]
+    return rulesets
