@@ -149,7 +149,7 @@ class RulesetContext:
 
     @functools.cached_property
     def version_lookup(self) -> Any:
-        from processor.rules.mozilla import TableVersionLookup
+        from processor.versionlookup import TableVersionLookup
 
         return TableVersionLookup(self.settings.beta_version_table)
 
