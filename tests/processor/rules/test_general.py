@@ -198,3 +198,28 @@ class TestMinidumpSha256HashRule:
         )
         assert processed_crash["minidump_sha256_hash"] == ""
         assert status.notes == []
+
+
+@pytest.mark.parametrize(
+    "raw_crash",
+    [
+        {},
+        {None: None, 1: b"\0", b"k\0": [None], "uuid": None},
+        {"metadata": ["dump_checksums"], "uuid": ["not", "a", "string"]},
+        {"metadata": {"dump_checksums": None}},
+    ],
+)
+@pytest.mark.parametrize(
+    "rule_class",
+    [
+        DeNullRule,
+        DeNoneRule,
+        CrashReportKeysRule,
+        CollectorMetadataRule,
+        IdentifierRule,
+        MinidumpSha256HashRule,
+    ],
+)
+def test_every_rule_survives_garbage(run_rule, rule_class, raw_crash):
+    status = run_rule(rule_class(), raw_crash=dict(raw_crash), dumps={"bad name": "/x"})
+    assert all(isinstance(note, str) for note in status.notes)

@@ -380,3 +380,33 @@ class TestPlatformChain:
         assert processed_crash["cpu_arch"] == "amd64"
         assert processed_crash["cpu_info"] == "unknown"
         assert processed_crash["os_pretty_version"] == "Windows 11"
+
+
+@pytest.mark.parametrize(
+    "raw_crash, processed_crash",
+    [
+        ({"Android_CPU_ABI": None, "Android_Version": None, "OS": {}}, {"json_dump": None}),
+        (
+            {"CPUArchitecture": ["x"], "LinuxLSBDescription": 5},
+            {"os_name": "Linux", "json_dump": "x"},
+        ),
+        ({"Android_Version": "٢٣"}, {"os_name": ["Android"], "cpu_arch": {}, "os_version": 10.0}),
+        ({}, {"os_name": "Windows NT", "os_version": ["10.0"], "json_dump": {"lsb_release": []}}),
+    ],
+)
+@pytest.mark.parametrize(
+    "rule_class",
+    [
+        CPUInfoRule,
+        AndroidCPUInfoRule,
+        OSInfoRule,
+        AndroidOSInfoRule,
+        PlatformInfoRule,
+        OSPrettyVersionRule,
+    ],
+)
+def test_every_rule_survives_garbage(run_rule, rule_class, raw_crash, processed_crash):
+    status = run_rule(
+        rule_class(), raw_crash=dict(raw_crash), processed_crash=dict(processed_crash)
+    )
+    assert status.notes == []
