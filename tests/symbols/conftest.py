@@ -1,0 +1,55 @@
+"""Fixtures for the symbols tests: the shared .sym files and the rust-minidump peer."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = REPO.parent / "shared"
+TESTDATA = SHARED / "testdata"
+TEST_APP_ID = "5A9832E5287241C1838ED98914E9B7FF1"
+TEST_APP_SYM = TESTDATA / "symbols" / "test_app.pdb" / TEST_APP_ID / "test_app.sym"
+TEST_APP_CODE_SYM = (
+    TESTDATA / "symbols-with-code-id" / "test_app.pdb" / TEST_APP_ID / "test_app.sym"
+)
+CRASH_CLIENT_SYM = (
+    TESTDATA / "symbols" / "crash-client" / "509C0610949836F7B70BD88BCF03E5400" / "crash-client.sym"
+)
+
+
+@pytest.fixture(scope="session")
+def testdata() -> Path:
+    if not TESTDATA.is_dir():
+        pytest.skip(f"{TESTDATA} is not present beside the clone")
+    return TESTDATA
+
+
+@pytest.fixture(scope="session")
+def peer() -> Path:
+    """rust-minidump's minidump-stackwalk 0.25, fetched by the shared script."""
+    script = SHARED / "tools" / "fetch-minidump-stackwalk"
+    if not script.is_file():
+        pytest.skip("fetch-minidump-stackwalk script is not available")
+    proc = subprocess.run(
+        ["bash", str(script), str(REPO / ".cache" / "peers")],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        check=False,
+    )
+    if proc.returncode != 0:
+        pytest.skip(f"minidump-stackwalk could not be fetched: {proc.stderr.strip()[-200:]}")
+    return REPO / proc.stdout.strip().splitlines()[-1]
+
+
+def run_peer(peer: Path, dump: Path, *args: str) -> dict:
+    """Run the peer stackwalker and return its JSON output."""
+    proc = subprocess.run(
+        [str(peer), "--json", str(dump), *args], capture_output=True, timeout=120, check=True
+    )
+    return json.loads(proc.stdout)
