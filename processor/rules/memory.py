@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 #: Largest uncompressed report accepted; real reports are a few MiB.
 MAX_SIZE_UNCOMPRESSED = 20 * 1024 * 1024
+READ_CHUNK_SIZE = 1024 * 1024
 
 
 class MemoryReportError(ValueError):
@@ -38,10 +39,16 @@ def read_memory_report(path: str, max_size: int = MAX_SIZE_UNCOMPRESSED) -> dict
     Raises ``MemoryReportError`` for unreadable files, bad gzip, oversize data, invalid JSON
     and JSON that is not an object.
     """
+    data = bytearray()
     try:
         with gzip.open(path, "rb") as stream:
-            # GzipFile.read(n) inflates incrementally and returns at most n bytes.
-            data = stream.read(max_size + 1)
+            # GzipFile.read(n) inflates incrementally and returns at most n bytes; reading in
+            # chunks into one buffer keeps the peak near max_size, not a multiple of it.
+            while len(data) <= max_size:
+                chunk = stream.read(min(READ_CHUNK_SIZE, max_size + 1 - len(data)))
+                if not chunk:
+                    break
+                data += chunk
     except (OSError, EOFError, zlib.error) as exc:
         raise MemoryReportError(f"error in gzip for memory_report: {type(exc).__name__}") from exc
     if len(data) > max_size:
