@@ -18,8 +18,8 @@ class BreadcrumbsRule(Rule):
 
     Android Components sends the list wrapped the way Sentry does, ``{"values": [...]}``; the
     wrapper is removed. The list must match the processed schema's ``breadcrumbs`` field, so
-    the stored shape is the documented one; as in Socorro (plain JSON Schema), keys the schema
-    does not declare are allowed. Problems are noted as ``Breadcrumbs: malformed: <reason>``;
+    the stored shape is the documented one (the schema itself decides whether undeclared keys
+    are allowed). Problems are noted as ``Breadcrumbs: malformed: <reason>``;
     the schema library's reasons name paths and types, never values, because breadcrumbs hold
     URLs and messages.
     """
@@ -65,7 +65,7 @@ class BreadcrumbsRule(Rule):
             value = value["values"]
 
         try:
-            errors = self.schema.field_errors(FIELD, value, strict=False)
+            errors = self.schema.field_errors(FIELD, value)
         except RecursionError:
             errors = ["nested too deeply"]
         if errors:
