@@ -317,3 +317,24 @@ class TestMemoryReportExtraction:
         processed_crash = {"memory_report": make_report(rows), "json_dump": {"pid": 11620}}
         self.run(run_rule, processed_crash)
         assert processed_crash["memory_measures"] == MAIN_MEASURES
+
+
+def test_written_fields_match_the_processed_schema(run_rule, tmp_path):
+    from schemas.library import load_schema
+
+    schema = load_schema("processed_crash")
+    good = write_gzip(tmp_path / "good.json.gz", json.dumps(make_report()).encode())
+    bad = write_gzip(tmp_path / "bad.json.gz", b"[]")
+    written = {}
+    for path in (good, bad):
+        processed_crash = {"json_dump": {"pid": 11620}}
+        run_rule(
+            OutOfMemoryBinaryRule(), processed_crash=processed_crash, dumps={"memory_report": path}
+        )
+        run_rule(MemoryReportExtraction(), processed_crash=processed_crash)
+        del processed_crash["json_dump"]
+        written.update(processed_crash)
+    assert set(written) == {"memory_report", "memory_measures", "memory_report_error"}
+    assert {key: schema.field_errors(key, value) for key, value in written.items()} == {
+        key: [] for key in written
+    }

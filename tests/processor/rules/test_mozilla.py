@@ -903,3 +903,77 @@ class TestExpiringCache:
     def test_invalid_parameters(self, max_size, ttl):
         with pytest.raises(ValueError):
             ExpiringCache(max_size=max_size, default_ttl=ttl)
+
+
+def test_written_fields_match_the_processed_schema(run_rule, version_table):
+    """Every field these rules write is declared, with the type they write, in the schema."""
+    from schemas.library import load_schema
+
+    schema = load_schema("processed_crash")
+    raw_crash = {
+        "submitted_timestamp": SUBMITTED,
+        "CrashTime": "1709290000",
+        "InstallTime": "1709200000",
+        "SecondsSinceLastCrash": "86400",
+        "ProcessType": "content",
+        "Version": "124.0",
+        "SubmittedFrom": "Auto",
+        "EMCheckCompatibility": "true",
+        "Add-ons": "{972ce4c6-7e08-4474-a285-3208198ce6fd}:124.0,a%40b.org:1",
+        "DistributionID": "canonical",
+        "UtilityActorsName": "audio-decoder-generic,windows-utils",
+        "MozCrashReason": "MOZ_CRASH(boom)",
+        "PHCKind": "FreedPage",
+        "PHCBaseAddress": "8796093022208",
+        "PHCUsableSize": "4096",
+        "PHCAllocStack": "1,2",
+        "PHCFreeStack": "3,4",
+    }
+    processed_crash = beta_crash() | {"startup_time": 1709280000}
+    rules = [
+        ProcessTypeRule(),
+        MajorVersionRule(),
+        SubmittedFromRule(),
+        AddonsRule(),
+        ThemePrettyNameRule(),
+        DistributionIdRule(),
+        UtilityActorsNameRule(),
+        DatesAndTimesRule(),
+        MozCrashReasonRule(),
+        PHCRule(),
+        BetaVersionRule(version_table),
+    ]
+    for rule in rules:
+        run_rule(rule, raw_crash=raw_crash, processed_crash=processed_crash)
+    assert set(processed_crash) == {
+        *beta_crash(),
+        "startup_time",
+        "process_type",
+        "major_version",
+        "submitted_from",
+        "submitted_from_infobar",
+        "addons_checked",
+        "addons",
+        "distribution_id",
+        "utility_actors_name",
+        "submitted_timestamp",
+        "date_processed",
+        "crash_time",
+        "client_crash_date",
+        "install_age",
+        "uptime",
+        "last_crash",
+        "moz_crash_reason_raw",
+        "moz_crash_reason",
+        "phc_kind",
+        "phc_base_address",
+        "phc_usable_size",
+        "phc_alloc_stack",
+        "phc_free_stack",
+    }
+    problems = {
+        key: schema.field_errors(key, value)
+        for key, value in processed_crash.items()
+        if schema.field_errors(key, value)
+    }
+    assert problems == {}
