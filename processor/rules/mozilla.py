@@ -300,14 +300,18 @@ class UtilityActorsNameRule(Rule):
 
 
 def _epoch_from_isoformat(text: str) -> int | None:
-    """Seconds since the epoch of an ISO 8601 timestamp (naive means UTC), or None."""
+    """Seconds since the epoch of an ISO 8601 timestamp (naive means UTC), or None.
+
+    None also for instants whose UTC date falls outside years 1-9999 (e.g. year 1 at +01:00),
+    since they could not be written back as a date.
+    """
     try:
         moment = datetime.datetime.fromisoformat(text)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=datetime.UTC)
+        return int(moment.astimezone(datetime.UTC).timestamp())
+    except (ValueError, OverflowError):
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.UTC)
-    return int(moment.timestamp())
 
 
 class DatesAndTimesRule(Rule):

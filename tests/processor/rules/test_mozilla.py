@@ -460,6 +460,20 @@ class TestDatesAndTimesRule:
         )
         assert processed_crash["crash_time"] == SUBMITTED_EPOCH
 
+    @pytest.mark.parametrize(
+        "submitted", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "2024-13-01"]
+    )
+    def test_submitted_timestamp_out_of_range(self, run_rule, submitted):
+        processed_crash = {}
+        status = run_rule(
+            DatesAndTimesRule(),
+            raw_crash={"submitted_timestamp": submitted, "CrashTime": "1709290000"},
+            processed_crash=processed_crash,
+        )
+        assert processed_crash["submitted_timestamp"] == submitted
+        assert processed_crash["client_crash_date"] == "2024-03-01T10:46:40+00:00"
+        assert status.notes == ["WARNING: raw_crash has a malformed submitted_timestamp"]
+
     def test_missing_submitted_timestamp(self, run_rule):
         processed_crash = {}
         status = run_rule(
@@ -977,3 +991,70 @@ def test_written_fields_match_the_processed_schema(run_rule, version_table):
         if schema.field_errors(key, value)
     }
     assert problems == {}
+
+
+GARBAGE = [
+    None,
+    0,
+    -1,
+    2**70,
+    1.5,
+    float("nan"),
+    True,
+    [],
+    {},
+    {"a": [1]},
+    "",
+    "\x00",
+    "x" * 1_000_000,
+    "9" * 5000,
+    "-" * 10,
+]
+ANNOTATIONS = [
+    "submitted_timestamp",
+    "CrashTime",
+    "InstallTime",
+    "SecondsSinceLastCrash",
+    "ProcessType",
+    "Version",
+    "SubmittedFrom",
+    "SubmittedFromInfobar",
+    "EMCheckCompatibility",
+    "Add-ons",
+    "DistributionID",
+    "TelemetryEnvironment",
+    "UtilityActorsName",
+    "MozCrashReason",
+    "PHCKind",
+    "PHCBaseAddress",
+    "PHCUsableSize",
+    "PHCAllocStack",
+    "PHCFreeStack",
+]
+
+
+@pytest.mark.parametrize("garbage", GARBAGE, ids=lambda value: type(value).__name__)
+def test_garbage_everywhere_never_raises(run_rule, version_table, garbage):
+    """Bad input becomes notes and defaults, never an exception (a "rule failed" note)."""
+    raw_crash = dict.fromkeys(ANNOTATIONS, garbage)
+    processed_crash = dict.fromkeys(
+        ["product", "release_channel", "build", "version", "startup_time", "addons"], garbage
+    )
+    rules = [
+        ProcessTypeRule(),
+        ESRVersionRewrite(),
+        MajorVersionRule(),
+        SubmittedFromRule(),
+        AddonsRule(),
+        ThemePrettyNameRule(),
+        DistributionIdRule(),
+        UtilityActorsNameRule(),
+        DatesAndTimesRule(),
+        MozCrashReasonRule(),
+        PHCRule(),
+        BetaVersionRule(version_table),
+    ]
+    for rule in rules:
+        status = run_rule(rule, raw_crash=raw_crash, processed_crash=processed_crash)
+        if isinstance(garbage, str) and len(garbage) > 3:
+            assert all(garbage not in note for note in status.notes)
