@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-import re
 import zlib
 from collections.abc import Mapping
 from typing import Any
@@ -137,7 +136,7 @@ def memory_measures(memory_report: Mapping[str, Any], pid: int) -> dict[str, int
         raise MemoryReportError("reports is not a list")
     measures = {path.replace("-", "_"): 0 for path in MEASURED_PATHS}
     measures.update(dict.fromkeys(DERIVED_MEASURES, 0))
-    pid_marker = re.compile(rf"\(pid {pid}\)")
+    pid_marker = f"(pid {pid})"
     explicit_heap = explicit_nonheap = 0
     pid_found = False
 
@@ -147,7 +146,7 @@ def memory_measures(memory_report: Mapping[str, Any], pid: int) -> dict[str, int
         process = report.get("process")
         if not isinstance(process, str):
             raise MemoryReportError("a report has no process")
-        if not pid_marker.search(process):
+        if pid_marker not in process:
             continue
         pid_found = True
         path, kind, units, amount = (report.get(key) for key in ("path", "kind", "units", "amount"))
