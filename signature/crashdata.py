@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 SCHEMA_RESOURCE = "crash_data.schema.json"
@@ -90,6 +89,8 @@ def convert_to_crash_data(processed_crash: Mapping[str, Any]) -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def load_schema() -> dict[str, Any]:
     """The crash-data JSON Schema shipped with the package."""
+    from importlib import resources  # costly import; generation does not need it
+
     text = resources.files("signature").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
     return json.loads(text)
 

@@ -12,10 +12,8 @@ leave an empty signature.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from itertools import islice
-from typing import Any
 
 from signature.normalize import FrameNormalizer
 from signature.siglists import SignatureLists, matches
@@ -35,8 +33,8 @@ class FrameDecision:
 
 def _text(value: object, what: str, notes: list[str]) -> str | None:
     """A string field, or None (with a note) when it holds another type."""
-    if value is None or isinstance(value, str):
-        return value
+    if value is None or value.__class__ is str or isinstance(value, str):
+        return value  # type: ignore[return-value]
     notes.append(f"{TOOL}: {what} is not a string; ignored")
     return None
 
@@ -59,51 +57,12 @@ class CStackTool:
 
     # -- frame expansion ----------------------------------------------------------------
 
-    def _pseudo_frames(self, frames: list[Any], notes: list[str]) -> Iterator[dict[str, Any]]:
-        """Yield inline frames (before their parent) and frames, as plain field dicts."""
-        for number, frame in enumerate(frames):
-            if not isinstance(frame, Mapping):
-                notes.append(f"{TOOL}: frame {number} is not an object; ignored")
-                yield {}
-                continue
-            module = _text(frame.get("module"), f"frame {number} module", notes)
-            offset = _text(frame.get("offset"), f"frame {number} offset", notes)
-            inlines = frame.get("inlines") or []
-            if not isinstance(inlines, list):
-                notes.append(f"{TOOL}: frame {number} inlines is not a list; ignored")
-                inlines = []
-            for position, inline in enumerate(inlines):
-                what = f"frame {number} inline {position}"
-                if not isinstance(inline, Mapping):
-                    notes.append(f"{TOOL}: {what} is not an object; ignored")
-                    inline = {}
-                yield {
-                    "function": _text(inline.get("function"), f"{what} function", notes),
-                    "file": _text(inline.get("file"), f"{what} file", notes),
-                    "line": _line(inline.get("line"), f"{what} line", notes),
-                    "module": module,
-                    "offset": offset,
-                }
-            yield {
-                "function": _text(frame.get("function"), f"frame {number} function", notes),
-                "file": _text(frame.get("file"), f"frame {number} file", notes),
-                "line": _line(frame.get("line"), f"frame {number} line", notes),
-                "module": module,
-                "offset": offset,
-                "unloaded_modules": self._unloaded(frame.get("unloaded_modules"), number, notes),
-            }
-
-    @staticmethod
-    def _unloaded(value: object, number: int, notes: list[str]) -> tuple[bool, object]:
-        if not value:
-            return (False, None)
-        if not isinstance(value, list) or not isinstance(value[0], Mapping):
-            notes.append(f"{TOOL}: frame {number} unloaded_modules is malformed; ignored")
-            return (False, None)
-        return (True, value[0].get("module"))
-
     def frame_list(self, thread: object, windows: bool, notes: list[str]) -> list[str]:
-        """Normalized strings of the first 40 (pseudo-)frames of a thread."""
+        """Normalized strings of the first 40 frames of a thread, inline frames first.
+
+        Each inline frame comes before the frame it was inlined into and carries that
+        frame's module and offset. Written as one flat loop: this is the hot path.
+        """
         if thread is None:
             return []
         if not isinstance(thread, Mapping):
@@ -114,24 +73,76 @@ class CStackTool:
             notes.append(f"{TOOL}: frames of the crashing thread is not a list; ignored")
             return []
         normalize = self.normalizer.frame
-        result = []
-        for item in islice(self._pseudo_frames(frames, notes), MAXIMUM_FRAMES_TO_CONSIDER):
-            module = item.get("module")
+        result: list[str] = []
+        for number, frame in enumerate(frames):
+            if len(result) >= MAXIMUM_FRAMES_TO_CONSIDER:
+                break
+            if not isinstance(frame, Mapping):
+                notes.append(f"{TOOL}: frame {number} is not an object; ignored")
+                result.append("")
+                continue
+            module = _text(frame.get("module"), f"frame {number} module", notes)
             if windows and module:
                 module = module.lower()
-            has_unloaded, unloaded = item.get("unloaded_modules", (False, None))
+            offset = _text(frame.get("offset"), f"frame {number} offset", notes)
+            inlines = frame.get("inlines")
+            if inlines:
+                self._add_inlines(inlines, number, module, offset, result, notes)
+                if len(result) >= MAXIMUM_FRAMES_TO_CONSIDER:
+                    break
+            has_unloaded, unloaded = self._unloaded(frame.get("unloaded_modules"), number, notes)
             result.append(
                 normalize(
-                    item.get("function"),
-                    item.get("file"),
-                    item.get("line"),
+                    _text(frame.get("function"), f"frame {number} function", notes),
+                    _text(frame.get("file"), f"frame {number} file", notes),
+                    _line(frame.get("line"), f"frame {number} line", notes),
                     module,
                     unloaded,
-                    item.get("offset"),
+                    offset,
                     has_unloaded,
                 )
             )
         return result
+
+    def _add_inlines(
+        self,
+        inlines: object,
+        number: int,
+        module: str | None,
+        offset: str | None,
+        result: list[str],
+        notes: list[str],
+    ) -> None:
+        if not isinstance(inlines, list):
+            notes.append(f"{TOOL}: frame {number} inlines is not a list; ignored")
+            return
+        normalize = self.normalizer.frame
+        for position, inline in enumerate(inlines):
+            if len(result) >= MAXIMUM_FRAMES_TO_CONSIDER:
+                return
+            what = f"frame {number} inline {position}"
+            if not isinstance(inline, Mapping):
+                notes.append(f"{TOOL}: {what} is not an object; ignored")
+                inline = {}
+            result.append(
+                normalize(
+                    _text(inline.get("function"), f"{what} function", notes),
+                    _text(inline.get("file"), f"{what} file", notes),
+                    _line(inline.get("line"), f"{what} line", notes),
+                    module,
+                    None,
+                    offset,
+                )
+            )
+
+    @staticmethod
+    def _unloaded(value: object, number: int, notes: list[str]) -> tuple[bool, object]:
+        if not value:
+            return (False, None)
+        if not isinstance(value, list) or not isinstance(value[0], Mapping):
+            notes.append(f"{TOOL}: frame {number} unloaded_modules is malformed; ignored")
+            return (False, None)
+        return (True, value[0].get("module"))
 
     # -- the walk -------------------------------------------------------------------------
 

@@ -119,12 +119,15 @@ def collapse_cpp_types(function: str, depth: int = 0) -> str:
     """Collapse C++ template arguments to ``<T>`` (Socorro's rules since bug 2031036).
 
     Kept verbatim: exactly ``<name omitted>``, anything containing `` as `` or `` in ``
-    (``<unknown in foo.dll>``). The argument of ``IPC::ParamTraits<...>`` is collapsed
+    (``<unknown in foo.dll>``), and the ``<`` of ``operator<``, ``operator<<`` and
+    ``operator<=>`` (bug 2010995). The argument of ``IPC::ParamTraits<...>`` is collapsed
     recursively inside kept brackets so the serialized type stays visible.
     """
 
     def replace(before: str, inside: str) -> str:
         if inside == "<name omitted>" or " as " in inside or " in " in inside:
+            return inside
+        if before.endswith("operator"):
             return inside
         if before.endswith("IPC::ParamTraits") and depth < MAX_TRAITS_DEPTH:
             return f"<{collapse_cpp_types(inside[1:-1], depth + 1)}>"

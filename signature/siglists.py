@@ -35,28 +35,41 @@ class SignatureListError(ValueError):
 def read_list(name: str, directory: Path | None = None, *, regex: bool = True) -> tuple[str, ...]:
     """Return the entries of list ``name`` from ``directory`` (default: the bundled lists).
 
-    Each regex entry is compiled on its own so that a bad line is reported with its file
-    and line number instead of surfacing later as an error in a combined pattern.
+    A bad regex is reported with its file and line number instead of surfacing later as
+    an error in a combined pattern.
     """
     path = (directory or BUNDLED_DIR) / f"{name}.txt"
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SignatureListError(f"cannot read signature list {path}: {exc}") from exc
-    entries = []
+    numbered = []
     for lineno, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if regex:
-            try:
-                re.compile(line)
-            except re.error as exc:
-                raise SignatureListError(
-                    f"{path}:{lineno}: invalid regular expression: {exc}"
-                ) from exc
-        entries.append(line)
-    return tuple(entries)
+        if line and not line.startswith("#"):
+            numbered.append((lineno, line))
+    if regex:
+        _check_regexes(path, numbered)
+    return tuple(line for _, line in numbered)
+
+
+def _check_regexes(path: Path, numbered: list[tuple[int, str]]) -> None:
+    """Raise for the first entry that is not a valid regex, naming file and line.
+
+    The combined pattern is compiled first (it is needed anyway and lands in ``re``'s
+    cache); entries are compiled one by one only to locate an error.
+    """
+    try:
+        _combine(tuple(line for _, line in numbered))
+        return
+    except re.error:
+        pass
+    for lineno, line in numbered:
+        try:
+            re.compile(line)
+        except re.error as exc:
+            raise SignatureListError(f"{path}:{lineno}: invalid regular expression: {exc}") from exc
+    raise SignatureListError(f"{path}: entries do not combine into one regular expression")
 
 
 def _combine(entries: tuple[str, ...]) -> re.Pattern[str] | None:
