@@ -43,12 +43,13 @@ def code_info_sym_name(code_file: str) -> str:
 def check_component(name: str, what: str = "name") -> str:
     """Return `name` if it is safe as one path component, else raise UnsafeNameError.
 
-    Refused: empty, `.`/`..`, any `/`, `\\`, NUL or control character, a drive letter
+    Refused: empty, leading dot (so `.`/`..`), any `/`, `\\`, NUL or control character, a drive letter
     prefix, over-long names. The message names the rule, not the value (which may be
     attacker-controlled).
     """
-    if not name or name in (".", ".."):
-        raise UnsafeNameError(f"{what} is empty or a relative directory reference")
+    if not name or name.startswith("."):
+        # Covers "." and ".."; dot-names are also reserved for a store's own files.
+        raise UnsafeNameError(f"{what} is empty or starts with a dot")
     if "/" in name or "\\" in name:
         raise UnsafeNameError(f"{what} contains a path separator")
     if _CONTROL.search(name):

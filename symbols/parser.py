@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from symbols.errors import SymbolParseError
 from symbols.rangemap import RangeMap
@@ -119,7 +119,7 @@ def _dec(raw: bytes, line_number: int) -> int:
     return value
 
 
-def _range_end(address: int, size: int) -> int | None:
+def range_end(address: int, size: int) -> int | None:
     """Inclusive end of a FUNC/CFI/WIN range, None when empty or overflowing (dropped)."""
     if size == 0 or address + size > U64_MAX:
         return None
@@ -150,20 +150,136 @@ def iter_lines(stream: BinaryIO) -> Iterator[bytes | None]:
         yield None
 
 
-class SymbolParser:
-    """Line-at-a-time state machine; `feed` each line, then `finish`."""
+class RecordSink(Protocol):
+    """Receives the records of a file as the parser accepts them.
+
+    Building an in-memory SymbolFile, writing a compact on-disk cache and only
+    validating a file (check, store add) all share the one parser through this.
+    """
+
+    def file(self, file_id: int, name: str) -> None: ...
+    def origin(self, origin_id: int, name: str) -> None: ...
+    def public(self, public: PublicSymbol) -> None: ...
+    def function(
+        self, func: Function, lines: list[SourceLine], inlinees: list[Inlinee]
+    ) -> None: ...
+    def cfi(self, address: int, size: int, rules: str, rows: list[tuple[int, str]]) -> None: ...
+    def win(self, info: StackWin) -> None: ...
+    def url(self, url: str) -> None: ...
+
+
+class NullSink:
+    """Accepts every record and keeps nothing: validation only, in constant memory."""
+
+    def file(self, file_id: int, name: str) -> None:
+        pass
+
+    def origin(self, origin_id: int, name: str) -> None:
+        pass
+
+    def public(self, public: PublicSymbol) -> None:
+        pass
+
+    def function(self, func: Function, lines: list[SourceLine], inlinees: list[Inlinee]) -> None:
+        pass
+
+    def cfi(self, address: int, size: int, rules: str, rows: list[tuple[int, str]]) -> None:
+        pass
+
+    def win(self, info: StackWin) -> None:
+        pass
+
+    def url(self, url: str) -> None:
+        pass
+
+
+def insert_win(entries: list[tuple[int, int, StackWin]], info: StackWin) -> None:
+    """rust's STACK WIN repair: a later entry starting inside the previous truncates it."""
+    end = range_end(info.address, info.size)
+    if end is None:
+        return
+    if entries:
+        last_start, last_end, last = entries[-1]
+        if last_start <= end and info.address <= last_end:
+            if info.address > last.address:
+                size = (info.address - last.address) & U32_MAX
+                last = StackWin(**{**last.__dict__, "size": size})
+                entries[-1] = (last.address, range_end(last.address, size), last)
+            elif (last_start, last_end) != (info.address, end):
+                return
+    entries.append((info.address, end, info))
+
+
+def line_ranges(lines: list[SourceLine]) -> RangeMap[SourceLine]:
+    """A FUNC's line records as a range map (zero-size and overflowing records dropped)."""
+    return RangeMap.build(
+        (ln.address, ln.address + ln.size - 1, ln)
+        for ln in lines
+        if ln.size > 0 and ln.address + ln.size - 1 <= U64_MAX
+    )
+
+
+class MemorySink(NullSink):
+    """Builds a SymbolFile in memory (fine for files up to some tens of MB)."""
 
     def __init__(self) -> None:
-        self.line_number = 0
         self.files: dict[int, str] = {}
         self.inline_origins: dict[int, str] = {}
         self.publics: list[PublicSymbol] = []
         self.functions: list[tuple[int, int, Function]] = []
-        self.cfi: list[tuple[int, int, tuple]] = []
-        self.win: dict[int, list[tuple[int, int, StackWin]]] = {4: [], 0: []}
-        self.url: str | None = None
+        self.cfi_entries: list[tuple[int, int, tuple]] = []
+        self.win_entries: dict[int, list[tuple[int, int, StackWin]]] = {4: [], 0: []}
+        self.source_url: str | None = None
+
+    def file(self, file_id: int, name: str) -> None:
+        self.files[file_id] = name
+
+    def origin(self, origin_id: int, name: str) -> None:
+        self.inline_origins[origin_id] = name
+
+    def public(self, public: PublicSymbol) -> None:
+        self.publics.append(public)
+
+    def function(self, func: Function, lines: list[SourceLine], inlinees: list[Inlinee]) -> None:
+        end = range_end(func.address, func.size)
+        if end is not None:
+            func.lines = line_ranges(lines)
+            func.inlinees = sorted(inlinees)
+            self.functions.append((func.address, end, func))
+
+    def cfi(self, address: int, size: int, rules: str, rows: list[tuple[int, str]]) -> None:
+        end = range_end(address, size)
+        if end is not None:
+            self.cfi_entries.append((address, end, (address, size, rules, tuple(sorted(rows)))))
+
+    def win(self, info: StackWin) -> None:
+        insert_win(self.win_entries[info.kind], info)
+
+    def url(self, url: str) -> None:
+        self.source_url = url
+
+    def finish(self) -> SymbolFile:
+        self.publics.sort()
+        return SymbolFile(
+            files=self.files,
+            inline_origins=self.inline_origins,
+            publics=self.publics,
+            functions=RangeMap.build(self.functions),
+            cfi=RangeMap.build(self.cfi_entries),
+            win_framedata=RangeMap.build(self.win_entries[4]),
+            win_fpo=RangeMap.build(self.win_entries[0]),
+            url=self.source_url,
+        )
+
+
+class SymbolParser:
+    """Line-at-a-time state machine; `feed` each line, then `finish`."""
+
+    def __init__(self, sink: RecordSink) -> None:
+        self.sink = sink
+        self.line_number = 0
         # Open block: ("func", Function, lines, inlinees) or ("cfi", address, size, rules, rows)
-        self._block: tuple | None = None
+        self.block: tuple | None = None
 
     # -- driving ---------------------------------------------------------------------------
 
@@ -171,30 +287,18 @@ class SymbolParser:
         self.line_number += 1
         if line is None:  # skipped over-long line; does not close an open block
             return
-        if self._block is not None and self._feed_subline(line):
+        if self.block is not None and self._feed_subline(line):
             return
         self._feed_top_level(line)
 
-    def finish(self) -> SymbolFile:
+    def finish(self) -> None:
         self._close_block()
-        self.publics.sort()
-        cfi = RangeMap.build(self.cfi)
-        return SymbolFile(
-            files=self.files,
-            inline_origins=self.inline_origins,
-            publics=self.publics,
-            functions=RangeMap.build(self.functions),
-            cfi=cfi,
-            win_framedata=RangeMap.build(self.win[4]),
-            win_fpo=RangeMap.build(self.win[0]),
-            url=self.url,
-        )
 
     # -- blocks ----------------------------------------------------------------------------
 
     def _feed_subline(self, line: bytes) -> bool:
         """Try `line` as part of the open block; False closes the block."""
-        block = self._block
+        block = self.block
         n = self.line_number
         if block[0] == "func":
             if line.startswith(b"INLINE_ORIGIN "):
@@ -233,26 +337,13 @@ class SymbolParser:
         return True
 
     def _close_block(self) -> None:
-        block, self._block = self._block, None
+        block, self.block = self.block, None
         if block is None:
             return
         if block[0] == "func":
-            func, lines, inlinees = block[1], block[2], block[3]
-            func.lines = RangeMap.build(
-                (ln.address, ln.address + ln.size - 1, ln)
-                for ln in lines
-                if ln.size > 0 and ln.address + ln.size - 1 <= U64_MAX
-            )
-            inlinees.sort()
-            func.inlinees = inlinees
-            end = _range_end(func.address, func.size)
-            if end is not None:
-                self.functions.append((func.address, end, func))
+            self.sink.function(block[1], block[2], block[3])
         else:
-            _, address, size, rules, rows = block
-            end = _range_end(address, size)
-            if end is not None:
-                self.cfi.append((address, end, (address, size, rules, tuple(sorted(rows)))))
+            self.sink.cfi(block[1], block[2], block[3], block[4])
 
     # -- top level -------------------------------------------------------------------------
 
@@ -278,7 +369,7 @@ class SymbolParser:
 
     def _info_url(self, line: bytes) -> None:
         m = self._strict(_INFO_URL, line, "INFO URL")
-        self.url = _text(m.group(1), "INFO URL", self.line_number)
+        self.sink.url(_text(m.group(1), "INFO URL", self.line_number))
 
     def _info(self, line: bytes) -> None:
         self._strict(_INFO, line, "INFO")
@@ -286,28 +377,28 @@ class SymbolParser:
     def _file(self, line: bytes) -> None:
         m = self._strict(_FILE, line, "FILE")
         n = self.line_number
-        self.files[_dec(m.group(1), n)] = _text(m.group(2), "file name", n)
+        self.sink.file(_dec(m.group(1), n), _text(m.group(2), "file name", n))
 
     def _origin(self, line: bytes) -> None:
         m = self._strict(_ORIGIN, line, "INLINE_ORIGIN")
         n = self.line_number
-        self.inline_origins[_dec(m.group(1), n)] = _text(m.group(2), "inline origin", n)
+        self.sink.origin(_dec(m.group(1), n), _text(m.group(2), "inline origin", n))
 
     def _public(self, line: bytes) -> None:
         m = self._strict(_PUBLIC, line, "PUBLIC")
         name = _text(m.group(3), "PUBLIC name", self.line_number)
-        self.publics.append(PublicSymbol(int(m.group(1), 16), name, int(m.group(2), 16)))
+        self.sink.public(PublicSymbol(int(m.group(1), 16), name, int(m.group(2), 16)))
 
     def _func(self, line: bytes) -> None:
         m = self._strict(_FUNC, line, "FUNC")
         name = _text(m.group(4), "FUNC name", self.line_number)
         func = Function(int(m.group(1), 16), int(m.group(2), 16), int(m.group(3), 16), name)
-        self._block = ("func", func, [], [])
+        self.block = ("func", func, [], [])
 
     def _cfi_init(self, line: bytes) -> None:
         m = self._strict(_CFI_INIT, line, "STACK CFI INIT")
         rules = _text(m.group(3), "CFI rules", self.line_number)
-        self._block = ("cfi", int(m.group(1), 16), int(m.group(2), 16), rules, [])
+        self.block = ("cfi", int(m.group(1), 16), int(m.group(2), 16), rules, [])
 
     def _win(self, line: bytes) -> None:
         m = self._strict(_WIN, line, "STACK WIN")
@@ -324,32 +415,23 @@ class SymbolParser:
             program_string=rest if has_program else None,
             allocates_base_pointer=(not has_program and rest == "1"),
         )
-        self._insert_win(self.win[info.kind], info)
-
-    @staticmethod
-    def _insert_win(entries: list[tuple[int, int, StackWin]], info: StackWin) -> None:
-        """rust's STACK WIN repair: a later entry starting inside the previous truncates it."""
-        end = _range_end(info.address, info.size)
-        if end is None:
-            return
-        if entries:
-            last_start, last_end, last = entries[-1]
-            if last_start <= end and info.address <= last_end:
-                if info.address > last.address:
-                    size = (info.address - last.address) & U32_MAX
-                    last = StackWin(**{**last.__dict__, "size": size})
-                    entries[-1] = (last.address, _range_end(last.address, size), last)
-                elif (last_start, last_end) != (info.address, end):
-                    return
-        entries.append((info.address, end, info))
+        self.sink.win(info)
 
 
 def parse_stream(stream: BinaryIO) -> SymbolFile:
     """Parse a whole .sym stream; raises SymbolParseError where rust-minidump would fail."""
-    parser = SymbolParser()
+    sink = MemorySink()
+    feed_stream(stream, sink)
+    return sink.finish()
+
+
+def feed_stream(stream: BinaryIO, sink: RecordSink) -> int:
+    """Parse `stream` into `sink`; returns the number of lines read."""
+    parser = SymbolParser(sink)
     for line in iter_lines(stream):
         parser.feed(line)
-    return parser.finish()
+    parser.finish()
+    return parser.line_number
 
 
 def parse_bytes(data: bytes) -> SymbolFile:
