@@ -177,7 +177,8 @@ def _to_json_schema(node: dict[str, Any], strict: bool) -> dict[str, Any]:
         out["patternProperties"] = {
             k: _to_json_schema(v, strict) for k, v in node["pattern_properties"].items()
         }
-    if strict and "properties" in node and "pattern_properties" not in node:
+    if strict and ("properties" in node or "pattern_properties" in node):
+        # Keys matching neither a property nor a pattern are unknown to the schema.
         out["additionalProperties"] = False
     if "items" in node:
         out["items"] = _to_json_schema(node["items"], strict)
@@ -218,7 +219,10 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return f"expected {expected}, got {_type_name(error.instance)}"
     if kind == "additionalProperties" and isinstance(error.instance, dict):
         known = set(error.schema.get("properties", {}))
-        unknown = sorted(k for k in error.instance if k not in known)
+        patterns = [re.compile(p) for p in error.schema.get("patternProperties", {})]
+        unknown = sorted(
+            k for k in error.instance if k not in known and not any(p.search(k) for p in patterns)
+        )
         return "unknown key(s) not in the schema: " + ", ".join(repr(k)[:80] for k in unknown[:10])
     if kind == "enum":
         return "value is not one of the allowed values"
@@ -279,8 +283,8 @@ class Schema:
     def validate(self, document: Any, *, strict: bool = True) -> list[ValidationIssue]:
         """Every way ``document`` breaks the schema, each with its JSON path.
 
-        Strict validation treats an object node that lists ``properties`` (and no
-        ``pattern_properties``) as closed: a key the schema does not declare is an error.
+        Strict validation treats an object node that lists ``properties`` or
+        ``pattern_properties`` as closed: a key matching neither is an error.
         """
         errors = self._validator(None, strict).iter_errors(document)
         issues = [ValidationIssue(_json_path(e.absolute_path), _describe(e)) for e in errors]

@@ -95,6 +95,12 @@ def test_validation_reports_json_paths_without_values(schema):
     assert all("three" not in str(i) and "secret" not in str(i) for i in issues)
 
 
+def test_strict_validation_closes_objects_with_pattern_properties(schema):
+    issues = schema.validate({"counters": {"c_a": 1, "other": 2}})
+    assert [issue.path for issue in issues] == ["$.counters"]
+    assert issues[0].message == "unknown key(s) not in the schema: 'other'"
+
+
 def test_non_strict_validation_allows_unknown_keys(schema):
     assert schema.validate({"unknown": 1}, strict=False) == []
     assert schema.validate({"unknown": 1}) != []
