@@ -63,6 +63,8 @@ class SignatureGenerationRule(Rule):
         result.debug(self.name, "using CSignatureTool")
         index = crashing_thread_index(crash_data)
         notes: list[str] = []
+        if not isinstance(crash_data.get("threads"), (list, Mapping, type(None))):
+            notes.append("CSignatureTool: threads is not a list; ignored")
         debug: list[str] = []
         decisions: list[FrameDecision] = []
         frames = self.c_tool.frame_list(

@@ -25,7 +25,7 @@ def generator() -> SignatureGenerator:
 
 
 def test_there_are_enough_fixtures() -> None:
-    assert len(FIXTURES) >= 60
+    assert len(FIXTURES) >= 150
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
