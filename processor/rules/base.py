@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from processor.metrics import METRICS
 from processor.status import Status
@@ -69,3 +69,24 @@ class Rule:
 
     def close(self) -> None:
         """Release resources held across crashes (caches, sessions)."""
+
+
+class AnnotationRule(Rule):
+    """A rule whose work is turning one annotation, ``ANNOTATION``, into processed fields.
+
+    Such rules share one gate: they run only when the annotation is present and not empty
+    (a JSON ``extra`` blob may also send ``false``, ``0``, ``[]`` or ``{}``, which count as
+    empty), so their action can read ``raw_crash[self.ANNOTATION]`` without checking again.
+    """
+
+    ANNOTATION: ClassVar[str]
+
+    def predicate(
+        self,
+        raw_crash: dict[str, Any],
+        dumps: Mapping[str, str],
+        processed_crash: dict[str, Any],
+        tmpdir: str,
+        status: Status,
+    ) -> bool:
+        return bool(raw_crash.get(self.ANNOTATION))

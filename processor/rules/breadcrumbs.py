@@ -6,14 +6,14 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from processor.rules.base import Rule
+from processor.rules.base import AnnotationRule
 from processor.status import Status
 from schemas.library import Schema
 
 FIELD = "breadcrumbs"
 
 
-class BreadcrumbsRule(Rule):
+class BreadcrumbsRule(AnnotationRule):
     """Parse ``Breadcrumbs`` (JSON) into the protected ``breadcrumbs`` list.
 
     Android Components sends the list wrapped the way Sentry does, ``{"values": [...]}``; the
@@ -24,22 +24,14 @@ class BreadcrumbsRule(Rule):
     URLs and messages.
     """
 
+    ANNOTATION = "Breadcrumbs"
+
     def __init__(self, schema: Schema) -> None:
         schema.field(FIELD)  # fail at start-up, not per crash, if the schema lacks the field
         self.schema = schema
 
     def __repr__(self) -> str:
         return f"<BreadcrumbsRule schema={self.schema.name}>"
-
-    def predicate(
-        self,
-        raw_crash: dict[str, Any],
-        dumps: Mapping[str, str],
-        processed_crash: dict[str, Any],
-        tmpdir: str,
-        status: Status,
-    ) -> bool:
-        return bool(raw_crash.get("Breadcrumbs"))
 
     def action(
         self,
@@ -49,7 +41,7 @@ class BreadcrumbsRule(Rule):
         tmpdir: str,
         status: Status,
     ) -> None:
-        value = raw_crash["Breadcrumbs"]
+        value = raw_crash[self.ANNOTATION]
         if isinstance(value, str):
             try:
                 value = json.loads(value)

@@ -6,13 +6,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from processor.javastack import MalformedJavaStackTrace, parse_java_stack_trace
-from processor.rules.base import Rule
+from processor.rules.base import AnnotationRule
 from processor.status import Status
 
 MALFORMED_NOTE = "JavaStackTrace: malformed JavaStackTrace"
 
 
-class JavaStackTraceRule(Rule):
+class JavaStackTraceRule(AnnotationRule):
     """Keep the ``JavaStackTrace`` annotation as is (protected) and publish a sanitised copy.
 
     ``java_stack_trace_raw`` holds the annotation unchanged: its exception messages can carry
@@ -21,15 +21,7 @@ class JavaStackTraceRule(Rule):
     does not parse gives ``java_stack_trace = "malformed"`` and a note.
     """
 
-    def predicate(
-        self,
-        raw_crash: dict[str, Any],
-        dumps: Mapping[str, str],
-        processed_crash: dict[str, Any],
-        tmpdir: str,
-        status: Status,
-    ) -> bool:
-        return bool(raw_crash.get("JavaStackTrace"))
+    ANNOTATION = "JavaStackTrace"
 
     def action(
         self,
@@ -39,7 +31,7 @@ class JavaStackTraceRule(Rule):
         tmpdir: str,
         status: Status,
     ) -> None:
-        value = raw_crash["JavaStackTrace"]
+        value = raw_crash[self.ANNOTATION]
         if isinstance(value, str):
             processed_crash["java_stack_trace_raw"] = value
         try:

@@ -17,7 +17,7 @@ from urllib.parse import unquote_plus
 
 from processor.expiring_cache import MISSING, ExpiringCache
 from processor.metrics import METRICS
-from processor.rules.base import Rule
+from processor.rules.base import AnnotationRule, Rule
 from processor.rules.safe import is_int
 from processor.status import Status
 from processor.versionlookup import TableVersionLookup, VersionLookup
@@ -401,7 +401,7 @@ class DatesAndTimesRule(Rule):
         return last_crash
 
 
-class MozCrashReasonRule(Rule):
+class MozCrashReasonRule(AnnotationRule):
     """``moz_crash_reason_raw`` (protected) and the public ``moz_crash_reason``.
 
     MozCrashReason is meant to be a constant string from the code, but some reasons are built
@@ -409,22 +409,13 @@ class MozCrashReasonRule(Rule):
     source). Reasons with those known prefixes are replaced in the public field.
     """
 
+    ANNOTATION = "MozCrashReason"
     SANITIZED = "sanitized--see moz_crash_reason_raw"
     DISALLOWED_PREFIXES = (
         "Failed to load module",
         "byte index",
         "do not use eval with system privileges",
     )
-
-    def predicate(
-        self,
-        raw_crash: dict[str, Any],
-        dumps: Mapping[str, str],
-        processed_crash: dict[str, Any],
-        tmpdir: str,
-        status: Status,
-    ) -> bool:
-        return bool(raw_crash.get("MozCrashReason"))
 
     def action(
         self,
@@ -434,7 +425,7 @@ class MozCrashReasonRule(Rule):
         tmpdir: str,
         status: Status,
     ) -> None:
-        reason = annotation_str(raw_crash, "MozCrashReason", status)
+        reason = annotation_str(raw_crash, self.ANNOTATION, status)
         if reason is None:
             return
         processed_crash["moz_crash_reason_raw"] = reason
