@@ -124,9 +124,14 @@ def cmd_generate(args: argparse.Namespace, generator: SignatureGenerator, out: T
 
 def explain(result: Result, out: TextIO) -> None:
     """Print frame-by-frame decisions and the rules that changed the signature."""
-    for line in result.debug_log:
-        if line.startswith("SignatureGenerationRule: using "):
-            print(f"Tool: {line.split(': ', 1)[1]}", file=out)
+    uses = [
+        line.split(": using ", 1)[1]
+        for line in result.debug_log
+        if line.startswith("SignatureGenerationRule: using ")
+    ]
+    if uses:
+        lists = f" ({', '.join(uses[1:])})" if len(uses) > 1 else ""
+        print(f"Tool: {uses[0]}{lists}", file=out)
     decisions: list[FrameDecision] = result.extra.get("frame_decisions", [])
     if decisions:
         print("Frames:", file=out)
