@@ -27,19 +27,11 @@ def _json_dump(processed_crash: Mapping[str, Any]) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _has_json_dump(processed_crash: Mapping[str, Any]) -> bool:
-    return processed_crash.get("json_dump") is not None
+class _NeedsJsonDump:
+    """Gate for rules that only have work when the stackwalker left output (not None).
 
-
-class CrashingThreadInfoRule(Rule):
-    """Copy the crashing thread and crash reason/address out of ``json_dump``.
-
-    Writes ``crashing_thread`` (index into ``json_dump.threads`` or None),
-    ``crashing_thread_name``, ``reason`` (default ""), ``address`` and, when it is a
-    string, ``last_error_value``. The address follows the stackwalker's analysis: a
-    null-pointer dereference with an offset is reported as address zero (of the original
-    width) so such crashes group together, and a non-canonical address is replaced by the
-    adjusted one.
+    A mixin rather than a ``Rule`` subclass, so that the ``Rule`` classes of this module are
+    exactly its runnable rules.
     """
 
     def predicate(
@@ -50,7 +42,19 @@ class CrashingThreadInfoRule(Rule):
         tmpdir: str,
         status: Status,
     ) -> bool:
-        return _has_json_dump(processed_crash)
+        return processed_crash.get("json_dump") is not None
+
+
+class CrashingThreadInfoRule(_NeedsJsonDump, Rule):
+    """Copy the crashing thread and crash reason/address out of ``json_dump``.
+
+    Writes ``crashing_thread`` (index into ``json_dump.threads`` or None),
+    ``crashing_thread_name``, ``reason`` (default ""), ``address`` and, when it is a
+    string, ``last_error_value``. The address follows the stackwalker's analysis: a
+    null-pointer dereference with an offset is reported as address zero (of the original
+    width) so such crashes group together, and a non-canonical address is replaced by the
+    adjusted one.
+    """
 
     @staticmethod
     def crash_address(crash_info: Mapping[str, Any]) -> str | None:
@@ -92,19 +96,9 @@ class CrashingThreadInfoRule(Rule):
             processed_crash["last_error_value"] = last_error_value
 
 
-class CrashInconsistenciesRule(Rule):
+class CrashInconsistenciesRule(_NeedsJsonDump, Rule):
     """Copy ``json_dump.crash_info.crash_inconsistencies`` (a list of names of ways the
     crash data contradicts itself, or None) into ``crash_inconsistencies``."""
-
-    def predicate(
-        self,
-        raw_crash: dict[str, Any],
-        dumps: Mapping[str, str],
-        processed_crash: dict[str, Any],
-        tmpdir: str,
-        status: Status,
-    ) -> bool:
-        return _has_json_dump(processed_crash)
 
     def action(
         self,
@@ -316,10 +310,9 @@ def _modules(processed_crash: Mapping[str, Any]) -> list[dict[str, Any]]:
     return list(dicts(dig(processed_crash, "json_dump.modules", list)))
 
 
-class ModulesInStackRule(Rule):
-    """Set ``modules_in_stack``: sorted, ``;``-joined ``filename/debugid`` of every module
-    that has a frame in the crashing thread's stack, so people can search for crashes
-    involving a given build of a library."""
+class _NeedsModules:
+    """Gate for rules that only have work when ``json_dump`` lists modules (a mixin, like
+    ``_NeedsJsonDump``)."""
 
     def predicate(
         self,
@@ -329,7 +322,13 @@ class ModulesInStackRule(Rule):
         tmpdir: str,
         status: Status,
     ) -> bool:
-        return "json_dump" in processed_crash
+        return bool(_modules(processed_crash))
+
+
+class ModulesInStackRule(_NeedsJsonDump, Rule):
+    """Set ``modules_in_stack``: sorted, ``;``-joined ``filename/debugid`` of every module
+    that has a frame in the crashing thread's stack, so people can search for crashes
+    involving a given build of a library."""
 
     def action(
         self,
@@ -361,7 +360,7 @@ class ModulesInStackRule(Rule):
             processed_crash["modules_in_stack"] = ";".join(sorted(in_stack))
 
 
-class MissingSymbolsRule(Rule):
+class MissingSymbolsRule(_NeedsModules, Rule):
     """Set ``missing_symbols``: sorted, ``;``-joined ``filename/version/debugid[/codeid]``
     of the modules the stackwalker looked up symbols for and did not find.
 
@@ -369,16 +368,6 @@ class MissingSymbolsRule(Rule):
     is written "None" (and "/" in versions is escaped as "\\/"), a missing debug id as 33
     zeros, and the code id is only appended when there is one.
     """
-
-    def predicate(
-        self,
-        raw_crash: dict[str, Any],
-        dumps: Mapping[str, str],
-        processed_crash: dict[str, Any],
-        tmpdir: str,
-        status: Status,
-    ) -> bool:
-        return bool(_modules(processed_crash))
 
     @staticmethod
     def format_module(module: Mapping[str, Any]) -> str:
@@ -422,7 +411,7 @@ def _is_local_host(hostname: str | None) -> bool:
         return False
 
 
-class ModuleURLRewriteRule(Rule):
+class ModuleURLRewriteRule(_NeedsModules, Rule):
     """Clean up ``json_dump.modules[].symbol_url`` before it is shown to people.
 
     The stackwalker records where each symbol file came from. URLs of a local symbol server
@@ -446,16 +435,6 @@ class ModuleURLRewriteRule(Rule):
             f"<{type(self).__qualname__} strip_query_hosts={sorted(self.strip_query_hosts)} "
             f"strip_code_info_queries={self.strip_code_info_queries}>"
         )
-
-    def predicate(
-        self,
-        raw_crash: dict[str, Any],
-        dumps: Mapping[str, str],
-        processed_crash: dict[str, Any],
-        tmpdir: str,
-        status: Status,
-    ) -> bool:
-        return bool(_modules(processed_crash))
 
     @staticmethod
     def module_name(module: Mapping[str, Any]) -> str:
