@@ -27,6 +27,15 @@ def _json_dump(processed_crash: Mapping[str, Any]) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _crashing_frames(processed_crash: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """The frames of the stack ``crashing_thread`` points at (None when there is no such stack).
+
+    Reads the processed ``crashing_thread`` (what CrashingThreadInfoRule settled on), not the
+    raw ``crash_info`` value.
+    """
+    return thread_frames(processed_crash.get("json_dump"), processed_crash.get("crashing_thread"))
+
+
 class _NeedsJsonDump:
     """Gate for rules that only have work when the stackwalker left output (not None).
 
@@ -278,9 +287,7 @@ class TopMostFilesRule(Rule):
         tmpdir: str,
         status: Status,
     ) -> None:
-        frames = thread_frames(
-            processed_crash.get("json_dump"), processed_crash.get("crashing_thread")
-        )
+        frames = _crashing_frames(processed_crash)
         for frame in frames or []:
             for inline in dicts(frame.get("inlines")):
                 if isinstance(inline.get("file"), str) and inline["file"]:
@@ -338,9 +345,7 @@ class ModulesInStackRule(_NeedsJsonDump, Rule):
         tmpdir: str,
         status: Status,
     ) -> None:
-        frames = thread_frames(
-            processed_crash.get("json_dump"), processed_crash.get("crashing_thread")
-        )
+        frames = _crashing_frames(processed_crash)
         if not frames:
             return
         module_ids = {
