@@ -33,6 +33,11 @@ def _annotation_str(raw_crash: Mapping[str, Any], name: str) -> str | None:
     return None
 
 
+def _system_info(processed_crash: Mapping[str, Any]) -> dict[str, Any]:
+    """The stackwalker's ``system_info`` ({} when there is none or it is not an object)."""
+    return dig(processed_crash, "json_dump.system_info", dict, {})
+
+
 class CPUInfoRule(Rule):
     """Copy the CPU description from the stackwalker's ``system_info``.
 
@@ -49,7 +54,7 @@ class CPUInfoRule(Rule):
         tmpdir: str,
         status: Status,
     ) -> None:
-        system_info = dig(processed_crash, "json_dump.system_info", dict, {})
+        system_info = _system_info(processed_crash)
         processed_crash["cpu_info"] = dig(system_info, "cpu_info", str, UNKNOWN_CPU_INFO)
         processed_crash["cpu_count"] = dig(system_info, "cpu_count", int, 0)
         processed_crash["cpu_arch"] = dig(system_info, "cpu_arch", str, UNKNOWN_CPU_ARCH)
@@ -108,7 +113,7 @@ class OSInfoRule(Rule):
         tmpdir: str,
         status: Status,
     ) -> None:
-        system_info = dig(processed_crash, "json_dump.system_info", dict, {})
+        system_info = _system_info(processed_crash)
         processed_crash["os_name"] = dig(system_info, "os", str, UNKNOWN_OS_NAME).strip()
         processed_crash["os_version"] = dig(system_info, "os_ver", str, UNKNOWN_OS_VERSION).strip()
 
