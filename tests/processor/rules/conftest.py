@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import pytest
 
 from processor.rules.base import Rule
 from processor.status import Status
+from schemas.library import load_schema
 
 REPO = Path(__file__).resolve().parents[3]
 SHARED = REPO.parent / "shared"
@@ -40,6 +41,23 @@ def run_rule() -> Callable[..., Status]:
         return status
 
     return run
+
+
+@pytest.fixture(scope="session")
+def schema_problems() -> Callable[[Mapping[str, Any]], dict[str, list[str]]]:
+    """``schema_problems(fields)`` -> ``{field: reasons}`` for the fields the processed-crash
+    schema rejects, ``{}`` when all fit: rules may only write declared fields, with the
+    declared types, or storage and search would drop or mistype them."""
+    schema = load_schema("processed_crash")
+
+    def problems(fields: Mapping[str, Any]) -> dict[str, list[str]]:
+        return {
+            key: errors
+            for key, value in fields.items()
+            if (errors := schema.field_errors(key, value))
+        }
+
+    return problems
 
 
 @pytest.fixture(scope="session")
