@@ -38,17 +38,16 @@ DEFAULT_RULESET: list[RuleSpec] = [
     # -- Clean up the raw crash: every later rule reads it.
     spec("processor.rules.general.DeNullRule"),
     spec("processor.rules.general.DeNoneRule"),
+    spec(
+        "processor.rules.annotations.OversizedAnnotationRule", max_value_size="max_annotation_size"
+    ),
     # -- Collector data.
     spec("processor.rules.general.CrashReportKeysRule"),
     spec("processor.rules.general.CollectorMetadataRule"),
     # -- Raw -> processed: schema check and schema-driven copy first, so the rules below can
     #    read typed fields (product, version, startup_time, ...).
     spec("processor.rules.annotations.RawCrashSchemaRule", raw_schema="raw_schema"),
-    spec(
-        "processor.rules.annotations.CopyFromRawCrashRule",
-        schema="processed_schema",
-        max_value_size="max_annotation_size",
-    ),
+    spec("processor.rules.annotations.CopyFromRawCrashRule", schema="processed_schema"),
     spec("processor.rules.mozilla.ESRVersionRewrite"),
     spec("processor.rules.mozilla.SubmittedFromRule"),
     spec("processor.rules.general.IdentifierRule"),

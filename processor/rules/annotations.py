@@ -6,6 +6,7 @@ new annotation needs a schema edit and no code.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -15,6 +16,8 @@ from processor.status import Status
 from schemas.library import Schema, coerce, node_types
 
 DEFAULT_MAX_VALUE_SIZE = 1024 * 1024
+# Written by the collector, not the client; never size-limited away.
+COLLECTOR_FIELDS = frozenset({"uuid", "submitted_timestamp", "version", "metadata"})
 _SAFE_NAME_RE = re.compile(r"[^A-Za-z0-9_.-]")
 _MAX_NAMES_IN_NOTE = 20
 
@@ -50,17 +53,44 @@ class RawCrashSchemaRule(Rule):
                 status.add_note(f"raw crash annotation {problem}")
 
 
+class OversizedAnnotationRule(Rule):
+    """Leaves annotations larger than ``max_value_size`` out of processing, with a note.
+
+    Every later rule reads the raw crash, so one check here protects them all from a 10 MB
+    value; the stored raw crash keeps the annotation, so nothing is lost.
+    """
+
+    def __init__(self, max_value_size: int = DEFAULT_MAX_VALUE_SIZE):
+        self.max_value_size = max_value_size
+
+    def _size(self, value: Any) -> int:
+        if isinstance(value, str):
+            return len(value)
+        if isinstance(value, dict | list):
+            return len(json.dumps(value, default=str))
+        return 0
+
+    def action(self, raw_crash, dumps, processed_crash, tmpdir, status: Status) -> None:
+        for key in sorted(k for k in raw_crash if k not in COLLECTOR_FIELDS):
+            size = self._size(raw_crash[key])
+            if size > self.max_value_size:
+                del raw_crash[key]
+                status.add_note(
+                    f"{safe_annotation_name(key)} is too large ({size} characters, limit "
+                    f"{self.max_value_size}); left out of processing"
+                )
+
+
 class CopyFromRawCrashRule(Rule):
     """Copies every annotation named by a processed field's ``source_annotation``, coerced to the
     field's type; the field's ``default`` applies when the annotation is absent.
 
-    A value that cannot be converted, or is larger than ``max_value_size`` characters, is left
-    out with a note naming the annotation (never its value).
+    A value that cannot be converted is left out with a note naming the annotation (never its
+    value).
     """
 
-    def __init__(self, schema: Schema, max_value_size: int = DEFAULT_MAX_VALUE_SIZE):
+    def __init__(self, schema: Schema):
         self.schema = schema
-        self.max_value_size = max_value_size
         self.copies = sorted(schema.source_annotations().items())
 
     def action(
@@ -77,14 +107,7 @@ class CopyFromRawCrashRule(Rule):
                 if "default" in node:
                     processed_crash[field_name] = coerce(node["default"], node_types(node)).value
                 continue
-            value = raw_crash[annotation]
-            if isinstance(value, str) and len(value) > self.max_value_size:
-                status.add_note(
-                    f"{annotation} is too large ({len(value)} characters, limit "
-                    f"{self.max_value_size}); not copied"
-                )
-                continue
-            result = self.schema.coerce_field(field_name, value)
+            result = self.schema.coerce_field(field_name, raw_crash[annotation])
             if result.ok:
                 processed_crash[field_name] = result.value
             else:

@@ -211,3 +211,37 @@ def test_adding_an_annotation_is_a_schema_edit_only(tmp_path):
     bad = json.loads(out)
     assert "frobnicator_level" not in bad
     assert "FrobnicatorLevel has a non-integer value" in bad["processor_notes"]
+
+
+def test_hostile_raw_crash_is_processed_with_notes(tmp_path):
+    crash_dir = tmp_path / "hostile"
+    shutil.copytree(SAMPLES / "windows-x86-test-app", crash_dir)
+    raw_crash = json.loads((crash_dir / "raw_crash.json").read_text())
+    raw_crash.update(
+        {
+            "ProductName": "Fire\x00fox",
+            "Bad\x00Key": "value",
+            "Version": 157,
+            "TelemetryEnvironment": ["not", "an", "object"],
+            "JavaStackTrace": "x" * (10 * 1024 * 1024),
+            "MozCrashReason": {"nested": "object"},
+            "StartupTime": None,
+            "k" * 5000: "long key",
+        }
+    )
+    (crash_dir / "raw_crash.json").write_text(json.dumps(raw_crash))
+    (crash_dir / "upload_file_minidump").unlink()  # listed in dump_checksums, now missing
+
+    code, out = crashproc("process", str(crash_dir))
+    assert code == 0
+    processed = json.loads(out)
+    notes = processed["processor_notes"]
+    assert "failed:" not in notes, notes
+    assert processed["product"] == "Firefox", "NUL bytes are removed"
+    assert "dump 'upload_file_minidump' is listed in the raw crash but missing" in notes
+    assert "JavaStackTrace is too large (10485760 characters, limit 1048576)" in notes
+    assert "java_stack_trace" not in processed
+    assert notes.count("Version has a non-string value") == 1
+    assert "TelemetryEnvironment is not a JSON object" in notes
+    assert load_schema("processed_crash").validate(processed) == []
+    assert len(out) < 12 * 1024 * 1024

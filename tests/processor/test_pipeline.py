@@ -43,9 +43,9 @@ def run(pipeline, ruleset="default", processed=None, **kwargs):
 
 @freeze_time("2026-11-21 10:00:00")
 def test_runs_rules_in_order_and_records_notes_and_times():
-    pipeline = Pipeline({"default": [SetField("a", 1), Skipped(), SetField("a", 2)]}, hostname="h1")
+    pipeline = Pipeline({"default": [SetField("a", 1), Skipped(), SetField("b", 2)]}, hostname="h1")
     processed = run(pipeline, notes=["loader note"])
-    assert processed["a"] == 2
+    assert (processed["a"], processed["b"]) == (1, 2)
     assert processed["success"] is True
     assert processed["signature"] == PLACEHOLDER_SIGNATURE
     assert processed["started_datetime"] == "2026-11-21T10:00:00+00:00"
@@ -54,7 +54,7 @@ def test_runs_rules_in_order_and_records_notes_and_times():
         ">>> Start processing: 2026-11-21T10:00:00+00:00 (h1)",
         "loader note",
         "set a",
-        "set a",
+        "set b",
     ]
     assert "processor_history" not in processed
 
@@ -119,3 +119,8 @@ def test_reprocessing_moves_earlier_notes_into_history():
         third = run(pipeline, processed=dict(second))
     assert third["processor_history"] == [second["processor_notes"], first_notes]
     assert third["processor_notes"].startswith(">>> Start processing: 2026-11-22")
+
+
+def test_the_same_note_is_made_once():
+    pipeline = Pipeline({"default": [SetField("a", 1), SetField("a", 2)]}, hostname="h")
+    assert run(pipeline)["processor_notes"].splitlines()[1:] == ["set a"]

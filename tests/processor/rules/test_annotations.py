@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from processor.rules.annotations import CopyFromRawCrashRule, RawCrashSchemaRule
+from processor.rules.annotations import (
+    CopyFromRawCrashRule,
+    OversizedAnnotationRule,
+    RawCrashSchemaRule,
+)
 from processor.status import Status
 from schemas.library import Schema
 
@@ -97,12 +101,20 @@ def test_bad_values_are_skipped_with_notes_that_hold_no_values():
     assert not any("secret" in note for note in notes)
 
 
-def test_oversized_values_are_not_copied():
-    processed, notes = act(
-        CopyFromRawCrashRule(PROCESSED, max_value_size=10), {"ProductName": "x" * 11}
-    )
-    assert "product" not in processed
-    assert notes == ["ProductName is too large (11 characters, limit 10); not copied"]
+def test_oversized_annotations_are_left_out_of_processing():
+    raw_crash = {
+        "uuid": "u" * 20,
+        "ProductName": "x" * 11,
+        "Version": "1" * 10,
+        "TelemetryEnvironment": {"k": "v" * 10},
+        "Flag": True,
+    }
+    _, notes = act(OversizedAnnotationRule(max_value_size=10), raw_crash)
+    assert raw_crash == {"uuid": "u" * 20, "Version": "1" * 10, "Flag": True}
+    assert notes == [
+        "ProductName is too large (11 characters, limit 10); left out of processing",
+        "TelemetryEnvironment is too large (19 characters, limit 10); left out of processing",
+    ]
 
 
 def test_raw_schema_rule_notes_unknown_and_wrong_typed_annotations():
