@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,3 +23,25 @@ def shared_dir() -> Path:
 @pytest.fixture
 def testdata_dir(shared_dir: Path) -> Path:
     return shared_dir / "testdata"
+
+
+@pytest.fixture(scope="session")
+def peer_stackwalker() -> Path:
+    """rust-minidump's minidump-stackwalk 0.25 (the peer), fetched once by the shared script.
+
+    Skips with the reason when it cannot be had (no ../shared, no registry access).
+    """
+    script = SHARED / "tools" / "fetch-minidump-stackwalk"
+    if not script.is_file():
+        pytest.skip(f"{script} is not present beside the clone")
+    proc = subprocess.run(
+        ["bash", str(script), str(REPO / ".cache" / "peers")],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        check=False,
+    )
+    if proc.returncode != 0:
+        pytest.skip(f"minidump-stackwalk cannot be had: {proc.stderr.strip()[-200:]}")
+    return (REPO / proc.stdout.strip().splitlines()[-1]).resolve()

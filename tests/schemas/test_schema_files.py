@@ -375,22 +375,8 @@ def test_client_documents_keep_unknown_keys_but_hide_them(processed) -> None:
 
 
 @pytest.fixture(scope="module")
-def peer() -> Path:
-    """rust-minidump's minidump-stackwalk 0.25, fetched by the shared script."""
-    script = SHARED / "tools" / "fetch-minidump-stackwalk"
-    if not script.is_file():
-        pytest.skip(f"{script} is not present beside the clone")
-    proc = subprocess.run(
-        ["bash", str(script), str(REPO / ".cache" / "peers")],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=300,
-        check=False,
-    )
-    if proc.returncode != 0:
-        pytest.skip(f"minidump-stackwalk cannot be had: {proc.stderr.strip()[-200:]}")
-    return (REPO / proc.stdout.strip().splitlines()[-1]).resolve()
+def peer(peer_stackwalker: Path) -> Path:
+    return peer_stackwalker
 
 
 def _dumps() -> list[str]:

@@ -61,24 +61,12 @@ def schema_problems() -> Callable[[Mapping[str, Any]], dict[str, list[str]]]:
 
 
 @pytest.fixture(scope="session")
-def stackwalk() -> Callable[[str], dict[str, Any]]:
+def stackwalk(peer_stackwalker: Path) -> Callable[[str], dict[str, Any]]:
     """``stackwalk("test.dmp")`` -> the peer minidump-stackwalk's ``--json`` output for a
     shared test dump, symbolicated with the shared symbols (a fresh copy per call)."""
     if not TESTDATA.is_dir():
         pytest.skip(f"{TESTDATA} is not present beside the clone")
-    fetch = subprocess.run(
-        [
-            "bash",
-            str(SHARED / "tools" / "fetch-minidump-stackwalk"),
-            str(REPO / ".cache" / "peers"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if fetch.returncode != 0:
-        pytest.skip(f"peer minidump-stackwalk cannot be had: {fetch.stderr.strip()[-200:]}")
-    exe = fetch.stdout.strip().splitlines()[-1]
+    exe = str(peer_stackwalker)
     cache: dict[str, dict[str, Any]] = {}
 
     def run(dump_name: str) -> dict[str, Any]:
