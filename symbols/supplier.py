@@ -1,0 +1,281 @@
+"""Find the symbol file for a module: local stores first, then HTTP symbol servers.
+
+This is the API the stackwalker and the symbolication rule call:
+
+    supplier = SymbolSupplier(symbols_paths=[...], symbols_urls=[...], cache_dir=...)
+    result = supplier.locate(ModuleId(code_file=..., code_id=..., debug_file=..., debug_id=...))
+    result.path, result.debug_file, result.debug_id, result.url, result.attempts
+
+Every place tried is recorded with its outcome and a short reason, so a module left
+without symbols can say why (not found, transient error, corrupt, timeout, too large,
+refused). Modules without a debug id are resolved through code info (code file + code
+id): local store indexes first, then each server's Tecken code-info redirect.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit
+
+from symbols import fetch
+from symbols.atomic import publish, scratch_file
+from symbols.errors import SymbolError, SymbolParseError
+from symbols.header import read_header
+from symbols.index import CodeInfoIndex, DebugInfo
+from symbols.names import check_component, code_info_sym_name, leaf, normalize_id, store_relpath
+from symbols.parser import NullSink, feed_stream
+from symbols.store import INDEX_NAME, SCRATCH_NAME
+
+NEGATIVE_DIR = ".misses"
+DEFAULT_NEGATIVE_TTL = 600.0
+NULL_DEBUG_ID_CHARS = frozenset("0")
+
+
+@dataclass(frozen=True)
+class ModuleId:
+    """A module as the minidump describes it (any field may be missing)."""
+
+    code_file: str | None = None
+    code_id: str | None = None
+    debug_file: str | None = None
+    debug_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    location: str
+    outcome: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.outcome} ({self.reason})"
+
+
+@dataclass
+class LookupResult:
+    path: Path | None = None
+    debug_file: str | None = None
+    debug_id: str | None = None
+    url: str | None = None
+    from_code_info: bool = False
+    attempts: list[Attempt] = field(default_factory=list)
+
+    @property
+    def found(self) -> bool:
+        return self.path is not None
+
+    def why_missing(self) -> str:
+        """One line naming each place tried and why it failed."""
+        if not self.attempts:
+            return "no symbol source was tried"
+        return "; ".join(f"{a.outcome}: {a.reason}" for a in self.attempts)
+
+
+def validate_sym(path: Path) -> None:
+    """Default download check: the file must parse as rust-minidump would parse it."""
+    with open(path, "rb") as f:
+        feed_stream(f, NullSink())
+
+
+def _has_debug_id(debug_id: str | None) -> bool:
+    return bool(debug_id) and not set(debug_id) <= NULL_DEBUG_ID_CHARS
+
+
+def _read_info_url(path: Path) -> str | None:
+    """The `INFO URL` line the download cache appends at the end of a file."""
+    with open(path, "rb") as f:
+        f.seek(max(0, f.seek(0, os.SEEK_END) - 4096))
+        tail = f.read()
+    for line in reversed(tail.splitlines()):
+        if line.startswith(b"INFO URL "):
+            return line[9:].decode("utf-8", errors="replace").strip()
+    return None
+
+
+class SymbolSupplier:
+    def __init__(
+        self,
+        symbols_paths: Sequence[Path] = (),
+        symbols_urls: Sequence[str] = (),
+        cache_dir: Path | None = None,
+        options: fetch.HttpOptions | None = None,
+        trusted_hosts: Iterable[str] = (),
+        negative_ttl: float = DEFAULT_NEGATIVE_TTL,
+        validate: Callable[[Path], None] = validate_sym,
+    ) -> None:
+        self.paths = [Path(p) for p in symbols_paths]
+        self.urls = [u if u.endswith("/") else u + "/" for u in symbols_urls]
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        if self.urls and self.cache_dir is None:
+            raise ValueError("a cache directory is required with symbol URLs")
+        self.fetcher = fetch.Fetcher(options) if self.urls else None
+        self.trusted_hosts = {h.lower() for h in trusted_hosts}
+        self.negative_ttl = negative_ttl
+        self.validate = validate
+
+    def close(self) -> None:
+        if self.fetcher is not None:
+            self.fetcher.close()
+
+    # -- the lookup ------------------------------------------------------------------------
+
+    def locate(self, module: ModuleId) -> LookupResult:
+        result = LookupResult(debug_file=module.debug_file, debug_id=module.debug_id)
+        if not _has_debug_id(module.debug_id):
+            info = self._code_info(module, result.attempts)
+            if info is None:
+                if not result.attempts:
+                    result.attempts.append(
+                        Attempt("module", fetch.NOT_FOUND, "no debug id and no code file/id")
+                    )
+                return result
+            result.debug_file, result.debug_id = info.debug_file, info.debug_id
+            result.from_code_info = True
+        debug_file = leaf(result.debug_file or module.code_file or "")
+        try:
+            rel = store_relpath(debug_file, result.debug_id)
+        except SymbolError as e:
+            result.attempts.append(Attempt("module", fetch.REFUSED, str(e)))
+            return result
+        if self._find_local(rel, result) or self._find_cached(rel, result):
+            return result
+        self._download(rel, module, result)
+        return result
+
+    def _find_local(self, rel: tuple[str, ...], result: LookupResult) -> bool:
+        for base in self.paths:
+            if base.is_file():
+                try:
+                    match = read_header(base).debug_id == rel[1]
+                except (SymbolError, OSError):
+                    match = False
+                candidate = base if match else None
+            else:
+                candidate = base.joinpath(*rel)
+                candidate = candidate if candidate.is_file() else None
+            where = str(base if base.is_file() else base.joinpath(*rel))
+            if candidate is not None:
+                result.path = candidate
+                result.attempts.append(Attempt(where, fetch.FOUND, "local file"))
+                return True
+            result.attempts.append(Attempt(where, fetch.NOT_FOUND, "no such local file"))
+        return False
+
+    def _find_cached(self, rel: tuple[str, ...], result: LookupResult) -> bool:
+        if self.cache_dir is None:
+            return False
+        path = self.cache_dir.joinpath(*rel)
+        if path.is_file():
+            result.path, result.url = path, _read_info_url(path)
+            result.attempts.append(Attempt(str(path), fetch.FOUND, "download cache"))
+            return True
+        return False
+
+    # -- HTTP ------------------------------------------------------------------------------
+
+    def _negative_marker(self, rel: tuple[str, ...]) -> Path:
+        return self.cache_dir.joinpath(NEGATIVE_DIR, *rel)
+
+    def _download(self, rel: tuple[str, ...], module: ModuleId, result: LookupResult) -> None:
+        if not self.urls:
+            return
+        marker = self._negative_marker(rel)
+        try:
+            age = time.time() - marker.stat().st_mtime
+        except OSError:
+            age = None
+        if age is not None and age < self.negative_ttl:
+            result.attempts.append(
+                Attempt("/".join(rel), fetch.NOT_FOUND, f"remembered 404 ({int(age)}s old)")
+            )
+            return
+        query = ""
+        if module.code_file and module.code_id:
+            query = "?" + urlencode(
+                {"code_file": leaf(module.code_file), "code_id": module.code_id.lower()}
+            )
+        all_missing = True
+        for base in self.urls:
+            url = base + "/".join(quote(part) for part in rel) + query
+            attempt = self._download_one(url, rel, result)
+            result.attempts.append(attempt)
+            if attempt.outcome == fetch.FOUND:
+                return
+            all_missing &= attempt.outcome == fetch.NOT_FOUND
+        if all_missing:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+
+    def _download_one(self, url: str, rel: tuple[str, ...], result: LookupResult) -> Attempt:
+        scratch = self.cache_dir / SCRATCH_NAME
+        with scratch_file(scratch) as tmp:
+            got = self.fetcher.fetch(url, tmp)
+            if got.outcome != fetch.FOUND:
+                return Attempt(url, got.outcome, got.reason)
+            try:
+                self.validate(tmp)
+            except SymbolParseError as e:
+                return Attempt(url, fetch.CORRUPT, e.reason)
+            with open(tmp, "ab") as f:
+                f.write(b"INFO URL " + url.encode() + b"\n")
+            final = self.cache_dir.joinpath(*rel)
+            publish(tmp, final)
+        result.path, result.url = final, url
+        return Attempt(url, fetch.FOUND, got.reason)
+
+    # -- code info -------------------------------------------------------------------------
+
+    def _code_info(self, module: ModuleId, attempts: list[Attempt]) -> DebugInfo | None:
+        if not module.code_file or not module.code_id:
+            return None
+        code_file = leaf(module.code_file)
+        try:
+            check_component(code_file, "code file")
+            code_id = normalize_id(module.code_id, "code id")
+        except SymbolError as e:
+            attempts.append(Attempt("code info", fetch.REFUSED, str(e)))
+            return None
+        for base in self.paths:
+            index_path = base / INDEX_NAME
+            if not index_path.is_file():
+                continue
+            found = CodeInfoIndex(index_path).lookup(code_file, code_id)
+            outcome = fetch.FOUND if found else fetch.NOT_FOUND
+            attempts.append(Attempt(str(index_path), outcome, "code-info index"))
+            if found is not None:
+                return found
+        for base in self.urls:
+            probe = base + f"{quote(code_file)}/{code_id}/{quote(code_info_sym_name(code_file))}"
+            got = self.fetcher.fetch(probe, None, follow_redirects=False)
+            if got.status not in (301, 302) or not got.location:
+                outcome = got.outcome if got.outcome != fetch.FOUND else fetch.NOT_FOUND
+                attempts.append(Attempt(probe, outcome, got.reason + " (no code-info redirect)"))
+                continue
+            info, reason = self._parse_redirect(base, probe, got.location)
+            attempts.append(Attempt(probe, fetch.FOUND if info else fetch.REFUSED, reason))
+            if info is not None:
+                return info
+        return None
+
+    def _parse_redirect(self, base: str, probe: str, location: str) -> tuple[DebugInfo | None, str]:
+        target = urlsplit(urljoin(probe, location))
+        origin = urlsplit(base)
+        same = (target.scheme, target.netloc) == (origin.scheme, origin.netloc)
+        trusted = (
+            target.scheme in ("http", "https") and (target.hostname or "") in self.trusted_hosts
+        )
+        if not (same or trusted):
+            return None, "code-info redirect to an untrusted host"
+        parts = unquote(target.path).split("/")
+        if len(parts) < 4:
+            return None, "code-info redirect is not a symbol path"
+        try:
+            debug_file = check_component(parts[-3], "debug file")
+            debug_id = normalize_id(parts[-2], "debug id")
+        except SymbolError as e:
+            return None, f"code-info redirect refused: {e}"
+        return DebugInfo(debug_file, debug_id), "code-info redirect"
