@@ -64,6 +64,7 @@ DEFAULT_RULESET: list[RuleSpec] = [
     # -- Annotation-derived fields.
     spec("processor.rules.mozilla.MajorVersionRule"),
     spec("processor.rules.mozilla.ProcessTypeRule"),
+    spec("processor.rules.mozilla.AccessibilityRule"),
     spec("processor.rules.mozilla.AddonsRule"),
     spec("processor.rules.mozilla.DatesAndTimesRule"),
     spec("processor.rules.memory.OutOfMemoryBinaryRule"),

@@ -79,6 +79,13 @@ class ProcessTypeRule(Rule):
         processed_crash["process_type"] = "parent" if value in (None, "main") else value
 
 
+class AccessibilityRule(Rule):
+    """``accessibility`` is true only when the accessibility service was ``Active``."""
+
+    def action(self, raw_crash, dumps, processed_crash, tmpdir, status: Status) -> None:
+        processed_crash["accessibility"] = raw_crash.get("Accessibility") == "Active"
+
+
 class MajorVersionRule(Rule):
     """``major_version``: the integer before the first dot of ``Version``, else 0.
 
