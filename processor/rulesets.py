@@ -63,6 +63,7 @@ DEFAULT_RULESET: list[RuleSpec] = [
     spec("processor.rules.breakpad.HasGuardPageAccessRule"),
     # -- Annotation-derived fields.
     spec("processor.rules.mozilla.MajorVersionRule"),
+    spec("processor.rules.mozilla.PluginRule"),
     spec("processor.rules.mozilla.ProcessTypeRule"),
     spec("processor.rules.mozilla.AccessibilityRule"),
     spec("processor.rules.mozilla.AddonsRule"),

@@ -86,6 +86,24 @@ class AccessibilityRule(Rule):
         processed_crash["accessibility"] = raw_crash.get("Accessibility") == "Active"
 
 
+class PluginRule(Rule):
+    """Plugin crashes (legacy NPAPI) name the plugin; other crashes have no plugin fields."""
+
+    FIELDS = (
+        ("plugin_filename", "PluginFilename"),
+        ("plugin_name", "PluginName"),
+        ("plugin_version", "PluginVersion"),
+    )
+
+    def predicate(self, raw_crash, dumps, processed_crash, tmpdir, status: Status) -> bool:
+        return raw_crash.get("ProcessType") == "plugin"
+
+    def action(self, raw_crash, dumps, processed_crash, tmpdir, status: Status) -> None:
+        for field, annotation in self.FIELDS:
+            value = raw_crash.get(annotation, "")
+            processed_crash[field] = value if isinstance(value, str) else ""
+
+
 class MajorVersionRule(Rule):
     """``major_version``: the integer before the first dot of ``Version``, else 0.
 
