@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from symbols.errors import SymbolParseError
-from symbols.parser import NullSink, SymbolParser, iter_lines
+from symbols.parser import SymbolParser, iter_lines
+from symbols.sinks import NullSink
 
 NAMELESS_ORIGIN = "inline-origin-without-name"
 SPLIT_NAME = "split-name"

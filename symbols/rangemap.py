@@ -9,40 +9,59 @@ adjacent or overlapping entries with equal values.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
 
 
+def resolve_overlaps(
+    starts: Sequence[int], ends: Sequence[int], values: Sequence[object]
+) -> tuple[list[int], list[int]]:
+    """Apply rust's rule to parallel sequences; returns (kept indices, their final ends).
+
+    Works on plain lists and on compact arrays alike (the on-disk cache passes value
+    hashes), so the rule exists once. The sort key is one integer per entry to keep
+    memory low for millions of entries.
+    """
+    order = sorted(range(len(starts)), key=lambda i: (starts[i] << 64) | ends[i])
+    kept: list[int] = []
+    kept_ends: list[int] = []
+    for i in order:
+        start, end, value = starts[i], ends[i], values[i]
+        if kept:
+            last_end = kept_ends[-1]
+            same = value == values[kept[-1]]
+            if start <= last_end and not same:
+                continue
+            if same and start <= last_end + 1:
+                kept_ends[-1] = max(end, last_end)
+                continue
+        kept.append(i)
+        kept_ends.append(end)
+    return kept, kept_ends
+
+
 @dataclass(eq=True)
 class RangeMap(Generic[V]):
-    """Inclusive ranges `[starts[i], ends[i]]` mapped to `values[i]`, sorted by start."""
+    """Inclusive ranges `[starts[i], ends[i]]` mapped to `values[i]`, sorted by start.
 
-    starts: list[int] = field(default_factory=list)
-    ends: list[int] = field(default_factory=list)
-    values: list[V] = field(default_factory=list)
+    The sequences may be lists or memory-mapped arrays (the compact cache).
+    """
+
+    starts: Sequence[int] = field(default_factory=list)
+    ends: Sequence[int] = field(default_factory=list)
+    values: Sequence[V] = field(default_factory=list)
 
     @classmethod
     def build(cls, entries: Iterable[tuple[int, int, V]]) -> RangeMap[V]:
         """Build from `(start, end_inclusive, value)` entries, resolving overlaps as rust does."""
-        ordered = sorted(entries, key=lambda e: (e[0], e[1]))
-        result: RangeMap[V] = cls()
-        starts, ends, values = result.starts, result.ends, result.values
-        for start, end, value in ordered:
-            if values:
-                last_end = ends[-1]
-                same = value == values[-1]
-                if start <= last_end and not same:
-                    continue
-                if same and start <= last_end + 1:
-                    ends[-1] = max(end, last_end)
-                    continue
-            starts.append(start)
-            ends.append(end)
-            values.append(value)
-        return result
+        items = list(entries)
+        starts = [e[0] for e in items]
+        values = [e[2] for e in items]
+        kept, kept_ends = resolve_overlaps(starts, [e[1] for e in items], values)
+        return cls([starts[i] for i in kept], kept_ends, [values[i] for i in kept])
 
     def index_of(self, address: int) -> int | None:
         """Index of the range containing `address`, or None."""

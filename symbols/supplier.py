@@ -27,7 +27,8 @@ from symbols.errors import SymbolError, SymbolParseError
 from symbols.header import read_header
 from symbols.index import CodeInfoIndex, DebugInfo
 from symbols.names import check_component, code_info_sym_name, leaf, normalize_id, store_relpath
-from symbols.parser import NullSink, feed_stream
+from symbols.parser import feed_stream
+from symbols.sinks import NullSink
 from symbols.store import INDEX_NAME, SCRATCH_NAME
 
 NEGATIVE_DIR = ".misses"

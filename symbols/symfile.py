@@ -8,24 +8,27 @@ exactly, because symbolication results are compared byte for byte with it.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from symbols.rangemap import RangeMap
 
 U64_MAX = (1 << 64) - 1
 
 
-@dataclass(frozen=True)
-class SourceLine:
+class SourceLine(NamedTuple):
     address: int
     size: int
     file: int
     line: int
 
 
-@dataclass(frozen=True, order=True)
-class Inlinee:
-    """One address range of an inlined call; field order is the sort order rust uses."""
+class Inlinee(NamedTuple):
+    """One address range of an inlined call; field order is the sort order rust uses.
+
+    Tuples (not dataclasses): big files have millions of these and tuples are cheap.
+    """
 
     depth: int
     address: int
@@ -63,8 +66,7 @@ class Function:
         return inlinee
 
 
-@dataclass(frozen=True, order=True)
-class PublicSymbol:
+class PublicSymbol(NamedTuple):
     """Field order (address, name, parameter_size) is the sort order rust uses."""
 
     address: int
@@ -125,9 +127,12 @@ class SymbolResult:
 
 @dataclass
 class SymbolFile:
-    files: dict[int, str] = field(default_factory=dict)
-    inline_origins: dict[int, str] = field(default_factory=dict)
-    publics: list[PublicSymbol] = field(default_factory=list)
+    """Parsed symbols; also the lookup logic for the compact cache, which supplies lazy
+    sequences and mappings (memory-mapped) in place of these lists and dicts."""
+
+    files: Mapping[int, str] = field(default_factory=dict)
+    inline_origins: Mapping[int, str] = field(default_factory=dict)
+    publics: Sequence[PublicSymbol] = field(default_factory=list)
     functions: RangeMap[Function] = field(default_factory=RangeMap)
     cfi: RangeMap[tuple[int, int, str, tuple[tuple[int, str], ...]]] = field(
         default_factory=RangeMap
@@ -135,15 +140,17 @@ class SymbolFile:
     win_framedata: RangeMap[StackWin] = field(default_factory=RangeMap)
     win_fpo: RangeMap[StackWin] = field(default_factory=RangeMap)
     url: str | None = None
+    public_addresses: Sequence[int] | None = None
 
     def __post_init__(self) -> None:
-        self._public_addresses = [p.address for p in self.publics]
+        if self.public_addresses is None:
+            self.public_addresses = [p.address for p in self.publics]
 
     # -- symbolication -------------------------------------------------------------------
 
     def find_nearest_public(self, address: int) -> PublicSymbol | None:
         """The PUBLIC with the greatest address <= `address` (the last of equal ones)."""
-        i = bisect_right(self._public_addresses, address) - 1
+        i = bisect_right(self.public_addresses, address) - 1
         return self.publics[i] if i >= 0 else None
 
     def lookup(self, address: int) -> SymbolResult | None:

@@ -1,0 +1,160 @@
+"""The .sym line grammar (as regular expressions) and decoders for validated sublines.
+
+Shared by the parser (validation) and the sinks (decoding FUNC and STACK CFI sublines
+into numbers when they need them). Possessive quantifiers reproduce nom's greedy,
+non-backtracking field parsers: a 17-digit hex field fails instead of splitting.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import repeat
+
+from symbols.symfile import Inlinee
+
+
+class LineColumns:
+    """A FUNC's line records, one list per field (no object per record)."""
+
+    __slots__ = ("addresses", "files", "lines", "sizes")
+
+    def __init__(self) -> None:
+        self.addresses: list[int] = []
+        self.sizes: list[int] = []
+        self.lines: list[int] = []
+        self.files: list[int] = []
+
+
+_S = rb"[ \t]+"
+_H64 = rb"([0-9a-fA-F]{1,16}+)"
+_H32 = rb"([0-9a-fA-F]{1,8}+)"
+_D = rb"([0-9]{1,10}+)"
+_REST = rb"([^\r\n]*+)"
+_EOL = rb"\r*\n\Z"
+
+MODULE = re.compile(
+    rb"MODULE"
+    + _S
+    + rb"([^ ]*+)"
+    + _S
+    + rb"([^ ]*+)"
+    + _S
+    + rb"([0-9a-fA-F]++)"
+    + _S
+    + _REST
+    + _EOL
+)
+INFO_URL = re.compile(rb"INFO URL" + _S + _REST + _EOL)
+INFO = re.compile(rb"INFO" + _S + _REST + _EOL)
+FILE = re.compile(rb"FILE" + _S + _D + _S + _REST + _EOL)
+ORIGIN = re.compile(rb"INLINE_ORIGIN" + _S + _D + _S + _REST + _EOL)
+PUBLIC = re.compile(rb"PUBLIC" + _S + rb"(?:m" + _S + rb")?" + _H64 + _S + _H32 + _S + _REST + _EOL)
+FUNC = re.compile(
+    rb"FUNC" + _S + rb"(?:m" + _S + rb")?" + _H64 + _S + _H32 + _S + _H32 + _S + _REST + _EOL
+)
+WIN = re.compile(
+    rb"STACK WIN"
+    + _S
+    + rb"([0-9a-fA-F])"
+    + _S
+    + _H64
+    + _S
+    + (_H32 + _S) * 7
+    + rb"([0-9])"
+    + _S
+    + _REST
+    + _EOL
+)
+CFI_INIT = re.compile(rb"STACK CFI INIT" + _S + _H64 + _S + _H32 + _S + _REST + _EOL)
+CFI = re.compile(rb"STACK CFI" + _S + _H64 + _S + _REST + _EOL)
+LINE = re.compile(_H64 + _S + _H32 + _S + _D + _S + _D + _EOL)
+INLINE = re.compile(
+    rb"INLINE"
+    + _S
+    + (_D + _S) * 4
+    + rb"((?:[0-9a-fA-F]{1,16}+"
+    + _S
+    + rb"[0-9a-fA-F]{1,8}+)(?:"
+    + _S
+    + rb"[0-9a-fA-F]{1,16}+"
+    + _S
+    + rb"[0-9a-fA-F]{1,8}+)*+)"
+    + _EOL
+)
+BLANK = re.compile(rb"\r*\n\Z")
+# A keyword followed by a space or tab commits to that record type (nom's `cut`):
+# malformed fields after it reject the file instead of trying other record types.
+KEYWORD = re.compile(
+    rb"(INFO URL|INFO|FILE|INLINE_ORIGIN|PUBLIC|FUNC|STACK WIN|STACK CFI INIT|MODULE)[ \t]"
+)
+HANDLERS = {
+    b"INFO URL": "_info_url",
+    b"INFO": "_info",
+    b"FILE": "_file",
+    b"INLINE_ORIGIN": "_origin",
+    b"PUBLIC": "_public",
+    b"FUNC": "_func",
+    b"STACK WIN": "_win",
+    b"STACK CFI INIT": "_cfi_init",
+    b"MODULE": "_module",
+}
+# Bulk path: runs of line/INLINE records and of STACK CFI rows (most of a big file) are
+# validated a run at a time with one regex and kept as text; they are decoded into numbers
+# only when a sink needs them (MemorySink at once, the compact cache at lookup time).
+# Bulk patterns allow 9-digit decimals only (always < 2**32); a line with a 10-digit value
+# fails the run, and the line-by-line path does the exact 32-bit check.
+_D9 = rb"([0-9]{1,9}+)"
+_LINE_BODY = (_H64 + _S + _H32 + _S + _D9 + _S + _D9 + rb"\r*\n").replace(b"([", b"(?:[")
+_INLINE_BODY = (INLINE.pattern[: -len(_EOL)].replace(_D, _D9) + rb"\r*\n").replace(b"((", b"(?:(")
+_INLINE_BODY = _INLINE_BODY.replace(b"([", b"(?:[")
+# No capturing groups and no possessive repeat of a group here: Python 3.11's re raises
+# "span of capturing group is wrong" for that combination.
+BODY_RUN = re.compile(rb"(?:" + _LINE_BODY + rb"|" + _INLINE_BODY + rb")+")
+CFI_RUN = re.compile(
+    (rb"(?:STACK CFI" + _S + _H64 + _S + _REST + rb"\r*\n)+").replace(b"([", b"(?:[")
+)
+# Decoding validated sublines (values already known to fit in 32 bits).
+LINE_FIELDS = re.compile(rb"(?m)^" + _H64 + _S + _H32 + _S + _D + _S + _D + rb"\r*\n")
+INLINE_FIELDS = re.compile(rb"(?m)^" + INLINE.pattern[: -len(_EOL)] + rb"\r*\n")
+CFI_ROW_FIELDS = re.compile(rb"(?m)^STACK CFI[ \t]+([0-9a-fA-F]{1,16}+)[ \t]+([^\r\n]*+)\r*\n")
+# Lines that can end a run of FUNC sublines (line/INLINE records) or of STACK CFI rows.
+# Anything else inside a run is caught because every line must match a run pattern.
+BODY_END = re.compile(rb"\n(?:FUNC|FILE|PUBLIC|STACK|INFO|INLINE_ORIGIN|MODULE|\r|\n)")
+CFI_END = re.compile(
+    rb"\n(?:FUNC|FILE|PUBLIC|STACK WIN|STACK CFI INIT|INFO|INLINE|MODULE"
+    rb"|[0-9a-fA-F]|\r|\n)"
+)
+
+
+def inlinees_of(
+    depth: bytes, call_line: bytes, call_file: bytes, origin: bytes, pairs: bytes
+) -> list[Inlinee]:
+    """One Inlinee per (address, size) pair of an INLINE record (fields already checked)."""
+    fixed = (int(call_file), int(call_line), int(origin))
+    nums = pairs.split()
+    return [
+        Inlinee(int(depth), int(a, 16), int(s, 16), *fixed)
+        for a, s in zip(nums[::2], nums[1::2], strict=True)
+    ]
+
+
+def decode_body(body: list[bytes]) -> tuple[LineColumns, list[Inlinee]]:
+    """Line records and inlinees of a FUNC from its validated subline text."""
+    text = b"".join(body)
+    cols = LineColumns()
+    records = LINE_FIELDS.findall(text)
+    if records:
+        addresses, sizes, lines, files = zip(*records, strict=True)
+        cols.addresses.extend(map(int, addresses, repeat(16)))
+        cols.sizes.extend(map(int, sizes, repeat(16)))
+        cols.lines.extend(map(int, lines))
+        cols.files.extend(map(int, files))
+    inlinees = [i for rec in INLINE_FIELDS.findall(text) for i in inlinees_of(*rec)]
+    return cols, inlinees
+
+
+def decode_rows(rows: list[bytes]) -> list[tuple[int, str]]:
+    """(address, rules) of STACK CFI rows from their validated text."""
+    return [
+        (int(a, 16), rules.decode("utf-8")) for a, rules in CFI_ROW_FIELDS.findall(b"".join(rows))
+    ]

@@ -1,0 +1,111 @@
+"""The compact on-disk cache: same answers as the in-memory parse, LRU, corrupt files."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+
+from symbols.errors import SymbolParseError
+from symbols.parser import feed_stream, parse_file
+from symbols.provider import SymbolProvider
+from symbols.sinks import MemorySink
+from symbols.store import SymbolStore
+from symbols.supplier import ModuleId, SymbolSupplier
+from symbols.symcache import CachedSymbols, SymbolCache, convert
+from tests.symbols.conftest import CRASH_CLIENT_SYM, TEST_APP_CODE_SYM, TEST_APP_ID, TEST_APP_SYM
+from tests.symbols.test_lookup import _boundaries
+
+
+def _same_everywhere(path: Path, addresses, tmp_path: Path) -> int:
+    target = tmp_path / "x.cpsym"
+    with open(path, "rb") as src, open(target, "wb") as out:
+        convert(src, out)
+    cached, memory = CachedSymbols(target), parse_file(str(path))
+    checked = 0
+    for address in addresses:
+        assert cached.lookup(address) == memory.lookup(address), hex(address)
+        assert cached.stack_win(address) == memory.stack_win(address), hex(address)
+        assert cached.cfi_rules(address) == memory.cfi_rules(address), hex(address)
+        checked += 1
+    assert cached.url == memory.url
+    cached.close()
+    return checked
+
+
+def test_cache_matches_memory_at_every_address_of_test_app(tmp_path: Path, testdata) -> None:
+    memory = parse_file(str(TEST_APP_SYM))
+    end = max(memory.functions.ends[-1], memory.win_framedata.ends[-1]) + 0x10
+    assert _same_everywhere(TEST_APP_SYM, range(end), tmp_path) == end
+
+
+def test_cache_matches_memory_at_every_boundary_of_crash_client(tmp_path: Path, testdata) -> None:
+    points = _boundaries(CRASH_CLIENT_SYM)
+    cfi = [
+        a
+        for line in CRASH_CLIENT_SYM.read_bytes().splitlines()
+        if line.startswith(b"STACK CFI")
+        for a in (int(line.split()[3 if b"INIT" in line else 2], 16),)
+    ]
+    points = sorted({*points, *cfi, *(a - 1 for a in cfi), *(a + 1 for a in cfi)})
+    assert _same_everywhere(CRASH_CLIENT_SYM, points, tmp_path) > 50_000
+
+
+def test_chunk_boundaries_do_not_change_the_result(testdata) -> None:
+    data = TEST_APP_SYM.read_bytes().replace(b"\n", b"\r\n")
+    reference = parse_file(str(TEST_APP_SYM))
+    for size in (1, 777, 65536):
+        sink = MemorySink()
+        feed_stream(io.BytesIO(data), sink, chunk_size=size)
+        got = sink.finish()
+        assert got.functions == reference.functions and got.publics == reference.publics
+        assert got.win_framedata == reference.win_framedata
+
+
+def test_cache_directory_lru_and_corrupt_memory(tmp_path: Path, testdata) -> None:
+    sources = tmp_path / "src"
+    sources.mkdir()
+    a, b = sources / "a.sym", sources / "b.sym"
+    a.write_bytes(TEST_APP_SYM.read_bytes())
+    b.write_bytes(CRASH_CLIENT_SYM.read_bytes())
+    cache = SymbolCache(tmp_path / "cache", max_bytes=10 << 20)
+    first = cache.open(a)
+    assert first.lookup(0x429E).function == "`anonymous namespace'::CrashFunction"
+    entries = list((tmp_path / "cache").glob("??/*.cpsym"))
+    assert len(entries) == 1
+    os.utime(entries[0], (1, 1))  # make it the least recently used
+    cache.max_bytes = entries[0].stat().st_size + 1
+    cache.open(b)  # converting b evicts a
+    assert not entries[0].exists()
+    assert len(list((tmp_path / "cache").glob("??/*.cpsym"))) == 1
+    assert first.lookup(0x429E) is not None  # an evicted file stays usable while mapped
+    bad = sources / "bad.sym"
+    bad.write_bytes(b"MODULE windows x86 ABC0 bad.pdb\njunk\n")
+    for _ in range(2):  # the second time comes from the remembered verdict
+        with pytest.raises(SymbolParseError, match="line 2"):
+            cache.open(bad)
+    assert len(list((tmp_path / "cache").glob("??/*.corrupt"))) == 1
+    assert list((tmp_path / "cache" / ".tmp").iterdir()) == []
+
+
+def test_provider_reports_rust_statistics(tmp_path: Path, testdata) -> None:
+    store = SymbolStore(tmp_path / "store")
+    store.add_path(TEST_APP_CODE_SYM)
+    bad = store.add_stream(
+        io.BytesIO(b"MODULE windows x86 " + b"1" * 33 + b" bad.pdb\nFUNC\n"),
+        "bad",
+        on_defect="accept",
+    )
+    assert bad.error is None
+    provider = SymbolProvider(SymbolSupplier([store.root]), SymbolCache(tmp_path / "cache"))
+    good = provider.get(ModuleId("c:\\test_app.exe", "45d35f6c2d000", "", "0" * 33))
+    assert good.loaded and not good.corrupt and good.symbols.lookup(0x429E).line == 58
+    assert good.lookup.debug_id == TEST_APP_ID
+    corrupt = provider.get(ModuleId("bad.dll", "1", "bad.pdb", "1" * 33))
+    assert corrupt.loaded and corrupt.corrupt and corrupt.symbols is None
+    assert corrupt.lookup.attempts[-1].outcome == "corrupt"
+    missing = provider.get(ModuleId("x.dll", "2", "x.pdb", "2" * 33))
+    assert not missing.loaded and "not-found" in missing.lookup.why_missing()
+    assert provider.get(ModuleId("x.dll", "2", "x.pdb", "2" * 33)) is missing
