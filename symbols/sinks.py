@@ -9,6 +9,8 @@ one Python object per line record.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from operator import add, le
 from typing import Protocol
 
 from symbols.grammar import LineColumns, decode_body, decode_rows
@@ -87,11 +89,40 @@ def truncate_previous_win(last: StackWin, info: StackWin) -> StackWin | None:
     return last
 
 
+class _LineValues(Sequence):
+    """SourceLine objects made on access (a lookup touches one or two of them)."""
+
+    __slots__ = ("cols",)
+
+    def __init__(self, cols: LineColumns) -> None:
+        self.cols = cols
+
+    def __len__(self) -> int:
+        return len(self.cols.addresses)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        c = self.cols
+        return SourceLine(c.addresses[i], c.sizes[i], c.files[i], c.lines[i])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+
 def line_ranges(cols: LineColumns) -> RangeMap[SourceLine]:
-    """A FUNC's line records as a range map (zero-size and overflowing records dropped)."""
+    """A FUNC's line records as a range map (zero-size and overflowing records dropped).
+
+    Line records are nearly always sorted and disjoint; that case is recognised with
+    C-level iteration and needs no sorting or per-record objects.
+    """
+    starts, sizes = cols.addresses, cols.sizes
+    stops = list(map(add, starts, sizes))
+    if stops and 0 not in sizes and stops[-1] - 1 <= U64_MAX and all(map(le, stops, starts[1:])):
+        return RangeMap(starts, [stop - 1 for stop in stops], _LineValues(cols))
     return RangeMap.build(
         (a, a + s - 1, SourceLine(a, s, f, ln))
-        for a, s, ln, f in zip(cols.addresses, cols.sizes, cols.lines, cols.files, strict=True)
+        for a, s, ln, f in zip(starts, sizes, cols.lines, cols.files, strict=True)
         if s > 0 and a + s - 1 <= U64_MAX
     )
 

@@ -252,14 +252,20 @@ class _Records(Sequence):
 
 
 class _StringTable(Mapping):
+    """FILE / INLINE_ORIGIN names by id; decoded once, so results share one str each."""
+
     def __init__(self, ids: Sequence[int], offsets: Sequence[int], read_str) -> None:
         self.ids, self.offsets, self.read_str = ids, offsets, read_str
+        self.memo: dict[int, str] = {}
 
     def __getitem__(self, key: int) -> str:
-        i = bisect_left(self.ids, key)
-        if i < len(self.ids) and self.ids[i] == key:
-            return self.read_str(self.offsets[i])
-        raise KeyError(key)
+        text = self.memo.get(key)
+        if text is None:
+            i = bisect_left(self.ids, key)
+            if i == len(self.ids) or self.ids[i] != key:
+                raise KeyError(key)
+            text = self.memo[key] = self.read_str(self.offsets[i])
+        return text
 
     def __iter__(self) -> Iterator[int]:
         return iter(self.ids)

@@ -8,13 +8,16 @@ exactly, because symbolication results are compared byte for byte with it.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import NamedTuple
 
 from symbols.rangemap import RangeMap
 
 U64_MAX = (1 << 64) - 1
+RESULT_CACHE_SIZE = 1 << 20
+_MISSING = object()
 
 
 class SourceLine(NamedTuple):
@@ -141,6 +144,9 @@ class SymbolFile:
     win_fpo: RangeMap[StackWin] = field(default_factory=RangeMap)
     url: str | None = None
     public_addresses: Sequence[int] | None = None
+    _results: dict[int, SymbolResult | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if self.public_addresses is None:
@@ -168,6 +174,21 @@ class SymbolFile:
             # A PUBLIC cannot extend past a FUNC that starts after it.
             return None
         return SymbolResult(public.name, public.address, public.parameter_size, from_public=True)
+
+    def lookup_many(self, addresses: Iterable[int]) -> list[SymbolResult | None]:
+        """Batch lookups through a bounded per-file result cache.
+
+        Crash processing asks for the same hot addresses again and again (the same
+        crashing functions across reports); cached answers cost one dict probe each.
+        """
+        addresses = list(addresses)
+        results = list(map(self._results.get, addresses, repeat(_MISSING)))
+        for i, result in enumerate(results):
+            if result is _MISSING:
+                if len(self._results) >= RESULT_CACHE_SIZE:
+                    self._results.clear()
+                result = results[i] = self._results[addresses[i]] = self.lookup(addresses[i])
+        return results
 
     def _parameter_size(self, func: Function, address: int) -> int:
         win = self.win_framedata.get(address) or self.win_fpo.get(address)

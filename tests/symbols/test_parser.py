@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
 
 from symbols.errors import SymbolParseError
 from symbols.header import read_header
-from symbols.parser import MAX_LINE_LENGTH, parse_bytes, parse_file
+from symbols.parser import (
+    MAX_LINE_LENGTH,
+    SymbolParser,
+    feed_stream,
+    iter_lines,
+    parse_bytes,
+    parse_file,
+)
+from symbols.sinks import NullSink
 from tests.symbols.conftest import (
     CRASH_CLIENT_SYM,
     TEST_APP_CODE_SYM,
@@ -238,3 +247,34 @@ def test_crlf_file_parses_like_lf(tmp_path: Path, testdata: Path) -> None:
     crlf = TEST_APP_SYM.read_bytes().replace(b"\n", b"\r\n")
     a, b = parse_bytes(crlf), parse_file(str(TEST_APP_SYM))
     assert a.functions == b.functions and a.publics == b.publics and a.files == b.files
+
+
+def _accepts_line_by_line(data: bytes) -> bool:
+    parser = SymbolParser(NullSink())
+    try:
+        for line in iter_lines(io.BytesIO(data)):
+            parser.feed(line)
+        parser.finish()
+    except SymbolParseError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_bulk_and_line_by_line_paths_agree(name: str, testdata: Path) -> None:
+    # The chunked bulk path is an optimisation of the line-by-line state machine.
+    data = _variant_bytes(name)
+    try:
+        feed_stream(io.BytesIO(data), NullSink(), chunk_size=4096)
+        bulk = True
+    except SymbolParseError:
+        bulk = False
+    assert bulk == _accepts_line_by_line(data)
+
+
+def test_ten_digit_values_take_the_exact_path() -> None:
+    ok = b"FUNC 10 10 0 f\n10 10 4294967295 4294967295\nINLINE 4294967295 1 1 1 10 2\n"
+    sym = parse_bytes(ok)
+    assert sym.functions.values[0].lines.values[0].line == 4294967295
+    with pytest.raises(SymbolParseError, match="32 bits"):
+        parse_bytes(b"FUNC 10 10 0 f\n10 10 4294967296 1\n")
