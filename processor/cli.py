@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
-from processor.config import ConfigError, Settings
+from processor.config import STACKWALKER_MODES, ConfigError, Settings
 from processor.crashdir import RAW_CRASH_FILE, CrashInputError, load_crash_dir
 from processor.pipeline import UnknownRuleset
 from processor.rulesets import RULESETS, RulesetError
@@ -32,9 +32,19 @@ def _error(message: str) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    """Environment settings, overridden by the flags given."""
     settings = Settings.from_env()
     if getattr(args, "schema_dir", None):
         settings.schema_dir = Path(args.schema_dir)
+    for flag in ("stackwalker", "stackwalker_command"):
+        if getattr(args, flag, None):
+            setattr(settings, flag, getattr(args, flag))
+    for flag in ("symbols_paths", "symbols_urls"):
+        if getattr(args, flag, None):
+            setattr(settings, flag, list(getattr(args, flag)))
+    if getattr(args, "symbols_cache", None):
+        settings.symbols_cache = Path(args.symbols_cache)
+    settings.check()
     return settings
 
 
@@ -86,8 +96,8 @@ def summary_line(processed: dict[str, Any]) -> str:
 def cmd_process(args: argparse.Namespace, out: TextIO) -> int:
     from processor.runner import CrashProcessor
 
-    settings = _settings(args)
     try:
+        settings = _settings(args)
         processor = CrashProcessor(settings)
     except (ConfigError, RulesetError, SchemaError) as exc:
         _error(str(exc))
@@ -207,6 +217,27 @@ def _add_process_arguments(parser: argparse.ArgumentParser) -> None:
         help="json: one processed crash per line; summary: one line per crash",
     )
     parser.add_argument("--schema-dir", help="directory with edited copies of the schemas")
+    parser.add_argument(
+        "--stackwalker",
+        choices=STACKWALKER_MODES,
+        help="auto (default): the external command when found; external: required; none",
+    )
+    parser.add_argument("--stackwalker-command", help="minidump-stackwalk compatible command")
+    parser.add_argument(
+        "--symbols-path",
+        dest="symbols_paths",
+        action="append",
+        metavar="DIR",
+        help="symbol store (repeatable)",
+    )
+    parser.add_argument(
+        "--symbols-url",
+        dest="symbols_urls",
+        action="append",
+        metavar="URL",
+        help="symbols server (repeatable)",
+    )
+    parser.add_argument("--symbols-cache", metavar="DIR", help="where downloaded symbols are kept")
     parser.set_defaults(func=cmd_process)
 
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ENV_PREFIX = "CRASHPROC_"
+# The built-in stackwalker joins these when it lands.
+STACKWALKER_MODES = ("auto", "external", "none")
 
 
 class ConfigError(ValueError):
@@ -38,6 +40,13 @@ class Settings:
     # Annotation values longer than this are not copied into the processed crash.
     max_annotation_size: int = 1024 * 1024
     hostname: str | None = None
+    # auto: the external command when it is found, else none; external: it must be found.
+    stackwalker: str = "auto"
+    stackwalker_command: str = "minidump-stackwalk"
+    stackwalker_timeout: float = 120.0
+    symbols_paths: list[str] = field(default_factory=list)
+    symbols_urls: list[str] = field(default_factory=list)
+    symbols_cache: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -58,4 +67,23 @@ class Settings:
             settings.max_annotation_size = _int("MAX_ANNOTATION_SIZE", value)
         if (value := get("HOSTNAME")) is not None:
             settings.hostname = value
+        if (value := get("STACKWALKER")) is not None:
+            settings.stackwalker = value
+        if (value := get("STACKWALKER_COMMAND")) is not None:
+            settings.stackwalker_command = value
+        if (value := get("STACKWALKER_TIMEOUT")) is not None:
+            settings.stackwalker_timeout = float(_int("STACKWALKER_TIMEOUT", value))
+        if (value := get("SYMBOLS_PATH")) is not None:
+            settings.symbols_paths = _list(value)
+        if (value := get("SYMBOLS_URL")) is not None:
+            settings.symbols_urls = _list(value)
+        if (value := get("SYMBOLS_CACHE")) is not None:
+            settings.symbols_cache = Path(value)
+        settings.check()
         return settings
+
+    def check(self) -> None:
+        if self.stackwalker not in STACKWALKER_MODES:
+            raise ConfigError(
+                f"stackwalker must be one of {', '.join(STACKWALKER_MODES)}, not {self.stackwalker!r}"
+            )

@@ -11,8 +11,9 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from processor.config import Settings
+from processor.config import ConfigError, Settings
 from processor.rules.base import Rule
+from processor.stackwalker import ExternalStackwalker
 from schemas.library import Schema, load_schema
 
 
@@ -52,9 +53,8 @@ DEFAULT_RULESET: list[RuleSpec] = [
     spec("processor.rules.mozilla.SubmittedFromRule"),
     spec("processor.rules.general.IdentifierRule"),
     spec("processor.rules.general.MinidumpSha256HashRule"),
-    # -- Stackwalker output (stored outputs until the stackwalk rule lands), then everything
-    #    derived from json_dump.
-    spec("processor.rules.stackwalk.PrecomputedStackwalkRule"),
+    # -- Stackwalker output, then everything derived from json_dump.
+    spec("processor.rules.stackwalk.StackwalkRule", stackwalker="stackwalker"),
     spec("processor.rules.breakpad.ModuleURLRewriteRule"),
     spec("processor.rules.breakpad.CrashingThreadInfoRule"),
     spec("processor.rules.breakpad.TruncateStacksRule"),
@@ -147,6 +147,23 @@ class RulesetContext:
     @property
     def max_annotation_size(self) -> int:
         return self.settings.max_annotation_size
+
+    @functools.cached_property
+    def stackwalker(self) -> ExternalStackwalker | None:
+        settings = self.settings
+        settings.check()
+        if settings.stackwalker == "none":
+            return None
+        found = ExternalStackwalker.find(
+            settings.stackwalker_command,
+            symbols_paths=list(settings.symbols_paths),
+            symbols_urls=list(settings.symbols_urls),
+            symbols_cache=str(settings.symbols_cache) if settings.symbols_cache else None,
+            timeout=settings.stackwalker_timeout,
+        )
+        if found is None and settings.stackwalker == "external":
+            raise ConfigError(f"stackwalker command {settings.stackwalker_command!r} not found")
+        return found
 
     @functools.cached_property
     def version_lookup(self) -> Any:

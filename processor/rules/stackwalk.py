@@ -12,11 +12,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from processor.crashdir import precomputed_output_path
+from processor.metrics import METRICS
 from processor.rules.base import Rule
+from processor.stackwalker import DEFAULT_MAX_OUTPUT_BYTES, ExternalStackwalker, read_output
 from processor.status import Status
 
 DUMP_FIELD = "upload_file_minidump"
-MAX_OUTPUT_BYTES = 256 * 1024 * 1024
 
 
 def minidump_names(dumps: Mapping[str, str], dump_field: str = DUMP_FIELD) -> list[str]:
@@ -59,46 +60,77 @@ def stackwalk_result(
     }
 
 
-def read_output_file(
-    path: str | os.PathLike[str], max_bytes: int = MAX_OUTPUT_BYTES
-) -> tuple[Any, str | None]:
-    """Parse a stackwalker JSON output; returns (output, problem)."""
-    try:
-        size = os.path.getsize(path)
-        if size > max_bytes:
-            return None, f"output is {size} bytes, over the {max_bytes} limit"
-        with open(path, "rb") as fp:
-            output = json.loads(fp.read())
-    except OSError as exc:
-        return None, f"cannot read output: {exc.__class__.__name__}"
-    except ValueError as exc:
-        return None, f"non-json output: {exc.__class__.__name__}"
-    if not isinstance(output, dict):
-        return None, f"unexpected output: a JSON {type(output).__name__}, not an object"
-    return output, None
+class StackwalkRule(Rule):
+    """Walks every minidump of the crash into a ``json_dump``.
 
-
-class PrecomputedStackwalkRule(Rule):
-    """Uses a stored stackwalker output (``<dump name>.json`` beside the dump) as that dump's
-    ``json_dump``, exactly as if the stackwalker had just produced it.
+    A stored output (``<dump name>.json`` beside the dump) is used as is; a 0-byte dump is not
+    worth a process; everything else goes to the stackwalker backend. Stackwalker failures
+    become notes and ``mdsw_*`` fields with an empty ``json_dump``, and processing goes on.
     """
 
-    VERSION = "precomputed"
+    PRECOMPUTED_VERSION = "precomputed"
 
-    def __init__(self, dump_field: str = DUMP_FIELD, max_output_bytes: int = MAX_OUTPUT_BYTES):
+    def __init__(
+        self,
+        stackwalker: ExternalStackwalker | None = None,
+        dump_field: str = DUMP_FIELD,
+        max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
+    ):
+        self.stackwalker = stackwalker
         self.dump_field = dump_field
         self.max_output_bytes = max_output_bytes
 
     def action(self, raw_crash, dumps, processed_crash, tmpdir, status: Status) -> None:
         processed_crash.setdefault("additional_minidumps", [])
         for name in minidump_names(dumps, self.dump_field):
-            path = precomputed_output_path(dumps[name])
-            if not path.exists():
-                continue
-            output, problem = read_output_file(path, self.max_output_bytes)
-            if problem:
-                status.add_note(f"PrecomputedStackwalkRule: {name}: {problem}")
-            result = stackwalk_result(
-                output, return_code=0 if output is not None else -1, version=self.VERSION
-            )
+            result = self._walk_one(name, dumps[name], raw_crash, tmpdir, status)
             place_stackwalk_result(processed_crash, name, result, self.dump_field)
+
+    def _walk_one(
+        self, name: str, dump_path: str, raw_crash: dict[str, Any], tmpdir: str, status: Status
+    ) -> dict[str, Any]:
+        precomputed = precomputed_output_path(dump_path)
+        if precomputed.exists():
+            output, problem = read_output(precomputed, self.max_output_bytes)
+            if problem:
+                status.add_note(f"StackwalkRule: {name}: stored output: {problem}")
+            return stackwalk_result(
+                output,
+                return_code=0 if output is not None else -1,
+                version=self.PRECOMPUTED_VERSION,
+            )
+        if not os.path.exists(dump_path) or os.path.getsize(dump_path) == 0:
+            status.add_note(f"StackwalkRule: {name} is empty--skipping minidump processing")
+            return {
+                "mdsw_status_string": "EmptyMinidump",
+                "mdsw_stderr": "Shortcut for 0-bytes minidump.",
+            }
+        if self.stackwalker is None:
+            status.add_note(f"StackwalkRule: {name}: no stackwalker available; not walked")
+            return {"json_dump": {}, "mdsw_status_string": "no stackwalker", "success": False}
+        # The raw crash as --evil-json: the stackwalker reads annotation-supplied facts from it
+        # (module signature info, CPU microcode).
+        evil_json_path = os.path.join(tmpdir, "raw_crash.json")
+        if not os.path.exists(evil_json_path):
+            with open(evil_json_path, "w", encoding="utf-8") as fp:
+                json.dump(raw_crash, fp, default=str)
+        outcome = self.stackwalker.walk(dump_path, evil_json_path, tmpdir)
+        result = stackwalk_result(
+            outcome.output,
+            return_code=outcome.return_code,
+            version=self.stackwalker.version,
+            stderr=outcome.stderr,
+        )
+        succeeded = outcome.problem is None and result["success"]
+        METRICS.incr(
+            "processor.minidumpstackwalk.run",
+            tags=[
+                f"outcome:{'success' if succeeded else 'fail'}",
+                f"exitcode:{outcome.return_code}",
+            ],
+        )
+        if outcome.problem:
+            status.add_note(f"StackwalkRule: {name}: {outcome.problem}")
+        elif not result["success"]:
+            status.add_note(f"StackwalkRule: {name}: status {result['mdsw_status_string'][:100]}")
+        return result

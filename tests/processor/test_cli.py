@@ -245,3 +245,44 @@ def test_hostile_raw_crash_is_processed_with_notes(tmp_path):
     assert "TelemetryEnvironment is not a JSON object" in notes
     assert load_schema("processed_crash").validate(processed) == []
     assert len(out) < 12 * 1024 * 1024
+
+
+def test_external_stackwalker_walks_a_dump_without_stored_output(
+    tmp_path, peer_stackwalker, testdata_dir
+):
+    crash_dir = tmp_path / "crash"
+    shutil.copytree(SAMPLES / "windows-x86-test-app", crash_dir)
+    stored = crash_dir / "upload_file_minidump.json"
+    expected_dump = json.loads(stored.read_text())
+    stored.unlink()
+    code, out = crashproc(
+        "process",
+        "--stackwalker",
+        "external",
+        "--stackwalker-command",
+        str(peer_stackwalker),
+        "--symbols-path",
+        str(testdata_dir / "symbols"),
+        str(crash_dir),
+    )
+    assert code == 0
+    processed = json.loads(out)
+    assert processed["stackwalk_version"].startswith("minidump-stackwalk")
+    assert processed["json_dump"] == expected_dump
+    assert processed["signature"] == "(anonymous namespace)::CrashFunction"
+    assert load_schema("processed_crash").validate(processed) == []
+
+
+def test_required_external_stackwalker_that_is_missing_is_a_usage_error(capsys):
+    code, _ = crashproc(
+        "process",
+        "--stackwalker",
+        "external",
+        "--stackwalker-command",
+        "/nonexistent/minidump-stackwalk",
+        str(SAMPLES / "no-minidump"),
+    )
+    assert code == 2
+    assert (
+        "stackwalker command '/nonexistent/minidump-stackwalk' not found" in capsys.readouterr().err
+    )

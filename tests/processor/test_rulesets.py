@@ -85,7 +85,7 @@ def test_order_constraints(rulesets):
 
     assert default[:2] == ["DeNullRule", "DeNoneRule"]
     assert before("CopyFromRawCrashRule", "DatesAndTimesRule")
-    assert before("PrecomputedStackwalkRule", "CrashingThreadInfoRule")
+    assert before("StackwalkRule", "CrashingThreadInfoRule")
     assert before("AndroidOSInfoRule", "PlatformInfoRule")
     assert before("PlatformInfoRule", "OSPrettyVersionRule")
     assert default[-2:] == ["SignatureGeneratorRule", "ShutDownHangCrashingThreadRule"]
