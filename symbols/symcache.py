@@ -1,11 +1,12 @@
-"""Compact on-disk cache of a parsed .sym file, looked up through mmap.
+"""Compact on-disk cache of a parsed .sym file, looked up without re-reading the text.
 
 A release xul.sym is 500-600 MB of text; parsing it into Python objects would need
 gigabytes. `convert` streams the text through the same parser once (which validates
 every line as rust-minidump would) and writes a binary file: variable-size records
 (functions with their validated subline text, publics, CFI blocks, STACK WIN entries,
-strings) followed by sorted fixed-width arrays of range starts/ends/record offsets. `CachedSymbols` maps the file and answers lookups with the
-very same code as the in-memory SymbolFile, decoding only the records it touches.
+strings) followed by sorted fixed-width arrays of range starts/ends/record offsets. `CachedSymbols` opens the file and answers lookups with the
+very same code as the in-memory SymbolFile, reading and decoding only the records it
+touches.
 
 Layout (little-endian): 8-byte magic, u64 URL string offset (0 = none), then for each
 name in SECTIONS a (u64 offset, u64 count) pair; every section is an array of u64.
@@ -16,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import mmap
 import os
 import struct
 from array import array
@@ -275,21 +275,28 @@ class _StringTable(Mapping):
 
 
 class CachedSymbols(SymbolFile):
-    """A memory-mapped cache file with SymbolFile's lookup methods."""
+    """A cache file with SymbolFile's lookup methods.
+
+    The small fixed-width arrays (a few MB even for xul) are read into memory; records are
+    read with pread when a lookup needs them. Reading instead of mapping keeps the
+    process's resident memory to what it decoded: random lookups over a mapped 600 MB
+    file would make most of it resident.
+    """
 
     def __init__(self, path: Path) -> None:
-        with open(path, "rb") as f:
-            self._mmap = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        mv = memoryview(self._mmap)
-        if bytes(mv[:8]) != MAGIC:
-            raise ValueError("not a symbol cache file")
-        self._mv = mv
-        (url_offset,) = struct.unpack_from("<Q", mv, 8)
-        arrays: dict[str, Sequence[int]] = {}
-        for n, name in enumerate(SECTIONS):
-            offset, count = struct.unpack_from("<QQ", mv, 16 + 16 * n)
-            arrays[name] = mv[offset : offset + 8 * count].cast("Q")
-        self._views = list(arrays.values())
+        self._fd = os.open(path, os.O_RDONLY)
+        try:
+            head = os.pread(self._fd, HEADER_SIZE, 0)
+            if head[:8] != MAGIC or len(head) != HEADER_SIZE:
+                raise ValueError("not a symbol cache file")
+            (url_offset,) = struct.unpack_from("<Q", head, 8)
+            arrays: dict[str, array] = {}
+            for n, name in enumerate(SECTIONS):
+                offset, count = struct.unpack_from("<QQ", head, 16 + 16 * n)
+                arrays[name] = array("Q", self._read(offset, 8 * count))
+        except BaseException:
+            os.close(self._fd)
+            raise
 
         def ranges(kind: str, decode) -> RangeMap:
             return RangeMap(
@@ -311,44 +318,59 @@ class CachedSymbols(SymbolFile):
         )
 
     def close(self) -> None:
-        """Unmap the file now (otherwise it is unmapped when garbage-collected)."""
-        for view in self._views:
-            view.release()
-        self._mv.release()
-        self._mmap.close()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
 
     # -- record decoders -------------------------------------------------------------------
 
+    def _read(self, offset: int, size: int) -> bytes:
+        data = os.pread(self._fd, size, offset)
+        if len(data) != size:
+            raise ValueError("symbol cache file is truncated")
+        return data
+
+    def _record(self, offset: int, head: struct.Struct, *lengths: int) -> tuple[tuple, bytes]:
+        """A record's fixed header and the variable bytes after it (sum of `lengths`
+        fields, given as indexes into the header)."""
+        window = os.pread(self._fd, 4096, offset)
+        fields = head.unpack_from(window)
+        total = head.size + sum(fields[i] for i in lengths)
+        if len(window) < total:
+            window = self._read(offset, total)
+        return fields, window[head.size : total]
+
     def _str(self, offset: int) -> str:
-        (n,) = _STR.unpack_from(self._mv, offset)
-        return str(self._mv[offset + 4 : offset + 4 + n], "utf-8")
+        _, data = self._record(offset, _STR, 0)
+        return data.decode("utf-8")
 
     def _public(self, offset: int) -> PublicSymbol:
-        address, param, n = _PUBLIC.unpack_from(self._mv, offset)
-        start = offset + _PUBLIC.size
-        return PublicSymbol(address, str(self._mv[start : start + n], "utf-8"), param)
+        (address, param, _), name = self._record(offset, _PUBLIC, 2)
+        return PublicSymbol(address, name.decode("utf-8"), param)
 
     def _function(self, offset: int) -> Function:
-        address, size, param, name_len, body_len = _FUNC.unpack_from(self._mv, offset)
-        start = offset + _FUNC.size
-        name = str(self._mv[start : start + name_len], "utf-8")
-        body = bytes(self._mv[start + name_len : start + name_len + body_len])
-        return complete_function(Function(address, size, param, name), [body])
+        (address, size, param, name_len, _), data = self._record(offset, _FUNC, 3, 4)
+        func = Function(address, size, param, data[:name_len].decode("utf-8"))
+        return complete_function(func, [data[name_len:]])
 
     def _cfi(self, offset: int) -> tuple:
-        address, size, init_len, rows_len = _CFI.unpack_from(self._mv, offset)
-        start = offset + _CFI.size
-        init = str(self._mv[start : start + init_len], "utf-8")
-        rows = bytes(self._mv[start + init_len : start + init_len + rows_len])
-        return cfi_value(address, size, init, [rows])
+        (address, size, init_len, _), data = self._record(offset, _CFI, 2, 3)
+        return cfi_value(address, size, data[:init_len].decode("utf-8"), [data[init_len:]])
 
     def _win(self, offset: int) -> StackWin:
-        fields = _WIN.unpack_from(self._mv, offset)
-        address, size, prologue, epilogue, param, saved, local, max_stack, kind, abp, n = fields
+        window = os.pread(self._fd, 4096, offset)
+        fields = _WIN.unpack_from(window)
+        *numbers, kind, abp, n = fields
         program = None
         if n != NO_PROGRAM:
-            start = offset + _WIN.size
-            program = str(self._mv[start : start + n], "utf-8")
+            if len(window) < _WIN.size + n:
+                window = self._read(offset, _WIN.size + n)
+            program = window[_WIN.size : _WIN.size + n].decode("utf-8")
+        address, size, prologue, epilogue, param, saved, local, max_stack = numbers
         return StackWin(
             kind,
             address,

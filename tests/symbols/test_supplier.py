@@ -46,13 +46,19 @@ class Scripted(BaseHTTPRequestHandler):
         pass
 
 
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        pass  # clients hanging up on purpose (timeouts, size limits) are expected here
+
+
 @pytest.fixture
 def scripted() -> Iterator[Callable]:
     servers = []
 
     def make(script: Callable[[BaseHTTPRequestHandler], None]) -> ThreadingHTTPServer:
-        srv = ThreadingHTTPServer(("127.0.0.1", 0), Scripted)
-        srv.daemon_threads = True
+        srv = QuietServer(("127.0.0.1", 0), Scripted)
         srv.script, srv.hits = script, []
         threading.Thread(target=srv.serve_forever, daemon=True).start()
         servers.append(srv)
