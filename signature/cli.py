@@ -20,7 +20,8 @@ from signature.crashdata import convert_to_crash_data, validation_errors
 from signature.cstack import FrameDecision
 from signature.generator import SignatureGenerator
 from signature.result import Result
-from signature.siglists import SignatureListError
+from signature.rules import SignatureGenerationRule
+from signature.siglists import SignatureListError, SignatureLists
 
 VERDICTS = {
     "above-sentinel": "cut: above the sentinel",
@@ -122,16 +123,27 @@ def cmd_generate(args: argparse.Namespace, generator: SignatureGenerator, out: T
     return status
 
 
-def explain(result: Result, out: TextIO) -> None:
-    """Print frame-by-frame decisions and the rules that changed the signature."""
+def _why(decision: FrameDecision, lists: SignatureLists | None) -> str:
+    """Which list entry made the decision (irrelevant and prefix verdicts only)."""
+    verdict = decision.verdict.split(", ")[-1]
+    if lists is None or verdict not in ("irrelevant", "prefix"):
+        return ""
+    entries = lists.irrelevant_entries if verdict == "irrelevant" else lists.prefix_entries
+    entry = lists.first_match(entries, decision.frame)
+    return f" [{entry}]" if entry else ""
+
+
+def explain(result: Result, out: TextIO, lists: SignatureLists | None = None) -> None:
+    """Print frame-by-frame decisions (with the matching list entry when ``lists`` is
+    given) and the rules that changed the signature."""
     uses = [
         line.split(": using ", 1)[1]
         for line in result.debug_log
         if line.startswith("SignatureGenerationRule: using ")
     ]
     if uses:
-        lists = f" ({', '.join(uses[1:])})" if len(uses) > 1 else ""
-        print(f"Tool: {uses[0]}{lists}", file=out)
+        sources = f" ({', '.join(uses[1:])})" if len(uses) > 1 else ""
+        print(f"Tool: {uses[0]}{sources}", file=out)
     decisions: list[FrameDecision] = result.extra.get("frame_decisions", [])
     if decisions:
         print("Frames:", file=out)
@@ -142,7 +154,8 @@ def explain(result: Result, out: TextIO) -> None:
                 text = "sentinel: start here; " + VERDICTS[verdict.split(", ", 1)[1]]
             else:
                 text = VERDICTS[verdict]
-            print(f"  {decision.index:>{width}}  {text:<42} {decision.frame!r}", file=out)
+            why = _why(decision, lists)
+            print(f"  {decision.index:>{width}}  {text:<42} {decision.frame!r}{why}", file=out)
     print("Rules that changed the signature:", file=out)
     for rule, old, new in result.changes:
         print(f"  {rule}: {old!r} -> {new!r}", file=out)
@@ -155,6 +168,14 @@ def explain(result: Result, out: TextIO) -> None:
     print(f"Signature: {result.signature}", file=out)
 
 
+def generator_lists(generator: SignatureGenerator) -> SignatureLists | None:
+    """The lists of the generator's SignatureGenerationRule, if it has one."""
+    for rule in generator.ruleset:
+        if isinstance(rule, SignatureGenerationRule):
+            return rule.c_tool.lists
+    return None
+
+
 def cmd_explain(args: argparse.Namespace, generator: SignatureGenerator, out: TextIO) -> int:
     status = 0
     for where, crash in read_crashes([args.file], sys.stdin):
@@ -162,7 +183,7 @@ def cmd_explain(args: argparse.Namespace, generator: SignatureGenerator, out: Te
         status = status if ok else 1
         if usable:
             print(f"== {where}", file=out)
-            explain(generator.generate(crash), out)
+            explain(generator.generate(crash), out, generator_lists(generator))
     return status
 
 

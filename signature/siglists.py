@@ -9,7 +9,7 @@ holds exact frame strings.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 #: Directory of the lists shipped with the package (Socorro's, MPL-2.0; see LICENSE there).
@@ -83,13 +83,21 @@ def _combine(entries: tuple[str, ...]) -> re.Pattern[str] | None:
 
 @dataclass(frozen=True)
 class SignatureLists:
-    """The compiled lists, plus where they came from (for the debug log)."""
+    """The compiled lists, their entries, and where they came from (for the debug log)."""
 
-    irrelevant: re.Pattern[str] | None
-    prefix: re.Pattern[str] | None
-    line_numbers: re.Pattern[str] | None
+    irrelevant_entries: tuple[str, ...]
+    prefix_entries: tuple[str, ...]
+    line_number_entries: tuple[str, ...]
     sentinels: tuple[str, ...]
     directory: Path | None
+    irrelevant: re.Pattern[str] | None = field(init=False)
+    prefix: re.Pattern[str] | None = field(init=False)
+    line_numbers: re.Pattern[str] | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "irrelevant", _combine(self.irrelevant_entries))
+        object.__setattr__(self, "prefix", _combine(self.prefix_entries))
+        object.__setattr__(self, "line_numbers", _combine(self.line_number_entries))
 
     @classmethod
     def load(cls, directory: str | Path | None = None) -> SignatureLists:
@@ -98,12 +106,17 @@ class SignatureLists:
         if where is not None and not where.is_dir():
             raise SignatureListError(f"signature list directory {where} does not exist")
         return cls(
-            irrelevant=_combine(read_list("irrelevant_signature_re", where)),
-            prefix=_combine(read_list("prefix_signature_re", where)),
-            line_numbers=_combine(read_list("signatures_with_line_numbers_re", where)),
+            irrelevant_entries=read_list("irrelevant_signature_re", where),
+            prefix_entries=read_list("prefix_signature_re", where),
+            line_number_entries=read_list("signatures_with_line_numbers_re", where),
             sentinels=read_list("signature_sentinels", where, regex=False),
             directory=where,
         )
+
+    def first_match(self, entries: tuple[str, ...], frame: str) -> str | None:
+        """The first entry of a list that matches ``frame`` (for explanations; slow)."""
+        text = frame[:MATCH_LIMIT]
+        return next((entry for entry in entries if re.match(entry, text)), None)
 
     def describe(self) -> str:
         """The debug-log line Socorro writes about the lists in use."""
