@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from signature.normalize import FrameNormalizer
+from signature.normalize import CACHE_LIMIT, CACHEABLE_LENGTH, FrameNormalizer
 from signature.siglists import SignatureLists, matches
 
 MAXIMUM_FRAMES_TO_CONSIDER = 40
@@ -152,8 +152,8 @@ class CStackTool:
             irrelevant = matches(self.lists.irrelevant, frame)
             prefix = not irrelevant and matches(self.lists.prefix, frame)
             verdict = (irrelevant, prefix)
-            if len(frame) <= 2048:
-                if len(self._verdicts) >= 100_000:
+            if len(frame) <= CACHEABLE_LENGTH:
+                if len(self._verdicts) >= CACHE_LIMIT:
                     self._verdicts.clear()
                 self._verdicts[frame] = verdict
         return verdict

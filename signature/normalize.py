@@ -266,9 +266,10 @@ _RUST_134_FUNCTIONS = {
 # --- the frame normalizer ----------------------------------------------------------------
 
 #: Strings longer than this are normalized without caching (they are rare and big).
-_CACHEABLE_LENGTH = 2048
-#: Caches are dropped wholesale when they reach this many entries (bounded memory).
-_CACHE_LIMIT = 100_000
+CACHEABLE_LENGTH = 1024
+#: Caches are dropped wholesale when they reach this many entries, which bounds their
+#: memory (to tens of MB even when every entry is as long as allowed).
+CACHE_LIMIT = 20_000
 
 
 class FrameNormalizer:
@@ -291,8 +292,8 @@ class FrameNormalizer:
         known = self._rust_files.get(file)
         if known is None:
             known = (parse_source_file(file) or "").endswith(".rs")
-            if len(file) <= _CACHEABLE_LENGTH:
-                if len(self._rust_files) >= _CACHE_LIMIT:
+            if len(file) <= CACHEABLE_LENGTH:
+                if len(self._rust_files) >= CACHE_LIMIT:
                     self._rust_files.clear()
                 self._rust_files[file] = known
         return known
@@ -305,8 +306,8 @@ class FrameNormalizer:
             core = rust_core(function) if rust else cpp_core(function)
             needs_line = matches(self.lists.line_numbers, core)
             cached = (core if needs_line else self._finish(core, rust), needs_line)
-            if len(function) <= _CACHEABLE_LENGTH:
-                if len(self._functions) >= _CACHE_LIMIT:
+            if len(function) <= CACHEABLE_LENGTH:
+                if len(self._functions) >= CACHE_LIMIT:
                     self._functions.clear()
                 self._functions[key] = cached
         text, needs_line = cached
