@@ -89,6 +89,66 @@ def _cmd_repair(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_locate(args: argparse.Namespace) -> int:
+    from symbols.supplier import ModuleId, SymbolSupplier
+
+    if args.symbols_url and not args.symbols_cache:
+        print("--symbols-url needs --symbols-cache", file=sys.stderr)
+        return 2
+    supplier = SymbolSupplier(
+        symbols_paths=args.symbols_path,
+        symbols_urls=args.symbols_url,
+        cache_dir=args.symbols_cache,
+        trusted_hosts=args.trusted_host,
+    )
+    try:
+        module = ModuleId(args.code_file, args.code_id, args.debug_file, args.debug_id)
+        result = supplier.locate(module)
+    finally:
+        supplier.close()
+    for attempt in result.attempts:
+        print(f"tried {attempt}", file=sys.stderr)
+    if result.path is None:
+        print("not found", file=sys.stderr)
+        return 1
+    via = " (via code info)" if result.from_code_info else ""
+    print(
+        f"{result.path}\t{result.debug_file} {result.debug_id}{via}"
+        + (f"\t{result.url}" if result.url else "")
+    )
+    return 0
+
+
+def _cmd_symbolicate(args: argparse.Namespace) -> int:
+    from symbols.parser import parse_file
+    from symbols.symcache import SymbolCache
+
+    try:
+        if args.cache:
+            symbols = SymbolCache(args.cache).open(Path(args.file))
+        else:
+            symbols = parse_file(args.file)
+    except (SymbolError, OSError) as e:
+        print(f"{args.file}: {e}", file=sys.stderr)
+        return 1
+    for text in args.offsets:
+        try:
+            offset = int(text, 16)
+        except ValueError:
+            print(f"{text}: not a hex module offset", file=sys.stderr)
+            return 2
+        found = symbols.lookup(offset)
+        if found is None:
+            print(f"{offset:#x}\t??")
+            continue
+        where = f"\t{found.file}:{found.line}" if found.file else ""
+        print(f"{offset:#x}\t{found.function}+{offset - found.function_address:#x}{where}")
+        for inline in found.inlines:
+            place = f"\t{inline.file}:{inline.line}" if inline.file else ""
+            print(f"\t(inlined) {inline.function}{place}")
+    return 0
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from symbols.server import serve
 
@@ -130,6 +190,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("-o", "--output", help="output path (default FILE.repaired)")
     p.set_defaults(func=_cmd_repair)
+
+    p = sub.add_parser("locate", help="find the symbol file of a module, saying what was tried")
+    p.add_argument("--code-file")
+    p.add_argument("--code-id")
+    p.add_argument("--debug-file")
+    p.add_argument("--debug-id")
+    p.add_argument("--symbols-path", type=Path, action="append", default=[])
+    p.add_argument("--symbols-url", action="append", default=[])
+    p.add_argument("--symbols-cache", type=Path)
+    p.add_argument(
+        "--trusted-host",
+        action="append",
+        default=[],
+        help="host a code-info redirect may point to besides the server itself",
+    )
+    p.set_defaults(func=_cmd_locate)
+
+    p = sub.add_parser("symbolicate", help="look module offsets up in a .sym file")
+    p.add_argument("file")
+    p.add_argument("offsets", nargs="+", help="hex module offsets")
+    p.add_argument("--cache", type=Path, help="compact cache directory to use (else parse)")
+    p.set_defaults(func=_cmd_symbolicate)
 
     p = sub.add_parser("serve", help="serve a store with the Tecken download API")
     p.add_argument("store", type=Path)

@@ -97,6 +97,20 @@ def _read_info_url(path: Path) -> str | None:
     return None
 
 
+def _existing(base: Path, rel: tuple[str, ...]) -> Path | None:
+    """`base/rel` if it exists, also trying the id as rust-minidump writes it.
+
+    Our stores upper-case ids (as Tecken does); rust-minidump's own cache and symbol
+    directories use the breakpad form, whose age suffix is lower-case hex.
+    """
+    debug_file, debug_id, sym_file = rel
+    for ident in dict.fromkeys((debug_id, debug_id[:32] + debug_id[32:].lower())):
+        path = base / debug_file / ident / sym_file
+        if path.is_file():
+            return path
+    return None
+
+
 class SymbolSupplier:
     def __init__(
         self,
@@ -156,8 +170,7 @@ class SymbolSupplier:
                     match = False
                 candidate = base if match else None
             else:
-                candidate = base.joinpath(*rel)
-                candidate = candidate if candidate.is_file() else None
+                candidate = _existing(base, rel)
             where = str(base if base.is_file() else base.joinpath(*rel))
             if candidate is not None:
                 result.path = candidate
@@ -169,8 +182,8 @@ class SymbolSupplier:
     def _find_cached(self, rel: tuple[str, ...], result: LookupResult) -> bool:
         if self.cache_dir is None:
             return False
-        path = self.cache_dir.joinpath(*rel)
-        if path.is_file():
+        path = _existing(self.cache_dir, rel)
+        if path is not None:
             result.path, result.url = path, _read_info_url(path)
             result.attempts.append(Attempt(str(path), fetch.FOUND, "download cache"))
             return True

@@ -285,3 +285,13 @@ def test_escaping_names_are_refused(tmp_path: Path, scripted) -> None:
         "/test_app.exe/45D35F6C2D000/test_app.exe.sym"
     ]
     assert not any(p.is_file() for p in tmp_path.rglob("*"))
+
+
+def test_rust_style_lowercase_age_directories_are_found(tmp_path: Path, testdata: Path) -> None:
+    # rust-minidump writes ids in breakpad form: upper-case GUID, lower-case age.
+    ident = "5A9832E5287241C1838ED98914E9B7FFa"
+    target = tmp_path / "syms" / "test_app.pdb" / ident / "test_app.sym"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(TEST_APP_SYM.read_bytes())
+    module = ModuleId(debug_file="test_app.pdb", debug_id=ident)
+    assert SymbolSupplier([tmp_path / "syms"]).locate(module).path == target
