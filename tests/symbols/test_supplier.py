@@ -7,6 +7,7 @@ redirects).
 
 from __future__ import annotations
 
+import gzip
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -295,3 +296,14 @@ def test_rust_style_lowercase_age_directories_are_found(tmp_path: Path, testdata
     target.write_bytes(TEST_APP_SYM.read_bytes())
     module = ModuleId(debug_file="test_app.pdb", debug_id=ident)
     assert SymbolSupplier([tmp_path / "syms"]).locate(module).path == target
+
+
+def test_gzip_bomb_is_too_large(tmp_path: Path, scripted) -> None:
+    bomb = gzip.compress(b"FILE 1 x\n" * 600_000)  # ~5 MB decoded, a few KB on the wire
+    srv = scripted(lambda h: _reply(h, 200, bomb, {"Content-Encoding": "gzip"}))
+    options = HttpOptions(max_size=1 << 20, retries=0, read_timeout=2, deadline=5)
+    result = SymbolSupplier(
+        symbols_urls=[_url(srv)], cache_dir=tmp_path / "c", options=options
+    ).locate(TEST_APP)
+    assert result.attempts[-1].outcome == "too-large"
+    _no_partial_files(tmp_path / "c")
