@@ -116,6 +116,7 @@ CFI_RUN = re.compile(
 # Decoding validated sublines (values already known to fit in 32 bits).
 LINE_FIELDS = re.compile(rb"(?m)^" + _H64 + _S + _H32 + _S + _D + _S + _D + rb"\r*\n")
 INLINE_FIELDS = re.compile(rb"(?m)^" + INLINE.pattern[: -len(_EOL)] + rb"\r*\n")
+_INLINE_LINE = re.compile(rb"(?m)^INLINE[^\n]*\n")
 CFI_ROW_FIELDS = re.compile(rb"(?m)^STACK CFI[ \t]+([0-9a-fA-F]{1,16}+)[ \t]+([^\r\n]*+)\r*\n")
 # Lines that can end a run of FUNC sublines (line/INLINE records) or of STACK CFI rows.
 # Anything else inside a run is caught because every line must match a run pattern.
@@ -139,17 +140,22 @@ def inlinees_of(
 
 
 def decode_body(body: list[bytes]) -> tuple[LineColumns, list[Inlinee]]:
-    """Line records and inlinees of a FUNC from its validated subline text."""
+    """Line records and inlinees of a FUNC from its validated subline text.
+
+    Validated line records are exactly four whitespace-separated fields, so once the
+    INLINE lines are taken out, splitting the text yields the four columns directly.
+    """
     text = b"".join(body)
+    inlinees: list[Inlinee] = []
+    if b"INLINE" in text:
+        inlinees = [i for rec in INLINE_FIELDS.findall(text) for i in inlinees_of(*rec)]
+        text = _INLINE_LINE.sub(b"", text)
+    fields = text.split()
     cols = LineColumns()
-    records = LINE_FIELDS.findall(text)
-    if records:
-        addresses, sizes, lines, files = zip(*records, strict=True)
-        cols.addresses.extend(map(int, addresses, repeat(16)))
-        cols.sizes.extend(map(int, sizes, repeat(16)))
-        cols.lines.extend(map(int, lines))
-        cols.files.extend(map(int, files))
-    inlinees = [i for rec in INLINE_FIELDS.findall(text) for i in inlinees_of(*rec)]
+    cols.addresses = list(map(int, fields[0::4], repeat(16)))
+    cols.sizes = list(map(int, fields[1::4], repeat(16)))
+    cols.lines = list(map(int, fields[2::4]))
+    cols.files = list(map(int, fields[3::4]))
     return cols, inlinees
 
 
