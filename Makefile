@@ -35,3 +35,7 @@ clean:
 bench-signature: install
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
 	$(BIN)/python bench/signature.py
+
+.PHONY: bench-symbols
+bench-symbols: install
+	$(BIN)/python bench/symbols.py

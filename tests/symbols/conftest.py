@@ -29,22 +29,8 @@ def testdata() -> Path:
 
 
 @pytest.fixture(scope="session")
-def peer() -> Path:
-    """rust-minidump's minidump-stackwalk 0.25, fetched by the shared script."""
-    script = SHARED / "tools" / "fetch-minidump-stackwalk"
-    if not script.is_file():
-        pytest.skip("fetch-minidump-stackwalk script is not available")
-    proc = subprocess.run(
-        ["bash", str(script), str(REPO / ".cache" / "peers")],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=300,
-        check=False,
-    )
-    if proc.returncode != 0:
-        pytest.skip(f"minidump-stackwalk could not be fetched: {proc.stderr.strip()[-200:]}")
-    return REPO / proc.stdout.strip().splitlines()[-1]
+def peer(peer_stackwalker: Path) -> Path:
+    return peer_stackwalker
 
 
 def run_peer(peer: Path, dump: Path, *args: str) -> dict:
