@@ -17,7 +17,6 @@ from typing import Any, TextIO
 
 from processor.config import STACKWALKER_MODES, ConfigError, Settings
 from processor.crashdir import RAW_CRASH_FILE, CrashInputError, load_crash_dir
-from processor.pipeline import UnknownRuleset
 from processor.rulesets import RULESETS, RulesetError
 from schemas import docs as schema_docs
 from schemas.library import SchemaError, load_schema
@@ -105,7 +104,7 @@ def cmd_process(args: argparse.Namespace, out: TextIO) -> int:
     if args.ruleset not in processor.ruleset_names:
         _error(f"unknown ruleset {args.ruleset!r}; known: {', '.join(processor.ruleset_names)}")
         return EXIT_USAGE
-    public_schema = processor_schema(settings) if args.public else None
+    public_schema = load_schema("processed_crash", settings.schema_dir) if args.public else None
     status = EXIT_OK
     for directory in args.dirs:
         try:
@@ -115,9 +114,12 @@ def cmd_process(args: argparse.Namespace, out: TextIO) -> int:
             _error(str(exc))
             status = EXIT_FAILED
             continue
-        except UnknownRuleset as exc:
-            _error(str(exc))
-            return EXIT_USAGE
+        except Exception as exc:
+            # A bug must not cost the rest of the batch; the message may hold crash data.
+            logger.exception("processing %s failed", directory)
+            _error(f"{directory}: unexpected {exc.__class__.__name__} while processing")
+            status = EXIT_FAILED
+            continue
         document = public_schema.public_view(processed) if public_schema else processed
         if args.out:
             target = Path(args.out) / f"{crash.crash_id}.json"
@@ -130,10 +132,6 @@ def cmd_process(args: argparse.Namespace, out: TextIO) -> int:
         out.flush()
     processor.close()
     return status
-
-
-def processor_schema(settings: Settings):
-    return load_schema("processed_crash", settings.schema_dir)
 
 
 # -- schema ---------------------------------------------------------------------------------

@@ -57,6 +57,8 @@ def load_raw_crash(path: Path) -> dict[str, Any]:
         raise CrashInputError(
             f"{path.parent}: no {RAW_CRASH_FILE} in the crash directory"
         ) from None
+    except OSError as exc:
+        raise CrashInputError(f"{path}: cannot read ({exc.__class__.__name__})") from None
     if size > MAX_RAW_CRASH_BYTES:
         raise CrashInputError(
             f"{path}: raw crash is {size} bytes, over the {MAX_RAW_CRASH_BYTES} limit"
@@ -64,6 +66,10 @@ def load_raw_crash(path: Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as fp:
             raw_crash = json.loads(fp.read().decode("utf-8", errors="replace"))
+    except OSError as exc:
+        raise CrashInputError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+    except RecursionError:
+        raise CrashInputError(f"{path}: not valid JSON (nested too deeply)") from None
     except ValueError as exc:
         raise CrashInputError(f"{path}: not valid JSON ({exc.__class__.__name__}: {exc})") from None
     if not isinstance(raw_crash, dict):

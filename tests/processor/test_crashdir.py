@@ -118,3 +118,13 @@ def test_non_utf8_bytes_are_replaced_not_fatal(tmp_path):
     )
     crash = load_crash_dir(directory)
     assert crash.raw_crash["A"] == "\ufffd\ufffd"
+
+
+def test_unreadable_or_absurdly_nested_raw_crash(tmp_path):
+    directory = make_dir(tmp_path, "[" * 100_000 + "]" * 100_000)
+    with pytest.raises(CrashInputError, match="nested too deeply"):
+        load_crash_dir(directory)
+    (directory / "raw_crash.json").unlink()
+    (directory / "raw_crash.json").mkdir()  # unreadable as a file, even for root
+    with pytest.raises(CrashInputError, match=r"cannot read \(IsADirectoryError\)"):
+        load_crash_dir(directory)
