@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from processor.config import STACKWALKER_MODES, ConfigError, Settings
 from processor.crashdir import RAW_CRASH_FILE, CrashInputError, load_crash_dir
+from processor.pipeline import UnknownRuleset
 from processor.rulesets import RULESETS, RulesetError
 from schemas import docs as schema_docs
 from schemas.library import SchemaError, load_schema
@@ -101,8 +102,10 @@ def cmd_process(args: argparse.Namespace, out: TextIO) -> int:
     except (ConfigError, RulesetError, SchemaError) as exc:
         _error(str(exc))
         return EXIT_USAGE
-    if args.ruleset not in processor.ruleset_names:
-        _error(f"unknown ruleset {args.ruleset!r}; known: {', '.join(processor.ruleset_names)}")
+    try:
+        processor.check_ruleset(args.ruleset)
+    except UnknownRuleset as exc:
+        _error(exc.args[0])
         return EXIT_USAGE
     public_schema = load_schema("processed_crash", settings.schema_dir) if args.public else None
     status = EXIT_OK

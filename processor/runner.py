@@ -31,6 +31,12 @@ class CrashProcessor:
     def ruleset_names(self) -> list[str]:
         return sorted(self.pipeline.rulesets)
 
+    def check_ruleset(self, ruleset: str) -> None:
+        """Raise UnknownRuleset, naming the known ones, unless ``ruleset`` exists."""
+        if ruleset not in self.pipeline.rulesets:
+            known = ", ".join(self.ruleset_names)
+            raise UnknownRuleset(f"unknown ruleset {ruleset!r}; known: {known}")
+
     def process(
         self,
         crash: CrashInput,
@@ -38,10 +44,7 @@ class CrashProcessor:
         previous: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Run ``ruleset`` over ``crash``; ``previous`` is the stored result when reprocessing."""
-        if ruleset not in self.pipeline.rulesets:
-            raise UnknownRuleset(
-                f"unknown ruleset {ruleset!r}; known: {', '.join(self.ruleset_names)}"
-            )
+        self.check_ruleset(ruleset)
         processed = dict(previous or {})
         with tempfile.TemporaryDirectory(prefix=f"crashproc-{crash.crash_id}-") as tmpdir:
             return self.pipeline.process_crash(
