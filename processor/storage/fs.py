@@ -1,0 +1,114 @@
+"""Filesystem object store: one file per key under a root directory.
+
+Every write goes to a temporary file in the target's own directory, is fsynced, then renamed
+over the target, and the directory is fsynced: after a crash of the machine a key holds its old
+contents or its new ones, never a torn mix. Temporary files start with a dot and are never
+listed, so an interrupted write leaves no visible trace.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from processor.storage.objectstore import KeyNotFound, ObjectStore, check_key, check_prefix
+
+COPY_CHUNK = 1024 * 1024
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Create or replace ``path`` with what ``write`` writes, all or nothing, durably."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fp:
+            write(fp)
+            fp.flush()
+            os.fsync(fp.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_directory(path.parent)
+
+
+class FSObjectStore(ObjectStore):
+    """Keys are relative paths below ``root``."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        return self.root.joinpath(*check_key(key).split("/"))
+
+    def put(self, key: str, data: bytes) -> None:
+        write_atomically(self._path(key), lambda fp: fp.write(data))
+
+    def put_file(self, key: str, path: Path) -> None:
+        def copy(fp: BinaryIO) -> None:
+            with open(path, "rb") as source:
+                shutil.copyfileobj(source, fp, COPY_CHUNK)
+
+        write_atomically(self._path(key), copy)
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            raise KeyNotFound(f"{key}: not in storage") from None
+
+    def fetch(self, key: str, path: Path) -> None:
+        source = self._path(key)
+        # Stored files are only ever replaced by rename, never changed in place, so a hard
+        # link is a safe zero-cost copy; across filesystems fall back to copying.
+        try:
+            os.link(source, path)
+            return
+        except (FileNotFoundError, NotADirectoryError):
+            raise KeyNotFound(f"{key}: not in storage") from None
+        except OSError:
+            pass
+        try:
+            shutil.copyfile(source, path)
+        except (FileNotFoundError, NotADirectoryError):
+            raise KeyNotFound(f"{key}: not in storage") from None
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        check_prefix(prefix)
+        directory = self.root.joinpath(*prefix[:-1].split("/"))
+        for name in self._sorted_entries(directory):
+            child = directory / name
+            if child.is_dir():
+                yield from self.list_keys(f"{prefix}{name}/")
+            elif child.is_file():
+                yield prefix + name
+
+    def list_children(self, prefix: str) -> list[str]:
+        check_prefix(prefix)
+        return self._sorted_entries(self.root.joinpath(*prefix[:-1].split("/")))
+
+    @staticmethod
+    def _sorted_entries(directory: Path) -> list[str]:
+        try:
+            names = os.listdir(directory)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        return sorted(name for name in names if not name.startswith("."))
+
+    def describe(self) -> str:
+        return f"filesystem {self.root}"

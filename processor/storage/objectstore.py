@@ -1,0 +1,74 @@
+"""The key-value store crash storage is built on: local files or S3 objects, same keys.
+
+Crash storage is a layout of keys (``v1/raw_crash/{date}/{id}``...) over a store that can put,
+get and list objects. Keeping the layout in one class and the transport in small stores means
+the filesystem and S3 backends cannot drift apart in what they store where.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from pathlib import Path
+
+
+class StorageError(Exception):
+    """Crash storage failed; the message names keys and crash ids only, never crash data."""
+
+
+class KeyNotFound(StorageError):
+    """The object does not exist."""
+
+
+def check_key(key: str) -> str:
+    """Refuse a key that could escape the store's root (built keys never do; this is a guard)."""
+    parts = key.split("/")
+    if key.startswith("/") or any(part in ("", ".", "..") for part in parts):
+        raise StorageError(f"refusing malformed storage key {key[:200]!r}")
+    return key
+
+
+def check_prefix(prefix: str) -> str:
+    """A listing prefix: a key path ending in ``/``."""
+    if not prefix.endswith("/"):
+        raise StorageError(f"listing prefix must end with '/': {prefix[:200]!r}")
+    check_key(prefix[:-1])
+    return prefix
+
+
+class ObjectStore(ABC):
+    """Objects under string keys with ``/`` as separator; writes are all-or-nothing."""
+
+    @abstractmethod
+    def put(self, key: str, data: bytes) -> None:
+        """Store ``data`` under ``key``; a reader sees the old object or the whole new one."""
+
+    @abstractmethod
+    def put_file(self, key: str, path: Path) -> None:
+        """Store the contents of the local file ``path`` under ``key`` (dumps can be large)."""
+
+    @abstractmethod
+    def get(self, key: str) -> bytes:
+        """The object's bytes; KeyNotFound when it does not exist."""
+
+    @abstractmethod
+    def fetch(self, key: str, path: Path) -> None:
+        """Copy the object to the local file ``path``; KeyNotFound when it does not exist."""
+
+    @abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        """Every key below ``prefix`` (which ends in ``/``), at any depth, sorted."""
+
+    @abstractmethod
+    def list_children(self, prefix: str) -> list[str]:
+        """The names one level below ``prefix`` (like ``ls``), sorted."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Where the store is, for logs (no credentials)."""
+
+    def close(self) -> None:
+        return None
