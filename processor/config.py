@@ -47,6 +47,10 @@ class Settings:
     symbols_paths: list[str] = field(default_factory=list)
     symbols_urls: list[str] = field(default_factory=list)
     symbols_cache: Path | None = None
+    # Hosts a symbols server may redirect code-info lookups to (its own host always counts).
+    symbols_trusted_hosts: list[str] = field(default_factory=list)
+    # Seconds for one symbol file download, retries included; a slower server is "timeout".
+    symbols_timeout: float = 300.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -79,6 +83,10 @@ class Settings:
             settings.symbols_urls = _list(value)
         if (value := get("SYMBOLS_CACHE")) is not None:
             settings.symbols_cache = Path(value)
+        if (value := get("SYMBOLS_TRUSTED_HOSTS")) is not None:
+            settings.symbols_trusted_hosts = _list(value)
+        if (value := get("SYMBOLS_TIMEOUT")) is not None:
+            settings.symbols_timeout = float(_int("SYMBOLS_TIMEOUT", value))
         settings.check()
         return settings
 

@@ -55,6 +55,9 @@ DEFAULT_RULESET: list[RuleSpec] = [
     spec("processor.rules.general.MinidumpSha256HashRule"),
     # -- Stackwalker output, then everything derived from json_dump.
     spec("processor.rules.stackwalk.StackwalkRule", stackwalker="stackwalker"),
+    # Before anything reads frames or modules: fills what the stackwalker could not symbolicate
+    # (code-info recovery of modules without a debug id included).
+    spec("processor.rules.symbolication.SymbolicationRule", symbols="symbol_provider"),
     spec("processor.rules.breakpad.ModuleURLRewriteRule"),
     spec("processor.rules.breakpad.CrashingThreadInfoRule"),
     spec("processor.rules.breakpad.TruncateStacksRule"),
@@ -164,6 +167,13 @@ class RulesetContext:
         if found is None and settings.stackwalker == "external":
             raise ConfigError(f"stackwalker command {settings.stackwalker_command!r} not found")
         return found
+
+    @functools.cached_property
+    def symbol_provider(self) -> Any:
+        """One provider per pipeline, so symbol files are found and opened once per process."""
+        from processor.symbolsetup import build_symbol_provider
+
+        return build_symbol_provider(self.settings)
 
     @functools.cached_property
     def version_lookup(self) -> Any:

@@ -9,6 +9,9 @@ and the debug file/id found by a code-info lookup.
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,21 +36,44 @@ class ModuleSymbols:
 
     @property
     def symbol_url(self) -> str | None:
-        return self.symbols.url if self.symbols is not None else self.lookup.url
+        from_file = self.symbols.url if self.symbols is not None else None
+        return from_file or self.lookup.url
 
 
 class SymbolProvider:
-    def __init__(self, supplier: SymbolSupplier, cache: SymbolCache | None = None) -> None:
+    """Remembers answers so a long-running processor asks once per module, within bounds:
+    at most `max_entries` modules (least recently used dropped; their mapped caches close
+    when no frame still holds them), and a miss only for `miss_ttl` seconds, because the
+    symbols of a new build are often uploaded after its first crashes arrive."""
+
+    def __init__(
+        self,
+        supplier: SymbolSupplier,
+        cache: SymbolCache | None = None,
+        max_entries: int = 512,
+        miss_ttl: float = 600.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.supplier = supplier
         self.cache = cache
-        self._memo: dict[ModuleId, ModuleSymbols] = {}
+        self.max_entries = max_entries
+        self.miss_ttl = miss_ttl
+        self.clock = clock
+        self._memo: OrderedDict[ModuleId, tuple[float, ModuleSymbols]] = OrderedDict()
 
     def get(self, module: ModuleId) -> ModuleSymbols:
-        """Symbols for `module` (found once per provider; later calls are free)."""
+        """Symbols for `module` (looked up once; later calls are free until forgotten)."""
+        now = self.clock()
         known = self._memo.get(module)
-        if known is None:
-            known = self._memo[module] = self._load(module)
-        return known
+        if known is not None and (known[1].loaded or now - known[0] < self.miss_ttl):
+            self._memo.move_to_end(module)
+            return known[1]
+        found = self._load(module)
+        self._memo[module] = (now, found)
+        self._memo.move_to_end(module)
+        while len(self._memo) > self.max_entries:
+            self._memo.popitem(last=False)
+        return found
 
     def _load(self, module: ModuleId) -> ModuleSymbols:
         lookup = self.supplier.locate(module)

@@ -49,11 +49,14 @@ def _code_file(header: SymHeader) -> str | None:
 
 
 class SymbolStore:
-    def __init__(self, root: Path, max_file_size: int = DEFAULT_MAX_FILE) -> None:
+    def __init__(
+        self, root: Path, max_file_size: int = DEFAULT_MAX_FILE, index_path: Path | None = None
+    ) -> None:
+        """`index_path` puts the code-info index elsewhere, for stores we may not write to."""
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.scratch = self.root / SCRATCH_NAME
-        self.index = CodeInfoIndex(self.root / INDEX_NAME)
+        self.index = CodeInfoIndex(index_path or self.root / INDEX_NAME)
         self.max_file_size = max_file_size
 
     # -- paths -----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit
@@ -121,8 +121,12 @@ class SymbolSupplier:
         trusted_hosts: Iterable[str] = (),
         negative_ttl: float = DEFAULT_NEGATIVE_TTL,
         validate: Callable[[Path], None] = validate_sym,
+        index_paths: Mapping[Path, Path] | None = None,
     ) -> None:
+        """`index_paths` maps a symbols path to its code-info index when the index does not
+        live inside the store (read-only stores indexed on first use; see autoindex)."""
         self.paths = [Path(p) for p in symbols_paths]
+        self.index_paths = {Path(k): Path(v) for k, v in (index_paths or {}).items()}
         self.urls = [u if u.endswith("/") else u + "/" for u in symbols_urls]
         self.cache_dir = Path(cache_dir) if cache_dir else None
         if self.urls and self.cache_dir is None:
@@ -254,7 +258,7 @@ class SymbolSupplier:
             attempts.append(Attempt("code info", fetch.REFUSED, str(e)))
             return None
         for base in self.paths:
-            index_path = base / INDEX_NAME
+            index_path = self.index_paths.get(base) or base / INDEX_NAME
             if not index_path.is_file():
                 continue
             found = CodeInfoIndex(index_path).lookup(code_file, code_id)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.scripted_http import serve_scripted
 
 REPO = Path(__file__).resolve().parents[1]
 # ../shared sits beside the clone, on developer machines and in CI alike.
@@ -45,3 +48,18 @@ def peer_stackwalker() -> Path:
     if proc.returncode != 0:
         pytest.skip(f"minidump-stackwalk cannot be had: {proc.stderr.strip()[-200:]}")
     return (REPO / proc.stdout.strip().splitlines()[-1]).resolve()
+
+
+@pytest.fixture
+def scripted() -> Iterator[Callable]:
+    """`scripted(script)` starts a real HTTP server on 127.0.0.1 answering with `script`."""
+    servers = []
+
+    def make(script: Callable):
+        servers.append(serve_scripted(script))
+        return servers[-1]
+
+    yield make
+    for srv in servers:
+        srv.shutdown()
+        srv.server_close()

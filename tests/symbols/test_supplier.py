@@ -10,8 +10,6 @@ from __future__ import annotations
 import gzip
 import threading
 import time
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,8 @@ from symbols.parser import parse_file
 from symbols.server import start_background
 from symbols.store import SymbolStore
 from symbols.supplier import ModuleId, SymbolSupplier
+from tests.scripted_http import reply as _reply
+from tests.scripted_http import url_of as _url
 from tests.symbols.conftest import TEST_APP_CODE_SYM, TEST_APP_ID, TEST_APP_SYM
 
 TEST_APP = ModuleId(
@@ -34,55 +34,6 @@ NO_DEBUG_ID = ModuleId(
 )
 FAST = HttpOptions(connect_timeout=2, read_timeout=1, deadline=4, retries=2, backoff=0.05)
 SYM_REL = ("test_app.pdb", TEST_APP_ID, "test_app.sym")
-
-
-class Scripted(BaseHTTPRequestHandler):
-    """Answers from `server.script(handler)`; records every path requested."""
-
-    def do_GET(self) -> None:
-        self.server.hits.append(self.path)
-        self.server.script(self)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-class QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address) -> None:
-        pass  # clients hanging up on purpose (timeouts, size limits) are expected here
-
-
-@pytest.fixture
-def scripted() -> Iterator[Callable]:
-    servers = []
-
-    def make(script: Callable[[BaseHTTPRequestHandler], None]) -> ThreadingHTTPServer:
-        srv = QuietServer(("127.0.0.1", 0), Scripted)
-        srv.script, srv.hits = script, []
-        threading.Thread(target=srv.serve_forever, daemon=True).start()
-        servers.append(srv)
-        return srv
-
-    yield make
-    for srv in servers:
-        srv.shutdown()
-        srv.server_close()
-
-
-def _url(srv) -> str:
-    return f"http://127.0.0.1:{srv.server_port}/"
-
-
-def _reply(handler, status: int, body: bytes = b"", headers: dict | None = None) -> None:
-    handler.send_response(status)
-    for k, v in (headers or {}).items():
-        handler.send_header(k, v)
-    if "Content-Length" not in (headers or {}):
-        handler.send_header("Content-Length", str(len(body)))
-    handler.end_headers()
-    handler.wfile.write(body)
 
 
 @pytest.fixture

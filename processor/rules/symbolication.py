@@ -1,0 +1,277 @@
+"""Symbolicate a walked minidump after the fact, recovering modules by code-info lookup.
+
+A stackwalker without the right symbols (or a stored output walked elsewhere) leaves modules
+with ``missing_symbols`` and frames without functions. Windows modules whose dump lacks the
+CodeView record have no debug file or id at all, so no store can be asked by debug id; their
+code file and code id still identify them, and the symbol store's code-info index (or a
+Tecken-compatible server's code-info redirect) gives the debug file and id back.
+
+This rule asks the configured symbol suppliers for every module that is still missing symbols
+and has frames (or that the stackwalker tried), fills in the frames of every thread, updates the
+module the way rust-minidump would have printed it, and records why each module that is still
+missing stayed so (``symbolication.missing_modules``), so reports can count the reasons.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from processor.metrics import METRICS
+from processor.rules.base import Rule
+from processor.rules.stackwalk import DUMP_FIELD, minidump_names
+from processor.status import Status
+from symbols import fetch
+from symbols.provider import ModuleSymbols, SymbolProvider
+from symbols.supplier import Attempt, ModuleId
+from symbols.symfile import SymbolFile
+
+NULL_DEBUG_ID = "0" * 33
+# Pointer width by the stackwalker's cpu_arch: 32-bit CPUs print 8 hex digits, others 16.
+CPUS_32_BIT = frozenset({"x86", "arm", "ppc", "sparc", "mips"})
+MAX_TRIED_PER_MODULE = 8
+
+# Why a module is still without symbols: the vocabulary of the missing-symbols report.
+NO_DEBUG_ID = "no-debug-id"
+CODE_INFO_FAILED = "code-info-lookup-failed"
+NOT_FOUND = "not-found"
+CORRUPT = "corrupt-symbols"
+TRANSIENT = "transient"
+REFUSED = "refused"
+
+
+def _hex(value: int, width: int) -> str:
+    return f"0x{value:0{width}x}"
+
+
+def _int(text: Any) -> int | None:
+    if isinstance(text, str) and text.startswith("0x"):
+        try:
+            return int(text, 16)
+        except ValueError:
+            return None
+    return None
+
+
+def _usable_debug_id(debug_id: Any) -> bool:
+    return isinstance(debug_id, str) and bool(debug_id.strip("0"))
+
+
+def public_location(location: str) -> str:
+    """A tried location fit for public notes: URLs lose credentials and query strings."""
+    parts = urlsplit(location)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    return location
+
+
+def classify_missing(module: Mapping[str, Any], found: ModuleSymbols) -> str:
+    """The one reason a module is without symbols after every supplier was asked."""
+    if found.corrupt:
+        return CORRUPT
+    attempts = found.lookup.attempts
+    if any(a.outcome in (fetch.TRANSIENT, fetch.TIMEOUT) for a in attempts):
+        return TRANSIENT
+    if not _usable_debug_id(module.get("debug_id")) and not found.lookup.from_code_info:
+        if not (module.get("filename") and module.get("code_id")):
+            return NO_DEBUG_ID
+        return CODE_INFO_FAILED
+    if any(a.outcome in (fetch.REFUSED, fetch.TOO_LARGE, fetch.CORRUPT) for a in attempts):
+        return REFUSED
+    return NOT_FOUND
+
+
+def tried(attempts: list[Attempt]) -> list[str]:
+    shown = [
+        f"{public_location(a.location)}: {a.outcome} ({a.reason})"
+        for a in attempts[:MAX_TRIED_PER_MODULE]
+    ]
+    if len(attempts) > MAX_TRIED_PER_MODULE:
+        shown.append(f"... {len(attempts) - MAX_TRIED_PER_MODULE} more")
+    return shown
+
+
+class DumpFrames:
+    """The frames of one json_dump grouped by the module whose range holds them."""
+
+    def __init__(self, json_dump: dict[str, Any]) -> None:
+        cpu = (json_dump.get("system_info") or {}).get("cpu_arch")
+        self.width = 8 if cpu in CPUS_32_BIT else 16
+        self.modules = [m for m in json_dump.get("modules") or [] if isinstance(m, dict)]
+        ranges = []
+        for index, module in enumerate(self.modules):
+            base, end = _int(module.get("base_addr")), _int(module.get("end_addr"))
+            if base is not None and end is not None and end > base:
+                ranges.append((base, end, index))
+        self.by_module: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for frame in self._frames(json_dump):
+            offset = _int(frame.get("offset"))
+            if offset is None:
+                continue
+            for base, end, index in ranges:
+                if base <= offset < end:
+                    self.by_module[index].append(frame)
+                    break
+
+    @staticmethod
+    def _frames(json_dump: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        threads = list(json_dump.get("threads") or [])
+        if isinstance(json_dump.get("crashing_thread"), dict):
+            threads.append(json_dump["crashing_thread"])
+        for thread in threads:
+            if isinstance(thread, dict):
+                for frame in thread.get("frames") or []:
+                    if isinstance(frame, dict):
+                        yield frame
+
+    def unsymbolicated(self, index: int) -> list[dict[str, Any]]:
+        return [f for f in self.by_module.get(index, ()) if f.get("function") is None]
+
+    def symbolicate(self, index: int, symbols: SymbolFile) -> int:
+        """Fill the function fields of the module's frames; returns how many got a function."""
+        module = self.modules[index]
+        base = _int(module.get("base_addr")) or 0
+        frames = self.unsymbolicated(index)
+        offsets = [_int(f["offset"]) - base for f in frames]
+        filled = 0
+        for frame, offset, result in zip(
+            frames, offsets, symbols.lookup_many(offsets), strict=True
+        ):
+            frame["module"] = module.get("filename")
+            frame["module_offset"] = _hex(offset, self.width)
+            if result is None:
+                continue
+            frame["function"] = result.function
+            frame["function_offset"] = _hex(offset - result.function_address, self.width)
+            frame["file"] = result.file
+            frame["line"] = result.line
+            frame["inlines"] = [
+                {"file": i.file, "function": i.function, "line": i.line} for i in result.inlines
+            ] or None
+            frame["missing_symbols"] = False
+            filled += 1
+        return filled
+
+
+class SymbolicationRule(Rule):
+    """Symbols for what the stackwalker left unsymbolicated, through the configured suppliers.
+
+    Runs on every walked dump (the main one and the additional ones). Only modules that are
+    not loaded yet and that matter (frames in them, or the stackwalker wanted them) are looked
+    up, one at a time, so at most one module's symbol cache is being read at any moment.
+    """
+
+    def __init__(self, symbols: SymbolProvider | None = None, dump_field: str = DUMP_FIELD):
+        self.symbols = symbols
+        self.dump_field = dump_field
+
+    def predicate(self, raw_crash, dumps, processed_crash, tmpdir, status) -> bool:
+        return self.symbols is not None and any(
+            isinstance(container.get("json_dump"), dict) and container["json_dump"].get("modules")
+            for _, container in self._containers(dumps, processed_crash)
+        )
+
+    def _containers(
+        self, dumps: Mapping[str, str], processed_crash: dict[str, Any]
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        for name in minidump_names(dumps, self.dump_field):
+            container = processed_crash if name == self.dump_field else processed_crash.get(name)
+            if isinstance(container, dict):
+                yield name, container
+
+    def action(self, raw_crash, dumps, processed_crash, tmpdir, status: Status) -> None:
+        for name, container in self._containers(dumps, processed_crash):
+            json_dump = container.get("json_dump")
+            if isinstance(json_dump, dict) and json_dump.get("modules"):
+                prefix = "" if name == self.dump_field else f"{name}: "
+                container["symbolication"] = self._symbolicate(json_dump, prefix, status)
+
+    def _symbolicate(self, json_dump: dict[str, Any], prefix: str, status: Status) -> dict:
+        frames = DumpFrames(json_dump)
+        recovered, missing = [], []
+        for index, module in enumerate(frames.modules):
+            if module.get("loaded_symbols") is True:
+                continue
+            if not frames.unsymbolicated(index) and module.get("missing_symbols") is not True:
+                continue
+            found = self.symbols.get(self._module_id(module))
+            lookup = found.lookup
+            if lookup.from_code_info:
+                recovered.append(self._recover(module, found, prefix, status))
+            if found.symbols is not None:
+                filled = frames.symbolicate(index, found.symbols)
+                self._mark_loaded(module, found)
+                METRICS.incr("processor.symbolication.module", tags=["result:loaded"])
+                METRICS.incr("processor.symbolication.frames", value=filled)
+                continue
+            module["loaded_symbols"] = found.loaded
+            module["corrupt_symbols"] = found.corrupt
+            module["missing_symbols"] = not found.loaded
+            reason = classify_missing(module, found)
+            METRICS.incr("processor.symbolication.module", tags=[f"result:{reason}"])
+            missing.append(self._missing_entry(module, reason, lookup.attempts))
+            status.add_note(
+                f"{prefix}missing symbols: {self._describe(module)}: {reason}; tried "
+                + "; ".join(tried(lookup.attempts))
+            )
+        return {"recovered_modules": recovered, "missing_modules": missing}
+
+    @staticmethod
+    def _module_id(module: Mapping[str, Any]) -> ModuleId:
+        def text(key: str) -> str | None:
+            value = module.get(key)
+            return value if isinstance(value, str) and value else None
+
+        debug_id = text("debug_id")
+        return ModuleId(
+            code_file=text("filename"),
+            code_id=text("code_id"),
+            debug_file=text("debug_file"),
+            debug_id=debug_id if _usable_debug_id(debug_id) else None,
+        )
+
+    @staticmethod
+    def _describe(module: Mapping[str, Any]) -> str:
+        debug_id = module.get("debug_id")
+        if _usable_debug_id(debug_id):
+            return f"{module.get('debug_file') or module.get('filename')}/{debug_id}"
+        return f"{module.get('filename')}/{module.get('code_id') or '(no code id)'}"
+
+    @staticmethod
+    def _recover(module: dict, found: ModuleSymbols, prefix: str, status: Status) -> dict:
+        lookup = found.lookup
+        status.add_note(
+            f"{prefix}code-info lookup: {module.get('filename')}/"
+            f"{str(module.get('code_id') or '').upper()} -> {lookup.debug_file}/{lookup.debug_id}"
+        )
+        module["debug_file"] = lookup.debug_file
+        module["debug_id"] = lookup.debug_id
+        return {
+            "filename": module.get("filename"),
+            "code_id": module.get("code_id"),
+            "debug_file": lookup.debug_file,
+            "debug_id": lookup.debug_id,
+            "symbols_found": found.symbols is not None,
+        }
+
+    @staticmethod
+    def _mark_loaded(module: dict, found: ModuleSymbols) -> None:
+        module["loaded_symbols"] = True
+        module["missing_symbols"] = False
+        module["corrupt_symbols"] = False
+        module["symbol_url"] = found.symbol_url
+
+    @staticmethod
+    def _missing_entry(module: Mapping[str, Any], reason: str, attempts: list[Attempt]) -> dict:
+        return {
+            "filename": module.get("filename"),
+            "version": module.get("version"),
+            "debug_file": module.get("debug_file") or None,
+            "debug_id": module.get("debug_id") or None,
+            "code_id": module.get("code_id") or None,
+            "reason": reason,
+            "tried": tried(attempts),
+        }
