@@ -1,0 +1,6 @@
+"""Unwinding a thread's stack the way rust-minidump 0.25 does (STACK WIN, STACK CFI, frame
+pointers, stack scanning), so frames and trust values match its minidump-stackwalk.
+
+`cfi.py` and `win.py` evaluate Breakpad's unwinding rules as pure functions over a
+`walker.FrameWalker`; the per-CPU strategies and the walk loop build on them.
+"""

@@ -1,0 +1,111 @@
+"""STACK CFI: recovering the caller's registers from Breakpad's postfix rules.
+
+A rule set is a sequence of `REG: EXPR` pairs (`.cfa`, `.ra`, `$rax`, or a bare `x19` as
+ARM symbol files write it). The INIT record's rules apply first and each later row that
+covers the address overrides registers it names. `.cfa` (the caller's stack pointer) is
+evaluated first and without itself, then `.ra` (the caller's instruction pointer), then
+every other register; a failing optional register is dropped, not fatal. Expressions are
+postfix over wrapping u64 values, as in rust-minidump, whose results these must match.
+"""
+
+from __future__ import annotations
+
+from stackwalk.unwind.postfix import BINARY_OPERATORS, apply_binary, parse_literal, tokens
+from stackwalk.unwind.walker import FrameWalker
+from symbols.symfile import CfiRules
+
+U64 = (1 << 64) - 1
+CFA = ".cfa"
+RA = ".ra"
+
+
+def parse_rules(text: str, rules: dict[str, list[str]]) -> bool:
+    """Add the `REG: EXPR` pairs of `text` to `rules` (later pairs override earlier ones).
+
+    Keys are `.cfa`, `.ra`, or `$` + the register name (whether or not the text wrote the
+    `$`, so `$.cfa:` stays a register distinct from `.cfa:`). False when the text is
+    malformed: an expression before any register, or a register with no expression.
+    """
+    register: str | None = None
+    expression: list[str] = []
+    for token in tokens(text):
+        if token.endswith(":"):
+            if register is not None:
+                if not expression:
+                    return False
+                rules[register] = expression
+                expression = []
+            name = token[:-1]
+            register = name if name in (CFA, RA) else "$" + name.removeprefix("$")
+        elif register is None:
+            return False
+        else:
+            expression.append(token)
+    if register is None or not expression:
+        return False
+    rules[register] = expression
+    return True
+
+
+def evaluate(expression: list[str], walker: FrameWalker, cfa: int | None) -> int | None:
+    """Value of one postfix expression, or None when it cannot be evaluated."""
+    stack: list[int] = []
+    for token in expression:
+        if token in BINARY_OPERATORS:
+            if len(stack) < 2:
+                return None
+            rhs = stack.pop()
+            result = apply_binary(token, stack.pop(), rhs, U64)
+            if result is None:
+                return None
+            stack.append(result)
+            continue
+        if token == "^":
+            if not stack:
+                return None
+            value = walker.read_pointer(stack.pop())
+        elif token == CFA:
+            value = cfa
+        elif token == ".undef":
+            return None
+        elif "$" in token:
+            value = walker.callee_register(token.split("$", 1)[1])
+        else:
+            value = parse_literal(token, 64)
+            if value is None:
+                # ARM symbol files name registers without a `$`.
+                value = walker.callee_register(token)
+        if value is None:
+            return None
+        stack.append(value)
+    return stack[0] if len(stack) == 1 else None
+
+
+def walk_with_cfi(cfi: CfiRules, walker: FrameWalker) -> bool:
+    """Apply the CFI rules for one address to `walker`; False when unwinding fails."""
+    rules: dict[str, list[str]] = {}
+    if not parse_rules(cfi.init_rules, rules):
+        return False
+    for _address, row in cfi.rows:
+        if not parse_rules(row, rules):
+            return False
+    cfa_rule = rules.pop(CFA, None)
+    ra_rule = rules.pop(RA, None)
+    if cfa_rule is None or ra_rule is None:
+        return False
+    cfa = evaluate(cfa_rule, walker, None)
+    if cfa is None:
+        return False
+    ra = evaluate(ra_rule, walker, cfa)
+    if ra is None:
+        return False
+    if not (walker.set_cfa(cfa) and walker.set_ra(ra)):
+        return False
+    for key, rule in rules.items():
+        register = key[1:]
+        value = evaluate(rule, walker, cfa)
+        if value is None:
+            walker.clear_caller_register(register)
+        else:
+            walker.set_caller_register(register, value)
+    return True
