@@ -14,8 +14,18 @@ $(STAMP): pyproject.toml setup.cfg
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-demo: install
-	$(BIN)/crashproc process --format summary examples/crashes/*/
+# The demo's symbol store: the test app's symbols as a build would upload them (with INFO
+# CODE_ID, so modules without a debug id are found by code-info lookup) plus crash-client's.
+SHARED := ../shared/testdata
+DEMO_SYMBOLS := .cache/demo-symbols
+$(DEMO_SYMBOLS)/.built: $(STAMP)
+	rm -rf $(DEMO_SYMBOLS)
+	$(BIN)/symbols add $(DEMO_SYMBOLS) $(SHARED)/symbols-with-code-id/*/*/*.sym $(SHARED)/symbols/crash-client/*/*.sym
+	touch $@
+
+demo: install $(DEMO_SYMBOLS)/.built
+	$(BIN)/crashproc process --format summary --symbols-path $(DEMO_SYMBOLS) \
+		--symbols-cache .cache/symbols examples/crashes/*/
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -39,11 +39,13 @@ def _settings(args: argparse.Namespace) -> Settings:
     for flag in ("stackwalker", "stackwalker_command"):
         if getattr(args, flag, None):
             setattr(settings, flag, getattr(args, flag))
-    for flag in ("symbols_paths", "symbols_urls"):
+    for flag in ("symbols_paths", "symbols_urls", "symbols_trusted_hosts"):
         if getattr(args, flag, None):
             setattr(settings, flag, list(getattr(args, flag)))
     if getattr(args, "symbols_cache", None):
         settings.symbols_cache = Path(args.symbols_cache)
+    if getattr(args, "symbols_timeout", None):
+        settings.symbols_timeout = args.symbols_timeout
     settings.check()
     return settings
 
@@ -87,7 +89,11 @@ def summary_line(processed: dict[str, Any]) -> str:
     crash_id = processed.get("crash_id") or processed.get("uuid") or "?"
     signature = processed.get("signature") or "(no signature)"
     ok = "ok" if processed.get("success") else "FAILED"
-    return f"{crash_id}  {signature}  frames={frame_count(processed)}  notes={note_count}  {ok}"
+    recovered = len((processed.get("symbolication") or {}).get("recovered_modules") or ())
+    return (
+        f"{crash_id}  {signature}  frames={frame_count(processed)}  "
+        f"code-info-recovered={recovered}  notes={note_count}  {ok}"
+    )
 
 
 # -- process --------------------------------------------------------------------------------
@@ -217,6 +223,13 @@ def _add_process_arguments(parser: argparse.ArgumentParser) -> None:
         default="json",
         help="json: one processed crash per line; summary: one line per crash",
     )
+    add_pipeline_arguments(parser)
+    parser.set_defaults(func=cmd_process)
+
+
+def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags that shape the pipeline (schemas, stackwalker, symbols), read by _settings:
+    every command that processes crashes takes them."""
     parser.add_argument("--schema-dir", help="directory with edited copies of the schemas")
     parser.add_argument(
         "--stackwalker",
@@ -238,8 +251,24 @@ def _add_process_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="symbols server (repeatable)",
     )
-    parser.add_argument("--symbols-cache", metavar="DIR", help="where downloaded symbols are kept")
-    parser.set_defaults(func=cmd_process)
+    parser.add_argument(
+        "--symbols-cache",
+        metavar="DIR",
+        help="downloaded symbols, parsed-symbol cache and store indexes (default ~/.cache/crashproc)",
+    )
+    parser.add_argument(
+        "--symbols-trusted-host",
+        dest="symbols_trusted_hosts",
+        action="append",
+        metavar="HOST",
+        help="host a symbols server may redirect code-info lookups to (repeatable)",
+    )
+    parser.add_argument(
+        "--symbols-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="deadline for one symbol download, retries included (default 300)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
