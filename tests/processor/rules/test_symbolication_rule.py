@@ -277,3 +277,14 @@ def test_frames_are_grouped_by_address_not_by_name() -> None:
 )
 def test_public_locations_drop_credentials_and_queries(location: str, shown: str) -> None:
     assert public_location(location) == shown
+
+
+def test_summary_counts_recovered_modules(
+    tmp_path: Path, no_debug_id_crash: Path, code_id_store: Path
+) -> None:
+    out = io.StringIO()
+    argv = ["process", "--stackwalker", "none", "--format", "summary"]
+    argv += ["--symbols-path", str(code_id_store), "--symbols-cache", str(tmp_path / "c")]
+    assert cli.run([*argv, str(no_debug_id_crash)], out) == 0
+    assert "(anonymous namespace)::CrashFunction" in out.getvalue()
+    assert "code-info-recovered=1" in out.getvalue()
