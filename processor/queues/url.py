@@ -1,0 +1,31 @@
+"""Crash queues from a URL: ``sqlite:PATH`` (one machine) or ``redis://host:port/db``."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+from processor.queues.base import CrashQueue, QueueError
+
+
+def open_queue(url: str, **options: float) -> CrashQueue:
+    """The queue backend a URL names; options are lease_seconds, max_attempts, retry_delay."""
+    if url.startswith("sqlite:"):
+        rest = url[len("sqlite:") :]
+        if rest.startswith("//"):
+            parts = urlsplit(url)
+            if parts.netloc not in ("", "localhost"):
+                raise QueueError(f"queue URL {url!r}: sqlite URLs must be local")
+            rest = parts.path
+        path = unquote(rest)
+        if not path:
+            raise QueueError(f"queue URL {url!r} names no database file (sqlite:PATH)")
+        from processor.queues.sqlite import SQLiteCrashQueue
+
+        return SQLiteCrashQueue(path, **options)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from processor.queues.redis_streams import RedisCrashQueue
+
+        return RedisCrashQueue(url, **options)
+    scheme = url.split(":", 1)[0] if ":" in url else ""
+    shown = scheme[:20] if scheme else url[:60]
+    raise QueueError(f"unsupported queue URL {shown!r}: use sqlite:PATH or redis://host:port/db")

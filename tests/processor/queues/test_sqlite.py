@@ -1,0 +1,78 @@
+"""The SQLite backend's own promises: its URLs, WAL with full sync, clear errors."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+
+import pytest
+
+from processor.queues import QueueError, open_queue
+from processor.queues.sqlite import SQLiteCrashQueue
+
+
+@pytest.mark.parametrize(
+    "url, path",
+    [
+        ("sqlite:./var/queue.sqlite", "var/queue.sqlite"),
+        ("sqlite:queue.sqlite", "queue.sqlite"),
+        ("sqlite:{tmp}/q/queue.sqlite", "q/queue.sqlite"),
+        ("sqlite://{tmp}/q/queue.sqlite", "q/queue.sqlite"),
+        ("sqlite://localhost{tmp}/my%20queue.sqlite", "my queue.sqlite"),
+    ],
+)
+def test_sqlite_urls(url, path, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    queue = open_queue(url.format(tmp=tmp_path))
+    assert isinstance(queue, SQLiteCrashQueue)
+    assert queue.path.resolve() == tmp_path / path
+    assert (tmp_path / path).is_file()
+
+
+@pytest.mark.parametrize(
+    "url, problem",
+    [
+        ("sqlite:", "names no database file"),
+        ("sqlite://otherhost/q.sqlite", "must be local"),
+        ("amqp://guest:secret@host/", "unsupported queue URL 'amqp'"),
+        ("./var/queue.sqlite", "unsupported queue URL './var/queue.sqlite'"),
+    ],
+)
+def test_bad_queue_urls(url, problem):
+    with pytest.raises(QueueError, match=problem) as info:
+        open_queue(url)
+    assert "secret" not in str(info.value)
+
+
+def test_database_is_wal_with_full_sync(tmp_path):
+    queue = open_queue(f"sqlite:{tmp_path / 'q.sqlite'}")
+    connection = queue._connection()
+    assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert connection.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+
+
+def test_an_unusable_database_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "q.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(QueueError, match=f"cannot open queue database {path}"):
+        open_queue(f"sqlite:{path}")
+
+
+def test_a_writer_holding_the_lock_makes_claimers_wait_not_fail(tmp_path):
+    path = tmp_path / "q.sqlite"
+    queue = open_queue(f"sqlite:{path}")
+    queue.publish("standard", ["de1bb258-cbbf-4589-a673-34f800260918"])
+    blocker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.5, lambda: blocker.execute("COMMIT"))
+    release.start()
+    try:
+        started = time.monotonic()
+        delivery = queue.claim("c")  # waits for the lock instead of raising "database is locked"
+        waited = time.monotonic() - started
+    finally:
+        release.join()
+        blocker.close()
+    assert delivery is not None
+    assert waited >= 0.3
