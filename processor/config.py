@@ -23,6 +23,13 @@ def _int(name: str, text: str) -> int:
         raise ConfigError(f"{ENV_PREFIX}{name} must be an integer") from None
 
 
+def _float(name: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"{ENV_PREFIX}{name} must be a number") from None
+
+
 def _list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
@@ -51,6 +58,23 @@ class Settings:
     symbols_trusted_hosts: list[str] = field(default_factory=list)
     # Seconds for one symbol file download, retries included; a slower server is "timeout".
     symbols_timeout: float = 300.0
+    # Crash storage (a directory, file:PATH or s3://bucket/prefix) and crash queue
+    # (sqlite:PATH or redis://host:port/db) of the submit, daemon and reprocess commands.
+    storage: str = "./var/crashes"
+    queue: str = "sqlite:./var/queue.sqlite"
+    # S3-compatible endpoint for s3:// storage (None: AWS, or boto3's own configuration).
+    s3_endpoint_url: str | None = None
+    # Daemon worker processes; stackwalking is CPU-bound, so one per core.
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    # Seconds a claimed crash stays leased without a heartbeat (a dead worker's crashes come
+    # back after this), attempts before a crash is dead-lettered, first retry delay.
+    queue_lease: float = 60.0
+    queue_max_attempts: int = 3
+    queue_retry_delay: float = 5.0
+    # Seconds one crash may take before its worker is killed and the crash retried.
+    job_timeout: float = 900.0
+    # Seconds between the daemon's progress log lines.
+    daemon_log_interval: float = 60.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -87,10 +111,25 @@ class Settings:
             settings.symbols_trusted_hosts = _list(value)
         if (value := get("SYMBOLS_TIMEOUT")) is not None:
             settings.symbols_timeout = float(_int("SYMBOLS_TIMEOUT", value))
+        for name in ("STORAGE", "QUEUE", "S3_ENDPOINT_URL"):
+            if (value := get(name)) is not None:
+                setattr(settings, name.lower(), value)
+        for name in ("WORKERS", "QUEUE_MAX_ATTEMPTS"):
+            if (value := get(name)) is not None:
+                setattr(settings, name.lower(), _int(name, value))
+        for name in ("QUEUE_LEASE", "QUEUE_RETRY_DELAY", "JOB_TIMEOUT", "DAEMON_LOG_INTERVAL"):
+            if (value := get(name)) is not None:
+                setattr(settings, name.lower(), _float(name, value))
         settings.check()
         return settings
 
     def check(self) -> None:
+        if self.workers < 1 or self.queue_max_attempts < 1:
+            raise ConfigError("workers and queue_max_attempts must be at least 1")
+        if min(self.queue_lease, self.job_timeout, self.daemon_log_interval) <= 0:
+            raise ConfigError("queue_lease, job_timeout and daemon_log_interval must be > 0")
+        if self.queue_retry_delay < 0:
+            raise ConfigError("queue_retry_delay must not be negative")
         if self.stackwalker not in STACKWALKER_MODES:
             raise ConfigError(
                 f"stackwalker must be one of {', '.join(STACKWALKER_MODES)}, not {self.stackwalker!r}"
