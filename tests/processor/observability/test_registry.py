@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
@@ -169,7 +170,8 @@ def test_registry_check_catches_an_unregistered_runtime_metric(registry, sample_
 # -- what the code can emit (static) -------------------------------------------------------
 
 
-def _source_calls():
+@functools.cache
+def _source_calls() -> tuple[list, list]:
     calls, interfaces = [], []
     for path in python_files(package_dirs(REPO)):
         source = path.read_text(encoding="utf-8")
