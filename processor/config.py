@@ -10,6 +10,7 @@ from pathlib import Path
 ENV_PREFIX = "CRASHPROC_"
 # The built-in stackwalker joins these when it lands.
 STACKWALKER_MODES = ("auto", "external", "none")
+METRICS_BACKENDS = ("none", "logging", "statsd", "datadog")
 
 
 class ConfigError(ValueError):
@@ -75,6 +76,12 @@ class Settings:
     job_timeout: float = 900.0
     # Seconds between the daemon's progress log lines.
     daemon_log_interval: float = 60.0
+    # Where metrics go (none, logging, statsd, datadog) and the statsd agent to send them to.
+    metrics: str = "none"
+    statsd_host: str = "localhost"
+    statsd_port: int = 8125
+    # Sentry DSN for error reports (None: no reporting). It holds a key: never shown.
+    sentry_dsn: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -111,10 +118,10 @@ class Settings:
             settings.symbols_trusted_hosts = _list(value)
         if (value := get("SYMBOLS_TIMEOUT")) is not None:
             settings.symbols_timeout = float(_int("SYMBOLS_TIMEOUT", value))
-        for name in ("STORAGE", "QUEUE", "S3_ENDPOINT_URL"):
+        for name in ("STORAGE", "QUEUE", "S3_ENDPOINT_URL", "METRICS", "STATSD_HOST", "SENTRY_DSN"):
             if (value := get(name)) is not None:
                 setattr(settings, name.lower(), value)
-        for name in ("WORKERS", "QUEUE_MAX_ATTEMPTS"):
+        for name in ("WORKERS", "QUEUE_MAX_ATTEMPTS", "STATSD_PORT"):
             if (value := get(name)) is not None:
                 setattr(settings, name.lower(), _int(name, value))
         for name in ("QUEUE_LEASE", "QUEUE_RETRY_DELAY", "JOB_TIMEOUT", "DAEMON_LOG_INTERVAL"):
@@ -130,6 +137,12 @@ class Settings:
             raise ConfigError("queue_lease, job_timeout and daemon_log_interval must be > 0")
         if self.queue_retry_delay < 0:
             raise ConfigError("queue_retry_delay must not be negative")
+        if self.metrics not in METRICS_BACKENDS:
+            raise ConfigError(
+                f"metrics must be one of {', '.join(METRICS_BACKENDS)}, not {self.metrics!r}"
+            )
+        if not 0 < self.statsd_port < 65536:
+            raise ConfigError("statsd_port must be a port number (1-65535)")
         if self.stackwalker not in STACKWALKER_MODES:
             raise ConfigError(
                 f"stackwalker must be one of {', '.join(STACKWALKER_MODES)}, not {self.stackwalker!r}"
