@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from processor.config import STACKWALKER_MODES, ConfigError, Settings
 from processor.crashdir import RAW_CRASH_FILE, CrashInputError, load_crash_dir
 from processor.pipeline import UnknownRuleset
+from processor.reports.commands import add_report_commands
 from processor.rulesets import RULESETS, RulesetError
 from schemas import docs as schema_docs
 from schemas.library import SchemaError, load_schema
@@ -278,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     process = commands.add_parser("process", help="process crash directories")
     _add_process_arguments(process)
+    add_report_commands(commands)
 
     schema = commands.add_parser("schema", help="validate, redact and document with the schemas")
     schema_commands = schema.add_subparsers(dest="schema_command", required=True, metavar="ACTION")
@@ -302,6 +304,10 @@ def build_parser() -> argparse.ArgumentParser:
     docs.set_defaults(func=cmd_schema_docs)
     for sub in (validate, redact, docs):
         sub.add_argument("--schema-dir", help="directory with edited copies of the schemas")
+
+    from processor.commands import add_commands  # submit, daemon, reprocess
+
+    add_commands(commands)
     return parser
 
 

@@ -147,6 +147,9 @@ class CrashQueue(ABC):
     def requeue_dead_letters(self, job_ids: Iterable[str] | None = None) -> int:
         """Put dead-lettered crashes back on their queues with fresh attempts."""
 
+    def dead_letter_count(self) -> int:
+        return len(self.dead_letters())
+
     def pending(self) -> int:
         return sum(self.depths().values())
 

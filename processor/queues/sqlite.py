@@ -249,6 +249,9 @@ class SQLiteCrashQueue(CrashQueue):
             counts[queue] = count
         return counts
 
+    def dead_letter_count(self) -> int:
+        return self._read("SELECT COUNT(*) FROM dead_letters")[0][0]
+
     def dead_letters(self) -> list[DeadLetter]:
         rows = self._read(
             "SELECT job_id, queue, crash_id, ruleset, attempts, error, enqueued_at, dead_at"

@@ -1,0 +1,13 @@
+"""The production commands of ``crashproc``: submit, daemon, reprocess (one module each)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    """Register every command of this package on the ``crashproc`` subparsers."""
+    from processor.commands import daemon, submit
+
+    for module in (submit, daemon):
+        module.add_parser(commands)

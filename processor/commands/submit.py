@@ -1,0 +1,112 @@
+"""``crashproc submit DIR...``: store crash directories and queue them, as a collector would.
+
+Crashes are stored first and queued in batches; the ids are printed (one per line, stdout)
+only once queued, so the output lists exactly the crashes that will be processed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, TextIO
+
+from processor.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from processor.commands.common import (
+    add_queue_argument,
+    add_storage_argument,
+    error,
+    settings_from_args,
+)
+from processor.config import ConfigError
+from processor.crashdir import CrashInputError, load_crash_dir
+from processor.queues import PRIORITY, STANDARD, QueueError, open_queue
+from processor.storage import StorageError, open_storage, stored_outputs
+from processor.worker import queue_options
+
+PUBLISH_BATCH = 50
+
+
+def add_collector_notes(raw_crash: dict[str, Any], notes: list[str]) -> None:
+    """Keep the loader's notes where a collector keeps its own: ``metadata.collector_notes``."""
+    if not notes:
+        return
+    metadata = raw_crash.setdefault("metadata", {})
+    if not isinstance(metadata, dict):
+        return  # the processor notes the broken metadata block itself
+    existing = metadata.get("collector_notes")
+    metadata["collector_notes"] = [*(existing if isinstance(existing, list) else []), *notes]
+
+
+def cmd_submit(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        settings = settings_from_args(args)
+        storage = open_storage(settings.storage, s3_endpoint_url=settings.s3_endpoint_url)
+        queue = open_queue(settings.queue, **queue_options(settings))
+    except (ConfigError, StorageError, QueueError) as exc:
+        error(str(exc))
+        return EXIT_USAGE
+    queue_name = PRIORITY if args.priority else STANDARD
+    status = EXIT_OK
+    batch: list[str] = []
+    submitted = 0
+
+    def flush() -> bool:
+        nonlocal submitted
+        if not batch:
+            return True
+        try:
+            queue.publish(queue_name, batch)
+        except QueueError as exc:
+            error(f"{exc}; stored but not queued: {' '.join(batch)}")
+            return False
+        for crash_id in batch:
+            print(crash_id, file=out)
+        out.flush()
+        submitted += len(batch)
+        batch.clear()
+        return True
+
+    for directory in args.dirs:
+        try:
+            crash = load_crash_dir(directory)
+            add_collector_notes(crash.raw_crash, crash.notes)
+            storage.save_raw_crash(
+                crash.crash_id,
+                crash.raw_crash,
+                crash.dumps,
+                stored_outputs(crash.dumps.items()),
+            )
+        except CrashInputError as exc:
+            error(str(exc))
+            status = EXIT_FAILED
+            continue
+        except StorageError as exc:
+            error(f"{directory}: cannot store: {exc}")
+            status = EXIT_FAILED
+            continue
+        except OSError as exc:
+            error(f"{directory}: cannot store: {exc.__class__.__name__}: {exc.strerror}")
+            status = EXIT_FAILED
+            continue
+        batch.append(crash.crash_id)
+        if len(batch) >= PUBLISH_BATCH and not flush():
+            return EXIT_FAILED
+    if not flush():
+        return EXIT_FAILED
+    print(f"crashproc: submitted {submitted} crash(es) to the {queue_name} queue", file=sys.stderr)
+    queue.close()
+    storage.close()
+    return status
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "submit", help="store crash directories and queue them for the daemon"
+    )
+    parser.add_argument("dirs", nargs="+", metavar="DIR", help="crash directories")
+    add_storage_argument(parser)
+    add_queue_argument(parser)
+    parser.add_argument(
+        "--priority", action="store_true", help="queue on the priority queue (default: standard)"
+    )
+    parser.set_defaults(func=cmd_submit)

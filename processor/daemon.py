@@ -1,0 +1,282 @@
+"""The processor daemon: a supervisor that keeps N worker processes processing crashes.
+
+The supervisor does no crash work itself, so no crash can take it down. It restarts a worker
+that dies and tells the queue the dead worker's crash failed (so a crash that kills its worker
+is retried and, after the allowed attempts, dead-lettered); it kills a worker stuck on one
+crash for longer than the job timeout; it logs a progress line with rates and queue depths at
+a fixed interval. SIGTERM or SIGINT asks every worker to finish its current crash and stop; a
+second signal stops them at once (their crashes come back when their leases run out).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from processor.config import Settings
+from processor.observability.emit import record_queue_depth
+from processor.queues import QUEUE_NAMES, CrashQueue, QueueError, open_queue
+from processor.worker import (
+    STATE_DEAD,
+    STATE_FAILED,
+    STATE_JOB_STARTED,
+    STATE_PROCESSED,
+    STATE_SIZE,
+    STATE_SKIPPED,
+    WorkerConfig,
+    open_settings_storage,
+    queue_options,
+    worker_main,
+)
+
+logger = logging.getLogger("crashproc.daemon")
+
+POLL_SECONDS = 0.2
+# A worker that dies while idle this soon after starting is restarted with a growing delay
+# (it is failing to start, not failing on a crash).
+QUICK_DEATH_SECONDS = 5.0
+MAX_RESTART_DELAY = 30.0
+COUNTERS = {
+    "processed": STATE_PROCESSED,
+    "already done": STATE_SKIPPED,
+    "failed": STATE_FAILED,
+    "dead-lettered": STATE_DEAD,
+}
+
+
+def death_reason(exitcode: int | None) -> str:
+    """The error recorded for the crash a dead worker was processing."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        return f"worker died: killed by {name}"
+    return f"worker died: exit status {exitcode}"
+
+
+@dataclass
+class WorkerSlot:
+    index: int
+    generation: int = 0
+    process: Any = None
+    consumer: str = ""
+    state: Any = None
+    started: float = 0.0
+    quick_deaths: int = 0
+    restart_at: float = 0.0
+    kill_reason: str | None = None
+    done: bool = False
+
+
+@dataclass
+class Totals:
+    """Counters of workers that have exited (live ones are read from their state)."""
+
+    counts: dict[str, float] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0.0))
+
+    def add(self, state: Any) -> None:
+        for name, slot in COUNTERS.items():
+            self.counts[name] += state[slot]
+
+
+class Daemon:
+    def __init__(self, settings: Settings, *, once: bool = False, log_level: int = logging.INFO):
+        self.settings = settings
+        self.once = once
+        self.log_level = log_level
+        self.context = multiprocessing.get_context("spawn")
+        self.hostname = settings.hostname or socket.gethostname()
+        self.slots = [WorkerSlot(index=i) for i in range(settings.workers)]
+        self.totals = Totals()
+        self.stopping = False
+        self.hard_stop = False
+        self._wake = threading.Event()
+        self.queue: CrashQueue | None = None
+        self._last_log = 0.0
+        self._last_counts: dict[str, float] = dict.fromkeys(COUNTERS, 0.0)
+
+    # -- start-up ---------------------------------------------------------------------------
+
+    def check_configuration(self) -> None:
+        """Fail fast, in this process, on what would make every worker fail to start."""
+        from processor.runner import CrashProcessor
+
+        open_settings_storage(self.settings).close()
+        self.queue = open_queue(self.settings.queue, **queue_options(self.settings))
+        CrashProcessor(self.settings).close()
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        if self.stopping:
+            self.hard_stop = True
+        self.stopping = True
+        self._wake.set()
+
+    def _start(self, slot: WorkerSlot) -> None:
+        slot.generation += 1
+        slot.consumer = f"{self.hostname}:{os.getpid()}:w{slot.index}.{slot.generation}"
+        slot.state = self.context.Array("d", STATE_SIZE)
+        config = WorkerConfig(settings=self.settings, consumer=slot.consumer, once=self.once)
+        slot.process = self.context.Process(
+            target=worker_main,
+            args=(config, slot.state, logging.getLogger().getEffectiveLevel()),
+            name=f"worker-{slot.index}",
+        )
+        slot.process.start()
+        slot.started = time.monotonic()
+        slot.kill_reason = None
+
+    # -- supervision ------------------------------------------------------------------------
+
+    def run(self) -> int:
+        self.check_configuration()
+        previous = {
+            signum: signal.signal(signum, self._on_signal)
+            for signum in (signal.SIGTERM, signal.SIGINT)
+        }
+        dead_before = self._dead_count()
+        logger.info(
+            "daemon started: %d worker(s), storage %s, queue %s%s",
+            len(self.slots),
+            self.settings.storage,
+            self.queue.describe() if self.queue else "?",
+            " (until the queues are empty)" if self.once else "",
+        )
+        try:
+            for slot in self.slots:
+                self._start(slot)
+            self._last_log = time.monotonic()
+            while not all(slot.done for slot in self.slots):
+                self._wake.wait(POLL_SECONDS)
+                self._wake.clear()
+                if self.stopping:
+                    self._signal_workers()
+                self._supervise()
+                if time.monotonic() - self._last_log >= self.settings.daemon_log_interval:
+                    self.log_progress()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        self.log_progress(final=True)
+        if self.queue is not None:
+            self.queue.close()
+        if self.once and self._dead_count() > dead_before:
+            return 1
+        return 0
+
+    def _signal_workers(self) -> None:
+        for slot in self.slots:
+            process = slot.process
+            if process is not None and process.is_alive():
+                os.kill(process.pid, signal.SIGKILL if self.hard_stop else signal.SIGTERM)
+
+    def _supervise(self) -> None:
+        now = time.monotonic()
+        for slot in self.slots:
+            if slot.done:
+                continue
+            process = slot.process
+            if process is None:
+                if self.stopping:
+                    slot.done = True
+                elif now >= slot.restart_at:
+                    self._start(slot)
+                continue
+            if process.is_alive():
+                self._check_hung(slot)
+                continue
+            process.join()
+            self._retire(slot, process.exitcode, now)
+
+    def _check_hung(self, slot: WorkerSlot) -> None:
+        started = slot.state[STATE_JOB_STARTED]
+        if started and time.time() - started > self.settings.job_timeout and not slot.kill_reason:
+            slot.kill_reason = (
+                f"worker killed: one crash took longer than {self.settings.job_timeout:g} s"
+            )
+            logger.error("worker %d: %s", slot.index, slot.kill_reason)
+            os.kill(slot.process.pid, signal.SIGKILL)
+
+    def _retire(self, slot: WorkerSlot, exitcode: int | None, now: float) -> None:
+        in_job = bool(slot.state[STATE_JOB_STARTED])
+        self.totals.add(slot.state)
+        slot.process = None
+        if exitcode == 0 and not in_job:
+            slot.done = True  # stopped as asked, or nothing left to do (--once)
+            return
+        reason = slot.kill_reason or death_reason(exitcode)
+        released = self._release(slot.consumer, reason)
+        logger.error(
+            "worker %d died (%s)%s", slot.index, reason, " with a crash in hand" if released else ""
+        )
+        if self.stopping:
+            slot.done = True
+            return
+        if in_job or now - slot.started > QUICK_DEATH_SECONDS:
+            slot.quick_deaths = 0
+            slot.restart_at = now
+        else:
+            slot.quick_deaths += 1
+            slot.restart_at = now + min(MAX_RESTART_DELAY, 2.0 ** (slot.quick_deaths - 1))
+
+    def _release(self, consumer: str, reason: str) -> int:
+        if self.queue is None:
+            return 0
+        try:
+            return self.queue.release_consumer(consumer, reason)
+        except QueueError as exc:
+            # Its leases run out on their own; the crash is retried a little later.
+            logger.error("cannot release the dead worker's crashes: %s", exc)
+            return 0
+
+    # -- reporting --------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, float]:
+        counts = dict(self.totals.counts)
+        for slot in self.slots:
+            if slot.process is not None and slot.state is not None:
+                for name, index in COUNTERS.items():
+                    counts[name] += slot.state[index]
+        return counts
+
+    def _dead_count(self) -> int:
+        try:
+            return self.queue.dead_letter_count() if self.queue else 0
+        except QueueError:
+            return 0
+
+    def log_progress(self, final: bool = False) -> None:
+        now = time.monotonic()
+        elapsed = max(now - self._last_log, 1e-9)
+        counts = self.counts()
+        rate = (counts["processed"] - self._last_counts["processed"]) / elapsed
+        parts = ", ".join(f"{name} {int(value)}" for name, value in counts.items())
+        try:
+            depths = self.queue.depths() if self.queue else {}
+            dead = self.queue.dead_letter_count() if self.queue else 0
+            for name in QUEUE_NAMES:
+                record_queue_depth(name, depths.get(name, 0))
+            record_queue_depth("deadletter", dead)
+            queues = " ".join(f"{name}={depths.get(name, 0)}" for name in QUEUE_NAMES)
+            queues += f" dead={dead}"
+        except QueueError as exc:
+            queues = f"unavailable ({exc})"
+        alive = sum(1 for slot in self.slots if slot.process is not None)
+        logger.info(
+            "%s%s (%.1f crashes/s); queues: %s; workers %d/%d",
+            "stopped: " if final else "",
+            parts,
+            rate,
+            queues,
+            alive,
+            len(self.slots),
+        )
+        self._last_log = now
+        self._last_counts = counts

@@ -1,0 +1,240 @@
+"""One daemon worker process: claim a crash, process it with a heartbeat, save, ack.
+
+Workers are processes because stackwalking and signature generation are CPU-bound. A worker
+never dies on a bad crash: every failure becomes a ``fail`` on the queue (retried, then
+dead-lettered). It stops after its current crash on SIGTERM or SIGINT, when its parent (the
+daemon) is gone, or in ``once`` mode when nothing is left to do.
+
+The worker's shared ``state`` array tells the daemon what it is doing (see STATE_*), so the
+daemon can kill a worker stuck on one crash and count throughput without talking to it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from processor.config import Settings
+from processor.job import ALREADY_DONE, PermanentFailure, failure_text, run_job
+from processor.pipeline import _traceback_without_message as traceback_without_message
+from processor.queues import REPROCESSING, CrashQueue, Delivery, QueueError, open_queue
+from processor.storage import CrashStorage, open_storage
+
+logger = logging.getLogger("crashproc.worker")
+
+# Slots of the shared state array (doubles).
+STATE_JOB_STARTED, STATE_PROCESSED, STATE_SKIPPED, STATE_FAILED, STATE_DEAD = range(5)
+STATE_SIZE = 5
+# Exit status of a worker that could not start (bad configuration): restarting cannot help.
+EXIT_STARTUP_FAILED = 3
+IDLE_WAIT = 0.5
+QUEUE_RETRY_WAIT = 1.0
+ACK_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """Everything a worker needs, picklable for a spawned process."""
+
+    settings: Settings
+    consumer: str
+    once: bool = False
+    idle_wait: float = IDLE_WAIT
+
+
+def queue_options(settings: Settings) -> dict[str, float]:
+    return {
+        "lease_seconds": settings.queue_lease,
+        "max_attempts": settings.queue_max_attempts,
+        "retry_delay": settings.queue_retry_delay,
+    }
+
+
+def open_settings_storage(settings: Settings) -> CrashStorage:
+    """The configured crash storage, with the public copy made by the configured schemas."""
+    from schemas.library import load_schema
+
+    public_view = load_schema("processed_crash", settings.schema_dir).public_view
+    return open_storage(
+        settings.storage, public_view=public_view, s3_endpoint_url=settings.s3_endpoint_url
+    )
+
+
+class Heartbeat:
+    """Renews a delivery's lease from a thread while the crash is processed."""
+
+    def __init__(self, queue: CrashQueue, delivery: Delivery, interval: float):
+        self.queue = queue
+        self.delivery = delivery
+        self.interval = interval
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                if not self.queue.renew(self.delivery):
+                    self.lost = True
+                    logger.warning("crash %s: lease lost while processing", self.delivery.crash_id)
+                    return
+            except QueueError as exc:
+                # The lease may run out meanwhile; the crash is then redelivered and the
+                # already-done check keeps the result single.
+                logger.warning("crash %s: lease renewal failed: %s", self.delivery.crash_id, exc)
+
+
+class Worker:
+    def __init__(self, config: WorkerConfig, state: Any = None):
+        self.config = config
+        self.settings = config.settings
+        self.state = state
+        self.stopping = threading.Event()
+        self.parent = os.getppid()
+        self.storage: CrashStorage | None = None
+        self.queue: CrashQueue | None = None
+        self.processor: Any = None
+
+    def _set(self, slot: int, value: float) -> None:
+        if self.state is not None:
+            self.state[slot] = value
+
+    def _count(self, slot: int) -> None:
+        if self.state is not None:
+            with self.state.get_lock():
+                self.state[slot] += 1
+
+    def start(self) -> None:
+        from processor.runner import CrashProcessor
+
+        self.storage = open_settings_storage(self.settings)
+        self.queue = open_queue(self.settings.queue, **queue_options(self.settings))
+        self.processor = CrashProcessor(self.settings)
+
+    def request_stop(self, *_: Any) -> None:
+        self.stopping.set()
+
+    def should_stop(self) -> bool:
+        if os.getppid() != self.parent:
+            logger.warning("worker %s: the daemon is gone; stopping", self.config.consumer)
+            self.stopping.set()
+        return self.stopping.is_set()
+
+    def run(self) -> None:
+        assert self.queue is not None
+        while not self.should_stop():
+            try:
+                delivery = self.queue.claim(self.config.consumer)
+                if delivery is None:
+                    if self.config.once and self.queue.pending() == 0:
+                        return
+                    self.stopping.wait(self.config.idle_wait)
+                    continue
+            except QueueError as exc:
+                logger.error("worker %s: queue unavailable: %s", self.config.consumer, exc)
+                self.stopping.wait(QUEUE_RETRY_WAIT)
+                continue
+            self.handle(delivery)
+
+    def handle(self, delivery: Delivery) -> None:
+        """Process one delivery to its end: acked, retried or dead-lettered."""
+        assert self.queue is not None and self.storage is not None
+        self._set(STATE_JOB_STARTED, time.time())
+        phase = "processing"
+        try:
+            with Heartbeat(self.queue, delivery, self.settings.queue_lease / 3):
+                result = run_job(
+                    self.storage,
+                    self.processor,
+                    delivery.crash_id,
+                    delivery.ruleset,
+                    use_previous=delivery.queue == REPROCESSING,
+                    enqueued_at=delivery.enqueued_at,
+                )
+            phase = "acking"
+            self._ack(delivery)
+            self._count(STATE_SKIPPED if result.outcome == ALREADY_DONE else STATE_PROCESSED)
+            logger.info(
+                "crash %s (%s, %s): %s",
+                delivery.crash_id,
+                delivery.queue,
+                delivery.ruleset,
+                result.outcome,
+            )
+        except Exception as exc:
+            permanent = isinstance(exc, PermanentFailure)
+            error = failure_text(phase, exc)
+            # The stack without the exception's message: messages can quote crash data.
+            logger.error(
+                "crash %s (%s, attempt %d): %s%s",
+                delivery.crash_id,
+                delivery.queue,
+                delivery.attempts,
+                error,
+                "" if permanent else "\n" + traceback_without_message(exc),
+            )
+            self._count(STATE_FAILED)
+            try:
+                if self.queue.fail(delivery, error, permanent=permanent):
+                    self._count(STATE_DEAD)
+                    logger.error("crash %s: dead-lettered (%s)", delivery.crash_id, error)
+            except QueueError as queue_exc:
+                logger.error(
+                    "crash %s: cannot record the failure: %s", delivery.crash_id, queue_exc
+                )
+        finally:
+            self._set(STATE_JOB_STARTED, 0.0)
+
+    def _ack(self, delivery: Delivery) -> None:
+        assert self.queue is not None
+        for attempt in range(ACK_ATTEMPTS):
+            try:
+                if not self.queue.ack(delivery):
+                    logger.warning("crash %s: lease lost before the ack", delivery.crash_id)
+                return
+            except QueueError as exc:
+                if attempt == ACK_ATTEMPTS - 1:
+                    # Saved but not acked: it comes back and the already-done check acks it.
+                    logger.error("crash %s: ack failed: %s", delivery.crash_id, exc)
+                    return
+                time.sleep(QUEUE_RETRY_WAIT * (attempt + 1))
+
+    def close(self) -> None:
+        for resource in (self.processor, self.queue, self.storage):
+            if resource is not None:
+                try:
+                    resource.close()
+                except Exception:
+                    logger.exception("worker %s: closing failed", self.config.consumer)
+
+
+def worker_main(config: WorkerConfig, state: Any = None, log_level: int = logging.INFO) -> None:
+    """Entry point of a spawned worker process."""
+    logging.basicConfig(
+        level=log_level, format="%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"
+    )
+    worker = Worker(config, state)
+    signal.signal(signal.SIGTERM, worker.request_stop)
+    signal.signal(signal.SIGINT, worker.request_stop)
+    try:
+        worker.start()
+    except Exception as exc:
+        logger.error("worker %s cannot start: %s", config.consumer, exc)
+        raise SystemExit(EXIT_STARTUP_FAILED) from None
+    try:
+        worker.run()
+    finally:
+        worker.close()
