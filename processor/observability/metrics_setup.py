@@ -14,10 +14,9 @@ from typing import Any
 import markus
 from markus.filters import AddTagFilter
 
-from processor.config import ConfigError
+from processor.config import METRICS_BACKENDS, ConfigError
 from processor.observability.registry import RegisteredMetricsFilter
 
-METRICS_BACKENDS = ("none", "logging", "statsd", "datadog")
 DEFAULT_STATSD_HOST = "localhost"
 DEFAULT_STATSD_PORT = 8125
 

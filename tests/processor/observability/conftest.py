@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from markus.main import MetricsRecord
@@ -81,3 +90,57 @@ def walked_run_metrics(
         symbols_paths=[str(testdata_dir / "symbols")],
     )
     return _recorded_run(settings, [crash_dir])
+
+
+KENT = Path(sys.executable).parent / "kent-server"
+KENT_START_TIMEOUT = 30.0
+# Loopback only: no proxy from the environment may see (or swallow) the requests.
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get_json(url: str) -> Any:
+    with DIRECT.open(url, timeout=5) as response:
+        return json.load(response)
+
+
+@pytest.fixture
+def kent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A kent (fake Sentry) server on a free 127.0.0.1 port; yields its base URL.
+
+    Proxy variables are removed so that Sentry's transport talks to it directly.
+    """
+    if not KENT.is_file():
+        pytest.skip(f"kent is not installed ({KENT}); it is a dev dependency")
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    port = free_port()
+    log_path = tmp_path / "kent.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [str(KENT), "run", "--host", "127.0.0.1", "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + KENT_START_TIMEOUT
+        while True:
+            try:
+                get_json(f"{base}/api/eventlist/")
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"kent did not start: {log_path.read_text()}")
+                time.sleep(0.1)
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
