@@ -40,8 +40,6 @@ class FrameWalker:
         # callee-saved ones the callee really knew start out valid in the caller.
         self.caller_registers = dict(callee.registers)
         self.caller_valid = {r for r in spec.callee_saved if self._callee_knows(r)}
-        # arm64: a callee lr guessed by frame-pointer unwinding is hidden from CFI rules.
-        self.hidden_callee_registers: frozenset[str] = frozenset()
 
     def _callee_knows(self, canonical: str) -> bool:
         return self.callee.valid is None or canonical in self.callee.valid
@@ -55,8 +53,6 @@ class FrameWalker:
     def callee_register(self, name: str) -> int | None:
         canonical = self.spec.canonical(name)
         if canonical is None or not self._callee_knows(canonical):
-            return None
-        if canonical in self.hidden_callee_registers:
             return None
         return self.callee.registers.get(canonical, 0)
 

@@ -80,3 +80,37 @@ def memory_of(stack: MemoryRegion | None) -> MemoryMap:
 
 
 SymbolsFor = Callable[[Module], SymbolFile | None]
+
+
+def walk(
+    cpu: str,
+    registers: Mapping[str, int],
+    stack: StackBuilder | MemoryRegion | None,
+    module_map: ModuleMap,
+    symbols_for: SymbolsFor = no_symbols,
+    system_os: str | None = None,
+    valid: Iterable[str] | None = None,
+):
+    """walk_stack on hand-made input."""
+    from stackwalk.unwind import walk_stack
+
+    region = stack.region() if isinstance(stack, StackBuilder) else stack
+    return walk_stack(
+        context(cpu, registers, valid),
+        region,
+        memory_of(region),
+        module_map,
+        symbols_for,
+        system_os,
+    )
+
+
+def summary(frames) -> list[tuple[str, str | None, int]]:
+    """(trust, module name, module offset or absolute address) per frame."""
+    out = []
+    for f in frames:
+        if f.module is None:
+            out.append((f.trust, None, f.instruction))
+        else:
+            out.append((f.trust, f.module.code_file, f.instruction - f.module.base_address))
+    return out

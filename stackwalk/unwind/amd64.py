@@ -1,0 +1,61 @@
+"""amd64 unwinding: STACK CFI, then the rbp chain (checked), then stack scanning."""
+
+from __future__ import annotations
+
+from stackwalk.context import CpuContext
+from stackwalk.frames import StackFrame
+from stackwalk.unwind.common import Unwinder, sp_must_grow
+from stackwalk.unwind.scan import amd64_frame_pointer_recovery
+from stackwalk.unwind.session import Session, knows
+
+U64 = (1 << 64) - 1
+EXTENDED_SCAN_AFTER = ("context",)
+
+
+def is_non_canonical(address: int) -> bool:
+    """Outside the two 48-bit canonical halves of the x86-64 address space."""
+    return 0x7FFF_FFFF_FFFF < address < 0xFFFF_8000_0000_0000
+
+
+def caller_by_frame_pointer(session: Session, callee: StackFrame) -> CpuContext | None:
+    """The `push rbp; mov rbp, rsp` chain, checked for coherence (frame pointers above the
+    stack pointers, both inside the stack, a canonical return address).
+
+    Not on Windows, where rbp may point anywhere into the frame (UNWIND_INFO would be
+    needed); rust-minidump 0.25 skips straight to scanning there.
+    """
+    if session.is_windows:
+        return None
+    context = callee.context
+    if not (knows(context, "rbp") and knows(context, "rsp")):
+        return None
+    bp = context.registers.get("rbp", 0)
+    sp = context.registers.get("rsp", 0)
+    if bp >= U64 - 16:
+        return None
+    ip = session.read(bp + 8)
+    caller_bp = session.read(bp)
+    if ip is None or caller_bp is None:
+        return None
+    caller_sp = bp + 16
+    if caller_bp < caller_sp or not session.readable(caller_bp):
+        return None
+    if is_non_canonical(ip) or caller_sp <= sp or not session.readable(caller_sp):
+        return None
+    registers = {"rip": ip, "rsp": caller_sp, "rbp": caller_bp}
+    return CpuContext("amd64", registers, frozenset(registers))
+
+
+def seems_valid(session: Session, candidate: int) -> bool:
+    if candidate == 0 or is_non_canonical(candidate):
+        return False
+    return session.seems_return_address(candidate)
+
+
+UNWINDER = Unwinder(
+    by_frame_pointer=caller_by_frame_pointer,
+    seems_valid=seems_valid,
+    extended_scan_after=EXTENDED_SCAN_AFTER,
+    accepts=sp_must_grow,
+    recover_fp=amd64_frame_pointer_recovery,
+)

@@ -1,0 +1,105 @@
+"""Stack scanning: the last resort when neither CFI nor frame pointers give a caller.
+
+Words above the callee's stack pointer are tried in order; the first one that looks like
+a return address (CPU-specific range checks, then the symbol-based check) is taken as the
+caller's instruction pointer, and the caller's stack pointer is just above it. The window
+is 40 words, four times that right after a trusted frame (Breakpad found the first frame
+of a walk is often the most damaged). x86 and amd64 also try to recover the frame pointer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+
+from stackwalk.context import CpuContext
+from stackwalk.frames import StackFrame
+from stackwalk.unwind.session import Session, knows
+
+DEFAULT_WINDOW = 40
+EXTENDED_WINDOW = DEFAULT_WINDOW * 4
+# Largest plausible x86/amd64 frame, for accepting a recovered frame pointer (Breakpad's
+# histogram of real frames: 99.5% are smaller).
+MAX_FRAME_GAP = 128 * 1024
+
+# (word index, address of the return address, caller sp) -> recovered frame pointer
+FramePointerRecovery = Callable[[int, int, int], int | None]
+
+
+def scan_for_caller(
+    session: Session,
+    callee: StackFrame,
+    seems_valid: Callable[[int], bool],
+    extended_after: Collection[str],
+    recover_fp: FramePointerRecovery | None = None,
+) -> CpuContext | None:
+    spec = session.spec
+    context = callee.context
+    if not knows(context, spec.sp):
+        return None
+    last_sp = context.registers.get(spec.sp, 0)
+    window = EXTENDED_WINDOW if callee.trust in extended_after else DEFAULT_WINDOW
+    for i in range(window):
+        address = last_sp + i * spec.width
+        if address > spec.mask:
+            return None
+        value = session.read(address)
+        if value is None:
+            return None
+        if not seems_valid(value):
+            continue
+        caller_sp = address + spec.width
+        if caller_sp > spec.mask:
+            return None
+        registers = {spec.ip: value, spec.sp: caller_sp}
+        fp = recover_fp(i, address, caller_sp) if recover_fp is not None else None
+        if fp is not None:
+            registers[spec.fp] = fp
+        return CpuContext(spec.cpu, registers, frozenset(registers))
+    return None
+
+
+def x86_frame_pointer_recovery(session: Session, callee: StackFrame) -> FramePointerRecovery:
+    """x86: the word below the return address is a saved ebp if it points a little way up
+    the stack; otherwise a callee ebp at or above the caller's stack is kept."""
+    last_bp = _known_fp(session, callee)
+
+    def recover(index: int, address_of_ip: int, caller_sp: int) -> int | None:
+        if index == 0:
+            return None
+        address_of_bp = address_of_ip - session.spec.width
+        bp = session.read(address_of_bp)
+        if bp is None:
+            return None
+        if bp > address_of_ip and bp - address_of_bp <= MAX_FRAME_GAP:
+            return bp if session.readable(bp) else None
+        if last_bp is not None and last_bp >= caller_sp and session.readable(last_bp):
+            return last_bp
+        return None
+
+    return recover
+
+
+def amd64_frame_pointer_recovery(session: Session, callee: StackFrame) -> FramePointerRecovery:
+    """amd64: like x86, but the saved rbp is only believed when the callee's rbp points at
+    it, and a kept callee rbp is not checked against the stack memory."""
+    last_bp = _known_fp(session, callee)
+
+    def recover(index: int, address_of_ip: int, caller_sp: int) -> int | None:
+        if last_bp is None or index == 0:
+            return None
+        address_of_bp = address_of_ip - session.spec.width
+        bp = session.read(address_of_bp)
+        if bp is None:
+            return None
+        if last_bp == address_of_bp and bp > address_of_ip and bp - address_of_bp <= MAX_FRAME_GAP:
+            return bp if session.readable(bp) else None
+        if last_bp >= caller_sp:
+            return last_bp
+        return None
+
+    return recover
+
+
+def _known_fp(session: Session, callee: StackFrame) -> int | None:
+    fp = session.spec.fp
+    return callee.context.registers.get(fp, 0) if knows(callee.context, fp) else None
