@@ -101,12 +101,11 @@ def summary_line(processed: dict[str, Any]) -> str:
 
 
 def cmd_process(args: argparse.Namespace, out: TextIO) -> int:
-    from processor.observability.setup import setup_observability
     from processor.runner import CrashProcessor
 
     try:
         settings = _settings(args)
-        processor = CrashProcessor(settings, error_reporter=setup_observability(settings))
+        processor = CrashProcessor(settings)
     except (ConfigError, RulesetError, SchemaError) as exc:
         _error(str(exc))
         return EXIT_USAGE
@@ -305,10 +304,6 @@ def build_parser() -> argparse.ArgumentParser:
     docs.set_defaults(func=cmd_schema_docs)
     for sub in (validate, redact, docs):
         sub.add_argument("--schema-dir", help="directory with edited copies of the schemas")
-
-    from processor.commands import add_commands  # submit, daemon, reprocess
-
-    add_commands(commands)
     return parser
 
 

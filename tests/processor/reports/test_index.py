@@ -1,0 +1,300 @@
+"""The report index: what the listener writes, idempotence, rebuild from storage, refusals."""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import multiprocessing
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from processor.crashid import create_crash_id, date_from_crash_id
+from processor.reports.extract import NOT_LOOKED_UP, index_entry
+from processor.reports.index import (
+    SCHEMA_VERSION,
+    ReportIndex,
+    ReportIndexError,
+    SchemaVersionError,
+    attach_report_index,
+)
+from processor.reports.reindex import reindex
+from processor.storage import CorruptCrashData, ListenerError, open_storage
+from processor.storage.crashstorage import processed_key
+
+TABLES = {
+    "crashes": "crash_id, date, signature, product, version",
+    "crash_modules": "crash_id, module, date",
+    "missing_symbols": "crash_id, date, filename, version, debug_file, debug_id, code_id, reason",
+}
+
+
+def dump_index(path: Path) -> dict[str, list[tuple]]:
+    """Every row of every table (the generation stamp aside), sorted: equal contents compare."""
+    conn = sqlite3.connect(path)
+    try:
+        return {
+            table: sorted(
+                conn.execute(f"SELECT {columns} FROM {table}").fetchall(),
+                key=lambda row: tuple("" if v is None else str(v) for v in row),
+            )
+            for table, columns in TABLES.items()
+        }
+    finally:
+        conn.close()
+
+
+def rows_for(path: Path, table: str, crash_id: str) -> list[tuple]:
+    return [row for row in dump_index(path)[table] if row[0] == crash_id]
+
+
+def test_listener_indexes_every_processed_crash(report_storage):
+    tables = dump_index(report_storage.index_path)
+    crashes = {row[0]: row for row in tables["crashes"]}
+    assert set(crashes) == set(report_storage.processed)
+    for crash_id, processed in report_storage.processed.items():
+        _, date, signature, product, version = crashes[crash_id]
+        assert date == report_storage.variants[crash_id].day.isoformat()
+        assert signature == processed["signature"]
+        assert product == processed["product"]
+        assert version == processed.get("version")
+    assert not set(report_storage.unprocessed) & set(crashes)
+
+
+def test_stack_modules_are_the_crashing_threads(report_storage):
+    for crash_id, processed in report_storage.processed.items():
+        frames = (processed.get("json_dump") or {}).get("crashing_thread", {}).get("frames", [])
+        expected = {f["module"] for f in frames if f.get("module")}
+        indexed = {row[1] for row in rows_for(report_storage.index_path, "crash_modules", crash_id)}
+        assert indexed == expected, report_storage.variants[crash_id]
+    windows = report_storage.crash_ids(
+        example="windows-x86-test-app", day=datetime.date(2026, 11, 1)
+    )
+    modules = {row[1] for row in rows_for(report_storage.index_path, "crash_modules", windows[0])}
+    assert modules == {"test_app.exe", "kernel32.dll"}
+
+
+def test_missing_symbols_rows_carry_the_recorded_reason(report_storage):
+    index = report_storage.index_path
+    (windows,) = report_storage.crash_ids(
+        example="windows-x86-test-app", day=datetime.date(2026, 11, 1)
+    )
+    assert [row[2:] for row in rows_for(index, "missing_symbols", windows)] == [
+        (
+            "kernel32.dll",
+            "5.1.2600.2945",
+            "kernel32.pdb",
+            "BCE8785C57B44245A669896B6A19B9542",
+            "44ab9a84f4000",
+            "not-found",
+        )
+    ]
+    (corrupt,) = report_storage.crash_ids(symbols="corrupt")
+    assert [row[-1] for row in rows_for(index, "missing_symbols", corrupt)] == ["corrupt-symbols"]
+    (plain,) = report_storage.crash_ids(symbols="plain")
+    reasons = {row[2]: row[-1] for row in rows_for(index, "missing_symbols", plain)}
+    assert reasons["test_app.exe"] == "code-info-lookup-failed"
+    # Processed without a symbols source: the stackwalker's missing modules, never looked up.
+    (unsymbolicated,) = report_storage.crash_ids(symbols=None)
+    processed = report_storage.processed[unsymbolicated]
+    expected = {
+        m["filename"] for m in processed["json_dump"]["modules"] if m.get("missing_symbols")
+    }
+    rows = rows_for(index, "missing_symbols", unsymbolicated)
+    assert {row[2] for row in rows} == expected and len(expected) == 3
+    assert {row[-1] for row in rows} == {NOT_LOOKED_UP}
+    # A crash without a minidump has no modules at all.
+    (empty,) = report_storage.crash_ids(example="no-minidump")
+    assert rows_for(index, "missing_symbols", empty) == []
+    assert rows_for(index, "crash_modules", empty) == []
+
+
+def test_reindex_equals_the_incremental_index(report_storage, tmp_path):
+    storage = report_storage.storage()
+    with ReportIndex(tmp_path / "rebuilt.sqlite") as index:
+        result = reindex(storage, index)
+    assert result.indexed == len(report_storage.processed)
+    assert result.not_processed == len(report_storage.unprocessed) == 1
+    assert (result.unreadable, result.dropped) == (0, 0)
+    assert dump_index(tmp_path / "rebuilt.sqlite") == dump_index(report_storage.index_path)
+
+
+def test_listener_is_idempotent_and_replaces_a_crash(report_storage, tmp_path):
+    private = report_storage.copy_to(tmp_path)
+    before = dump_index(private.index_path)
+    storage = private.storage()
+    attach_report_index(storage, private.index_path)
+    crash_id = report_storage.crash_ids(example="linux-amd64", symbols="code-id")[0]
+    processed = report_storage.processed[crash_id]
+    storage.save_processed_crash(crash_id, processed)
+    storage.save_processed_crash(crash_id, processed)  # a retried crash
+    assert dump_index(private.index_path) == before
+
+    # Reprocessed with other results: its rows are replaced, not added to.
+    changed = copy.deepcopy(processed)
+    changed["signature"] = "reprocessed"
+    changed["json_dump"]["crashing_thread"]["frames"] = changed["json_dump"]["crashing_thread"][
+        "frames"
+    ][:1]
+    kept = changed["symbolication"]["missing_modules"][:1]
+    changed["symbolication"]["missing_modules"] = kept
+    json_dump = changed["json_dump"]
+    json_dump["modules"] = [m for m in json_dump["modules"] if m["filename"] == kept[0]["filename"]]
+    storage.save_processed_crash(crash_id, changed)
+    after = dump_index(private.index_path)
+    assert [r[2] for r in after["crashes"] if r[0] == crash_id] == ["reprocessed"]
+    assert [r[1] for r in after["crash_modules"] if r[0] == crash_id] == ["crash"]
+    assert len([r for r in after["missing_symbols"] if r[0] == crash_id]) == 1
+    others = {t: [r for r in rows if r[0] != crash_id] for t, rows in after.items()}
+    assert others == {t: [r for r in rows if r[0] != crash_id] for t, rows in before.items()}
+
+
+def test_reindex_drops_crashes_gone_from_storage_but_keeps_concurrent_ones(
+    report_storage, tmp_path
+):
+    private = report_storage.copy_to(tmp_path)
+    storage = private.storage()
+    index = ReportIndex(private.index_path)
+    gone = create_crash_id(datetime.datetime(2026, 10, 1, tzinfo=datetime.UTC))
+    index.on_processed(gone, {"signature": "deleted since", "product": "Firefox"})
+    newcomer = create_crash_id(datetime.datetime(2026, 11, 20, tzinfo=datetime.UTC))
+
+    def progress(done: int, total: int) -> None:
+        # A daemon worker indexes a crash while the rebuild runs (not in the storage listing).
+        if done == 1:
+            ReportIndex(private.index_path).on_processed(newcomer, {"signature": "meanwhile"})
+
+    result = reindex(storage, index, progress=progress)
+    assert result.dropped == 1
+    crash_ids = {row[0] for row in dump_index(private.index_path)["crashes"]}
+    assert gone not in crash_ids
+    assert newcomer in crash_ids
+    assert crash_ids == set(report_storage.processed) | {newcomer}
+    index.close()
+
+
+def test_reindex_counts_an_unreadable_processed_crash(report_storage, tmp_path, caplog):
+    private = report_storage.copy_to(tmp_path)
+    storage = private.storage()
+    victim = report_storage.crash_ids(example="windows-x86-test-app")[0]
+    storage.store.put(processed_key(victim), b'{"url": "https://example.com/private", trunc')
+    with pytest.raises(CorruptCrashData):
+        storage.load_processed_crash(victim)
+    with ReportIndex(private.index_path) as index:
+        result = reindex(storage, index)
+    assert (result.unreadable, result.indexed) == (1, len(report_storage.processed) - 1)
+    assert victim in caplog.text
+    assert "example.com" not in caplog.text
+    assert victim not in {row[0] for row in dump_index(private.index_path)["crashes"]}
+
+
+def test_a_failing_index_fails_the_save_so_the_crash_is_retried(report_storage, tmp_path):
+    storage = open_storage(str(tmp_path / "crashes"))
+    not_a_database = tmp_path / "index.sqlite"
+    not_a_database.write_bytes(b"this is not sqlite, it is text long enough to be a header" * 4)
+    attach_report_index(storage, not_a_database)
+    crash_id, processed = next(iter(report_storage.processed.items()))
+    with pytest.raises(ListenerError):
+        storage.save_processed_crash(crash_id, processed)
+    assert storage.has_processed_crash(crash_id)  # saved; only the index entry is owed
+
+
+def test_index_refusals_say_what_to_do(tmp_path):
+    with pytest.raises(ReportIndexError, match="report reindex"):
+        ReportIndex(tmp_path / "missing.sqlite", create=False).conn  # noqa: B018
+    assert not (tmp_path / "missing.sqlite").exists()
+
+    garbage = tmp_path / "garbage.sqlite"
+    garbage.write_bytes(b"\x00garbage" * 200)
+    with pytest.raises(ReportIndexError, match="not a usable report index"):
+        ReportIndex(garbage).conn  # noqa: B018
+
+    foreign = tmp_path / "foreign.sqlite"
+    sqlite3.connect(foreign).execute("CREATE TABLE t (x)").connection.close()
+    with pytest.raises(ReportIndexError, match="not a report index"):
+        ReportIndex(foreign).conn  # noqa: B018
+
+
+def test_other_schema_version_is_refused_and_reindex_recreates(report_storage, tmp_path):
+    private = report_storage.copy_to(tmp_path)
+    conn = sqlite3.connect(private.index_path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.execute("DROP TABLE crash_modules")
+    conn.close()
+    with pytest.raises(SchemaVersionError, match=f"version {SCHEMA_VERSION + 1}.*reindex"):
+        ReportIndex(private.index_path).conn  # noqa: B018
+    with ReportIndex(private.index_path) as index:
+        result = reindex(private.storage(), index)
+    assert result.indexed == len(report_storage.processed)
+    assert dump_index(private.index_path) == dump_index(report_storage.index_path)
+
+
+def test_index_is_in_wal_mode(report_storage):
+    with ReportIndex(report_storage.index_path, create=False) as index:
+        assert index.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def _write_crashes(path: str, worker: int, count: int) -> None:
+    index = ReportIndex(path)
+    for n in range(count):
+        when = datetime.datetime(2026, 11, 1 + n % 28, tzinfo=datetime.UTC)
+        index.on_processed(
+            create_crash_id(when), {"signature": f"worker {worker} sig {n % 3}", "product": "P"}
+        )
+    index.close()
+
+
+def test_worker_processes_write_concurrently(tmp_path):
+    """Daemon workers are processes: each writes through its own connection, none fails."""
+    path = tmp_path / "index.sqlite"
+    parent = ReportIndex(path)
+    parent.conn  # noqa: B018 -- opened before the fork: the children must not reuse it
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=_write_crashes, args=(str(path), w, 150)) for w in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert [w.exitcode for w in workers] == [0, 0, 0]
+    assert parent.crash_count() == 450
+    parent.close()
+
+
+def test_entry_date_falls_back_to_the_crash_id():
+    crash_id = create_crash_id(datetime.datetime(2026, 3, 4, 23, 0, tzinfo=datetime.UTC))
+    assert index_entry(crash_id, {}).date == date_from_crash_id(crash_id)
+    assert index_entry(crash_id, {"date_processed": "yesterday"}).date == datetime.date(2026, 3, 4)
+    # date_processed counts in UTC, whatever offset it was written with.
+    late = {"date_processed": "2026-03-04T23:30:00-02:00"}
+    assert index_entry(crash_id, late).date == datetime.date(2026, 3, 5)
+
+
+def test_entry_of_an_odd_processed_crash():
+    """Old or partial processed crashes come from storage: odd shapes cost data, not a crash."""
+    crash_id = create_crash_id()
+    odd = {
+        "signature": 42,
+        "product": ["x"],
+        "json_dump": {
+            "crashing_thread": "none",
+            "threads": [{"frames": [{"module": "a.dll"}, "junk", {"module": None}]}],
+            "modules": [{"filename": "a.dll", "missing_symbols": True}, "junk"],
+        },
+        "crashing_thread": 0,
+        "symbolication": {"missing_modules": "nope"},
+        "additional_minidumps": ["upload_file_minidump_browser", 7],
+        "upload_file_minidump_browser": {
+            "json_dump": {"modules": [{"filename": "b.dll", "missing_symbols": True}]},
+            "symbolication": {
+                "missing_modules": [{"filename": "b.dll", "reason": "transient"}, None]
+            },
+        },
+    }
+    entry = index_entry(crash_id, odd)
+    assert (entry.signature, entry.product, entry.version) == (None, None, None)
+    assert entry.stack_modules == ["a.dll"]
+    assert [(m.filename, m.reason) for m in entry.missing] == [
+        ("a.dll", NOT_LOOKED_UP),
+        ("b.dll", "transient"),
+    ]
