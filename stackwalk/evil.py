@@ -1,0 +1,52 @@
+"""The "evil JSON" side file (Socorro's raw crash annotations) that minidump-stackwalk reads.
+
+Only two things are taken from it, as in rust-minidump: code-signing subjects per
+module (`ModuleSignatureInfo`, an object or a string holding JSON, mapping signer ->
+[module names]) and `CPUMicrocodeVersion`. An unreadable file is ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Evil:
+    certs: dict[str, str] = field(default_factory=dict)  # module basename -> signer
+    cpu_microcode_version: str | None = None
+
+
+def _object(value: object) -> dict | None:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except (ValueError, RecursionError):
+            return None
+    return value if isinstance(value, dict) else None
+
+
+def read_evil(path: str | os.PathLike | None) -> Evil:
+    if path is None:
+        return Evil()
+    try:
+        with open(path, "rb") as f:
+            data = json.load(f)
+    except (OSError, ValueError, RecursionError):
+        return Evil()
+    if not isinstance(data, dict):
+        return Evil()
+    evil = Evil()
+    signers = _object(data.get("ModuleSignatureInfo"))
+    if signers and all(
+        isinstance(mods, list) and all(isinstance(m, str) for m in mods)
+        for mods in signers.values()
+    ):
+        for signer, modules in signers.items():
+            for module in modules:
+                evil.certs[module] = signer
+    microcode = data.get("CPUMicrocodeVersion")
+    if isinstance(microcode, str):
+        evil.cpu_microcode_version = microcode
+    return evil

@@ -1,0 +1,451 @@
+"""Minidump + symbols -> the document minidump-stackwalk --json prints (rust-minidump 0.25).
+
+`walk_minidump(path, provider, evil_json)` reads the dump, walks every thread
+(through `stackwalk.unwind.walk_stack` when available), symbolicates the frames and
+returns the whole document as plain dicts/lists with the same keys, types and hex
+widths as the Rust tool. `to_json(doc, pretty)` prints it byte for byte.
+
+Reader problems never escape as anything but MinidumpError: a dump without a thread
+list or system info cannot be processed (the Rust tool exits 1 without JSON); a
+corrupt optional stream is skipped and named in `stream_errors`, which callers may
+show as a note (it is not part of the Rust output, so it is returned separately by
+`walk_minidump_with_notes`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from stackwalk.context import CpuContext
+from stackwalk.crash_reason import crash_address, crash_reason, windows_error
+from stackwalk.evil import Evil, read_evil
+from stackwalk.frames import StackFrame
+from stackwalk.jsonout import to_json
+from stackwalk.memory import MemoryMap, MemoryRegion
+from stackwalk.minidump import Minidump, MissingStream
+from stackwalk.minidump import format as fmt
+from stackwalk.minidump.context import REGISTER_BYTES, REGISTERS, read_context
+from stackwalk.minidump.linux import microcode_version, parse_hex_version, proc_status_pid
+from stackwalk.minidump.module_list import DumpModule
+from stackwalk.modules import Module, ModuleMap
+
+__all__ = ["to_json", "walk_minidump", "walk_minidump_with_notes"]
+
+NULL_DEBUG_ID = "0" * 33
+
+
+def basename(path: str) -> str:
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+class Hex:
+    """Address formatting at the dump's pointer width (8 digits on 32-bit CPUs, else 16)."""
+
+    def __init__(self, pointer_width: int | None) -> None:
+        self.digits = 8 if pointer_width == 4 else 16
+
+    def __call__(self, value: int | None) -> str | None:
+        if value is None:
+            return None
+        return f"0x{value:0{self.digits}x}"
+
+
+@dataclass
+class SymbolStats:
+    """What rust-minidump's symbolizer reports per module (keyed by code-file basename)."""
+
+    loaded: bool = False
+    corrupt: bool = False
+    url: str | None = None
+    debug_file: str | None = None
+    debug_id: str | None = None
+
+
+@dataclass
+class _Symbolizer:
+    """Looks modules up through the provider once each and records the statistics."""
+
+    provider: object | None
+    stats: dict[str, SymbolStats] = field(default_factory=dict)
+    _cache: dict[int, object] = field(default_factory=dict)
+
+    def symbols_for(self, module: Module):
+        if self.provider is None:
+            return None
+        key = id(module)
+        if key in self._cache:
+            return self._cache[key]
+        from symbols.supplier import ModuleId
+
+        found = self.provider.get(
+            ModuleId(module.code_file, module.code_id, module.debug_file, module.debug_id)
+        )
+        lookup = found.lookup
+        recovered = getattr(lookup, "from_code_info", False)
+        self.stats[module.name] = SymbolStats(
+            loaded=found.loaded,
+            corrupt=found.corrupt,
+            url=found.symbol_url,
+            debug_file=lookup.debug_file if recovered else None,
+            debug_id=lookup.debug_id if recovered else None,
+        )
+        self._cache[key] = found.symbols
+        return found.symbols
+
+
+def _walk_stack() -> Callable | None:
+    """Part B's unwinder when it is installed; None means "context frame only"."""
+    try:
+        from stackwalk.unwind import walk_stack
+    except ImportError:
+        return None
+    return walk_stack
+
+
+def _to_module(m: DumpModule) -> Module:
+    return Module(
+        base_address=m.base,
+        size=m.size,
+        code_file=m.name,
+        code_id=m.code_id,
+        debug_file=m.debug_file,
+        debug_id=m.debug_id,
+        version=m.version,
+    )
+
+
+def _stack_memory(thread, context: CpuContext | None, memory: MemoryMap) -> MemoryRegion | None:
+    """The thread's stack, or the captured region holding its stack start or SP (as rust)."""
+    stack = thread.stack or memory.region_at(thread.stack_start)
+    if context is not None:
+        sp = context.stack_pointer
+        if stack is None or not stack.contains(sp, 8):
+            stack = memory.region_at(sp) or stack
+    return stack
+
+
+def _last_error(teb: int, pointer_width: int | None, memory: MemoryMap) -> str | None:
+    if pointer_width is None:
+        return None
+    value = memory.read_uint(teb + 13 * pointer_width, 4)
+    return None if value is None else windows_error(value)
+
+
+def _frame_json(
+    index: int,
+    frame: StackFrame,
+    modules: ModuleMap,
+    unloaded: list,
+    symbolizer: _Symbolizer,
+    hexa: Hex,
+) -> dict:
+    module = frame.module or modules.find(frame.instruction)
+    out = {
+        "frame": index,
+        "module": None,
+        "module_offset": None,
+        "function": None,
+        "function_offset": None,
+        "file": None,
+        "line": None,
+        "inlines": None,
+        "missing_symbols": True,
+        "offset": hexa(frame.instruction),
+        "trust": frame.trust,
+        "unloaded_modules": None,
+    }
+    if module is not None:
+        out["module"] = basename(module.code_file)
+        out["module_offset"] = hexa(frame.instruction - module.base_address)
+        symbols = symbolizer.symbols_for(module)
+        found = symbols.lookup(frame.instruction - module.base_address) if symbols else None
+        if found is not None:
+            out["function"] = found.function
+            out["function_offset"] = hexa(
+                frame.instruction - module.base_address - found.function_address
+            )
+            out["file"] = found.file
+            out["line"] = found.line
+            out["missing_symbols"] = False
+            if found.inlines:
+                out["inlines"] = [
+                    {"function": i.function, "file": i.file, "line": i.line} for i in found.inlines
+                ]
+    else:
+        offsets: dict[str, set[int]] = {}
+        for u in unloaded:
+            if u.base <= frame.instruction < u.end:
+                offsets.setdefault(u.name, set()).add(frame.instruction - u.base)
+        if offsets:
+            out["unloaded_modules"] = [
+                {"module": name, "offsets": [hexa(o) for o in sorted(offsets[name])]}
+                for name in sorted(offsets)
+            ]
+    return out
+
+
+def _registers_json(context: CpuContext) -> dict[str, str]:
+    width = REGISTER_BYTES.get(context.cpu, 8) * 2
+    valid = context.valid_registers()
+    return {
+        name: f"0x{valid[name]:0{width}x}"
+        for name in REGISTERS.get(context.cpu, ())
+        if name in valid
+    }
+
+
+@dataclass
+class WalkResult:
+    document: dict
+    stream_errors: dict[str, str]
+
+
+def walk_minidump(
+    path: str | os.PathLike, provider=None, evil_json: str | os.PathLike | None = None
+) -> dict:
+    """The minidump-stackwalk --json document for the dump at `path`."""
+    return walk_minidump_with_notes(path, provider, evil_json).document
+
+
+def walk_minidump_with_notes(
+    path: str | os.PathLike, provider=None, evil_json: str | os.PathLike | None = None
+) -> WalkResult:
+    dump = Minidump.open(path)
+    thread_list = dump.stream(fmt.THREAD_LIST)
+    if thread_list is None:
+        raise MissingStream("the dump has no readable thread list")
+    info = dump.system_info
+    if info is None:
+        raise MissingStream("the dump has no readable system info")
+    evil = read_evil(evil_json)
+    hexa = Hex(info.pointer_width)
+    memory = MemoryMap(dump.memory_regions())
+    dump_modules = dump.stream(fmt.MODULE_LIST) or []
+    modules = [_to_module(m) for m in dump_modules]
+    module_map = ModuleMap(modules)
+    unloaded = dump.stream(fmt.UNLOADED_MODULE_LIST) or []
+    names = dump.stream(fmt.THREAD_NAMES) or {}
+    breakpad = dump.stream(fmt.BREAKPAD_INFO)
+    dump_tid = breakpad.dump_thread_id if breakpad else None
+    requesting_tid = breakpad.requesting_thread_id if breakpad else None
+    exception = dump.stream(fmt.EXCEPTION)
+    arch = info.processor_architecture
+    exception_context = read_context(exception.context, arch, dump.endian) if exception else None
+    crashing_tid = exception.thread_id if exception else requesting_tid
+    symbolizer = _Symbolizer(provider)
+    walk_stack = _walk_stack()
+
+    threads_json = []
+    contexts: list[CpuContext | None] = []
+    requesting_index = None
+    for index, thread in enumerate(thread_list):
+        if dump_tid is not None and thread.thread_id == dump_tid:
+            threads_json.append(_thread_json(thread.thread_id, [], None, None))
+            contexts.append(None)
+            continue
+        context = read_context(thread.context, arch, dump.endian)
+        if crashing_tid is not None and thread.thread_id == crashing_tid:
+            requesting_index = index
+            context = exception_context or context
+        frames: list[StackFrame] = []
+        if context is not None:
+            stack = _stack_memory(thread, context, memory)
+            if walk_stack is not None:
+                frames = walk_stack(
+                    context, stack, memory, module_map, symbolizer.symbols_for, info.os_key
+                )
+            else:
+                frames = [StackFrame(context.instruction_pointer, context, "context")]
+        frames_json = [
+            _frame_json(i, f, module_map, unloaded, symbolizer, hexa) for i, f in enumerate(frames)
+        ]
+        threads_json.append(
+            _thread_json(
+                thread.thread_id,
+                frames_json,
+                names.get(thread.thread_id),
+                _last_error(thread.teb, info.pointer_width, memory),
+            )
+        )
+        contexts.append(frames[0].context if frames else None)
+
+    doc = {
+        "status": "OK",
+        "system_info": _system_info_json(dump, info, evil),
+        "crash_info": _crash_info_json(dump, info, exception, requesting_index, hexa),
+        "threads": threads_json,
+        "thread_count": len(threads_json),
+        "modules": [
+            _module_json(m, symbolizer.stats.get(basename(m.name)), evil, hexa)
+            for m in dump_modules
+        ],
+        "main_module": 0,
+        "modules_contains_cert_info": bool(evil.certs),
+        "unloaded_modules": [
+            {
+                "base_addr": hexa(u.base),
+                "end_addr": hexa(u.end),
+                "code_id": u.code_id,
+                "filename": u.name,
+                "cert_subject": evil.certs.get(u.name),
+            }
+            for u in unloaded
+        ],
+        "pid": _pid(dump),
+        "lsb_release": _lsb_json(dump),
+        "mac_crash_info": _mac_crash_info_json(dump, hexa),
+        "mac_boot_args": dump.stream(fmt.MOZ_MACOS_BOOTARGS),
+        "linux_memory_map_count": _count(dump.stream(fmt.LINUX_MAPS)),
+        "handles": _handles_json(dump),
+        "proc_limits": _limits_json(dump),
+        "soft_errors": dump.stream(fmt.MOZ_SOFT_ERRORS),
+    }
+    if requesting_index is not None and threads_json[requesting_index]["frames"]:
+        crashing = dict(threads_json[requesting_index])
+        crashing["frames"] = list(crashing["frames"])
+        crashing["frames"][0] = dict(crashing["frames"][0])
+        crashing["frames"][0]["registers"] = _registers_json(contexts[requesting_index])
+        crashing["threads_index"] = requesting_index
+        doc["crashing_thread"] = crashing
+    return WalkResult(doc, dict(dump.stream_errors))
+
+
+def _thread_json(tid: int, frames: list, name: str | None, last_error: str | None) -> dict:
+    return {
+        "thread_id": tid,
+        "thread_name": name,
+        "last_error_value": last_error,
+        "frame_count": len(frames),
+        "frames": frames,
+    }
+
+
+def _system_info_json(dump: Minidump, info, evil: Evil) -> dict:
+    cpuinfo = dump.stream(fmt.LINUX_CPU_INFO) or []
+    microcode = microcode_version(cpuinfo)
+    if microcode is None and evil.cpu_microcode_version is not None:
+        microcode = parse_hex_version(evil.cpu_microcode_version)
+    return {
+        "os": info.os_name,
+        "os_ver": info.os_version(),
+        "cpu_arch": info.cpu,
+        "cpu_info": info.cpu_info,
+        "cpu_count": info.number_of_processors,
+        "cpu_microcode_version": None if microcode is None else f"{microcode:#x}",
+    }
+
+
+def _crash_info_json(dump: Minidump, info, exception, requesting_index, hexa: Hex) -> dict:
+    out = {
+        "type": None,
+        "address": None,
+        "adjusted_address": None,
+        "instruction": None,
+        "memory_accesses": None,
+        "instruction_pointer_update": None,
+        "possible_bit_flips": None,
+        "crash_inconsistencies": None,
+        "crashing_thread": requesting_index,
+        "assertion": None,
+    }
+    if exception is not None:
+        code, nparams, params = exception.code, exception.number_parameters, exception.information
+        out["type"] = crash_reason(info.os_key, info.cpu, code, exception.flags, nparams, params)
+        out["address"] = hexa(
+            crash_address(info.os_key, info.pointer_width, code, nparams, params, exception.address)
+        )
+        out["crash_inconsistencies"] = []
+    return out
+
+
+def _module_json(m: DumpModule, stats: SymbolStats | None, evil: Evil, hexa: Hex) -> dict:
+    name = basename(m.name)
+    debug_file = (stats.debug_file if stats and stats.debug_file else None) or m.debug_file
+    debug_id = (stats.debug_id if stats and stats.debug_id else None) or m.debug_id
+    return {
+        "base_addr": hexa(m.base),
+        "end_addr": hexa(m.end),
+        "filename": name,
+        "code_id": m.code_id or "",
+        "debug_file": basename(debug_file or ""),
+        "debug_id": debug_id or NULL_DEBUG_ID,
+        "version": m.version,
+        "cert_subject": evil.certs.get(name),
+        "missing_symbols": stats is not None and not stats.loaded,
+        "loaded_symbols": bool(stats and stats.loaded),
+        "corrupt_symbols": bool(stats and stats.corrupt),
+        "symbol_url": stats.url if stats else None,
+    }
+
+
+def _pid(dump: Minidump) -> int | None:
+    if dump.has_stream(fmt.MISC_INFO):
+        misc = dump.stream(fmt.MISC_INFO)
+        if misc is not None:
+            return misc.process_id
+    status = dump.stream(fmt.LINUX_PROC_STATUS)
+    if status is not None:
+        return proc_status_pid(status)
+    return None
+
+
+def _lsb_json(dump: Minidump) -> dict | None:
+    lsb = dump.stream(fmt.LINUX_LSB_RELEASE)
+    if lsb is None:
+        return None
+    return {
+        "id": lsb.id,
+        "release": lsb.release,
+        "codename": lsb.codename,
+        "description": lsb.description,
+    }
+
+
+def _mac_crash_info_json(dump: Minidump, hexa: Hex) -> dict | None:
+    records = dump.stream(fmt.MOZ_MACOS_CRASH_INFO)
+    if records is None:
+        return None
+    return {
+        "num_records": len(records),
+        "records": [
+            {
+                "thread": hexa(r.thread) if r.thread else None,
+                "dialog_mode": hexa(r.dialog_mode) if r.dialog_mode else None,
+                "abort_cause": hexa(r.abort_cause) if r.abort_cause else None,
+                "module": r.module_path or None,
+                "message": r.message or None,
+                "signature_string": r.signature_string or None,
+                "backtrace": r.backtrace or None,
+                "message2": r.message2 or None,
+            }
+            for r in records
+        ],
+    }
+
+
+def _count(items) -> int | None:
+    return None if items is None else len(items)
+
+
+def _handles_json(dump: Minidump) -> list | None:
+    handles = dump.stream(fmt.HANDLE_DATA)
+    if handles is None:
+        return None
+    return [
+        {"handle": h.handle, "type_name": h.type_name, "object_name": h.object_name}
+        for h in handles
+    ]
+
+
+def _limits_json(dump: Minidump) -> dict | None:
+    limits = dump.stream(fmt.MOZ_LINUX_LIMITS)
+    if limits is None:
+        return None
+    return {
+        "limits": [
+            {"name": lim.name, "soft": lim.soft, "hard": lim.hard, "unit": lim.unit}
+            for lim in limits
+        ]
+    }

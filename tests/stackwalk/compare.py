@@ -1,0 +1,89 @@
+"""Helpers for comparing our stackwalker with rust-minidump's (the peer)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+from pathlib import Path
+
+from tests.conftest import TESTDATA
+
+SYMBOLS = TESTDATA / "symbols"
+DUMPS = sorted(TESTDATA.glob("*.dmp")) if TESTDATA.is_dir() else []
+# The peer exits 1 without JSON on these (no thread list), and so do we.
+UNPROCESSABLE = {"invalid-range.dmp", "invalid-record-count.dmp"}
+
+# Part B's unwinder: until `stackwalk.unwind.walk_stack` exists we produce only the
+# context frame, so frames past frame 0 (and the symbol lookups those frames cause)
+# cannot agree yet. This one flag is the only thing the strict tests relax.
+HAS_UNWINDER = importlib.util.find_spec("stackwalk.unwind") is not None and hasattr(
+    importlib.import_module("stackwalk.unwind"), "walk_stack"
+)
+
+# amd64 instruction analysis (yaxpeax disassembly, memory accesses, bit flips) is not
+# implemented; these crash_info fields are compared only when the peer has nothing there.
+OP_ANALYSIS_FIELDS = (
+    "instruction",
+    "memory_accesses",
+    "possible_bit_flips",
+    "adjusted_address",
+    "instruction_pointer_update",
+)
+
+
+def run_peer(peer: Path, dump: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(peer), "--json", str(dump), *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def diff(ours: object, theirs: object, path: str = "") -> list[str]:
+    """Human-readable differences between two JSON values (empty when equal)."""
+    if type(ours) is not type(theirs):
+        return [f"{path}: {ours!r:.80} != {theirs!r:.80}"]
+    if isinstance(ours, dict):
+        out = []
+        for key in sorted(set(ours) | set(theirs)):
+            if key not in ours:
+                out.append(f"{path}/{key}: missing in ours")
+            elif key not in theirs:
+                out.append(f"{path}/{key}: only in ours")
+            else:
+                out += diff(ours[key], theirs[key], f"{path}/{key}")
+        return out
+    if isinstance(ours, list):
+        out = [] if len(ours) == len(theirs) else [f"{path}: {len(ours)} != {len(theirs)} items"]
+        for i, (a, b) in enumerate(zip(ours, theirs, strict=False)):
+            out += diff(a, b, f"{path}[{i}]")
+        return out
+    return [] if ours == theirs else [f"{path}: {ours!r:.80} != {theirs!r:.80}"]
+
+
+def without_frames(doc: dict) -> dict:
+    """The document with every thread's frames (and frame counts) set aside."""
+    doc = json.loads(json.dumps(doc))
+    for thread in doc.get("threads", []) + (
+        [doc["crashing_thread"]] if "crashing_thread" in doc else []
+    ):
+        thread.pop("frames", None)
+        thread.pop("frame_count", None)
+    return doc
+
+
+def without_op_analysis(ours: dict, theirs: dict) -> tuple[dict, dict]:
+    """Drop the op-analysis fields where only the peer has values."""
+    ours, theirs = json.loads(json.dumps(ours)), json.loads(json.dumps(theirs))
+    for key in OP_ANALYSIS_FIELDS:
+        if theirs["crash_info"].get(key) is not None and ours["crash_info"].get(key) is None:
+            ours["crash_info"].pop(key)
+            theirs["crash_info"].pop(key)
+    return ours, theirs
+
+
+def without_symbol_stats(doc: dict) -> dict:
+    doc = json.loads(json.dumps(doc))
+    for module in doc.get("modules", []):
+        for key in ("missing_symbols", "loaded_symbols", "corrupt_symbols", "symbol_url"):
+            module.pop(key)
+    return doc

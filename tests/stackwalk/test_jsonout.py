@@ -1,0 +1,24 @@
+"""Serialization rules of serde_json as minidump-stackwalk uses it."""
+
+from __future__ import annotations
+
+from stackwalk.jsonout import F32, to_json
+
+
+def test_sorted_keys_compact_and_pretty():
+    doc = {"b": [1, {"z": None, "a": True}], "a": {}, "c": []}
+    assert to_json(doc) == '{"a":{},"b":[1,{"a":true,"z":null}],"c":[]}'
+    assert to_json(doc, pretty=True) == (
+        '{\n  "a": {},\n  "b": [\n    1,\n    {\n      "a": true,\n      "z": null\n'
+        '    }\n  ],\n  "c": []\n}'
+    )
+
+
+def test_strings_keep_unicode_and_escape_controls():
+    assert to_json({"s": 'é\x00\x1f\n\t"\\'}) == '{"s":"é\\u0000\\u001f\\n\\t\\"\\\\"}'
+
+
+def test_f32_prints_the_shortest_single_precision_text():
+    assert to_json([F32(0.25), F32(0.9), F32(0.95), F32(1.0)]) == "[0.25,0.9,0.95,1.0]"
+    # float64 would print 0.9000000000000001-style noise for an f32-rounded product
+    assert to_json([F32(1 - (1 - 0.25) * (1 - 0.9))]) == "[0.925]"
