@@ -110,7 +110,7 @@ def scrub_rules(names: Iterable[str]) -> list[Rule]:
     ]
 
 
-class EventScrubber:
+class ProtectedDataScrubber:
     """Sentry's ``before_send``: scrubs each event with fillmore, or drops it if that fails."""
 
     def __init__(self, names: Iterable[str], service: str = "processor"):
@@ -132,6 +132,6 @@ class EventScrubber:
         return None
 
 
-def build_scrubber(schema_dir: str | Path | None = None) -> EventScrubber:
+def build_scrubber(schema_dir: str | Path | None = None) -> ProtectedDataScrubber:
     """The scrubber for this deployment's schemas."""
-    return EventScrubber(protected_names(schema_dir))
+    return ProtectedDataScrubber(protected_names(schema_dir))

@@ -115,9 +115,10 @@ def setup_sentry(
             )
         except BadDsn:
             raise ConfigError("the Sentry DSN is not valid") from None
-    # Scrubber problems must not become breadcrumbs of the very events being scrubbed.
-    ignore_logger("fillmore.scrubber")
-    ignore_logger(scrub.logger.name)
+    # Scrubber problems must not become breadcrumbs of the very events being scrubbed, and the
+    # logging metrics backend would fill the breadcrumb buffer with one line per metric.
+    for name in ("fillmore.scrubber", scrub.logger.name, "markus"):
+        ignore_logger(name)
     return True
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import re
 import shutil
 from collections.abc import Iterator
@@ -16,6 +17,8 @@ import yaml
 from sentry_sdk.transport import Transport
 
 from processor.config import ConfigError
+from processor.metrics import METRICS
+from processor.observability.metrics_setup import setup_metrics
 from processor.observability.scrub import MASK, build_key_masker, build_scrubber, protected_names
 from processor.observability.sentry import report_rule_error, setup_sentry
 from processor.pipeline import Pipeline
@@ -341,3 +344,15 @@ def test_scrubbing_is_independent_per_event():
     scrubber = build_scrubber()
     assert scrubber({"exception": {"values": {}}}, None) is None
     assert scrubber({"tags": {"a": "b"}}, None) == {"tags": {"a": "b"}}
+
+
+def test_metric_log_lines_are_not_breadcrumbs(sentry_events, markus_reset, caplog):
+    setup_metrics("logging")
+    with caplog.at_level(logging.INFO):
+        METRICS.incr("processor.denullrule.has_nulls")
+        logging.getLogger("processor.test").info("a step")
+        report_rule_error(RuntimeError(), {"crash_id": "x"})
+    assert "crashproc.processor.denullrule.has_nulls" in caplog.text  # the metric was logged
+    (event,) = sentry_events
+    categories = [crumb["category"] for crumb in event["breadcrumbs"]["values"]]
+    assert categories == ["processor.test"]
