@@ -101,11 +101,12 @@ def summary_line(processed: dict[str, Any]) -> str:
 
 
 def cmd_process(args: argparse.Namespace, out: TextIO) -> int:
+    from processor.observability.setup import setup_observability
     from processor.runner import CrashProcessor
 
     try:
         settings = _settings(args)
-        processor = CrashProcessor(settings)
+        processor = CrashProcessor(settings, error_reporter=setup_observability(settings))
     except (ConfigError, RulesetError, SchemaError) as exc:
         _error(str(exc))
         return EXIT_USAGE
