@@ -236,7 +236,8 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--stackwalker",
         choices=STACKWALKER_MODES,
-        help="auto (default): the external command when found; external: required; none",
+        help="auto (default): the external command when found, else builtin; builtin: the "
+        "Python stackwalker in-process; external: the command, required; none: stored outputs only",
     )
     parser.add_argument("--stackwalker-command", help="minidump-stackwalk compatible command")
     parser.add_argument(
@@ -305,6 +306,10 @@ def build_parser() -> argparse.ArgumentParser:
     docs.set_defaults(func=cmd_schema_docs)
     for sub in (validate, redact, docs):
         sub.add_argument("--schema-dir", help="directory with edited copies of the schemas")
+
+    from processor.commands import add_commands  # submit, daemon, reprocess
+
+    add_commands(commands)
     return parser
 
 
