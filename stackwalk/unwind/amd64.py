@@ -5,8 +5,9 @@ from __future__ import annotations
 from stackwalk.context import CpuContext
 from stackwalk.frames import StackFrame
 from stackwalk.unwind.common import Unwinder, sp_must_grow
+from stackwalk.unwind.registers import AMD64, knows
 from stackwalk.unwind.scan import amd64_frame_pointer_recovery
-from stackwalk.unwind.session import Session, knows
+from stackwalk.unwind.session import Session
 
 U64 = (1 << 64) - 1
 EXTENDED_SCAN_AFTER = ("context",)
@@ -42,8 +43,7 @@ def caller_by_frame_pointer(session: Session, callee: StackFrame) -> CpuContext 
         return None
     if is_non_canonical(ip) or caller_sp <= sp or not session.readable(caller_sp):
         return None
-    registers = {"rip": ip, "rsp": caller_sp, "rbp": caller_bp}
-    return CpuContext("amd64", registers, frozenset(registers))
+    return AMD64.unwound(ip, caller_sp, caller_bp)
 
 
 def seems_valid(session: Session, candidate: int) -> bool:

@@ -14,7 +14,7 @@ from stackwalk.context import POINTER_REGISTERS, CpuContext
 from stackwalk.frames import StackFrame
 from stackwalk.memory import MemoryMap, MemoryRegion
 from stackwalk.modules import ModuleMap
-from stackwalk.unwind import amd64, x86
+from stackwalk.unwind import amd64, arm, arm64, x86
 from stackwalk.unwind.common import Unwinder
 from stackwalk.unwind.registers import SPECS, CpuSpec
 from stackwalk.unwind.session import Session, SymbolsFor
@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 UNWINDERS: dict[str, Unwinder] = {
     "x86": x86.UNWINDER,
     "amd64": amd64.UNWINDER,
+    "arm": arm.UNWINDER,
+    "arm64": arm64.UNWINDER,
 }
 # Floor of the frame cap; real walks are bounded by the stack size long before.
 MIN_FRAME_CAP = 1024

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from stackwalk.context import CpuContext
+
 
 @dataclass(frozen=True)
 class CpuSpec:
@@ -30,10 +32,20 @@ class CpuSpec:
     callee_saved: tuple[str, ...]
     return_adjust: int
     aliases: Mapping[str, str] = field(default_factory=dict)
+    # The names rust-minidump's frame-pointer and scan unwinders mark valid for the
+    # caller's ip, sp and fp. On ARM they are the aliases (`x29`, `r15`...): lookups
+    # accept either spelling, but printed registers and CFI forwarding only see the
+    # canonical one, so frames carry exactly these names.
+    frame_names: tuple[str, str, str] = ("", "", "")
     _known: frozenset[str] = field(init=False, repr=False, compare=False)
+    _spellings: Mapping[str, frozenset[str]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_known", frozenset(self.registers))
+        spellings = {name: {name} for name in self.registers}
+        for alias, name in self.aliases.items():
+            spellings[name].add(alias)
+        object.__setattr__(self, "_spellings", {k: frozenset(v) for k, v in spellings.items()})
 
     @property
     def mask(self) -> int:
@@ -43,6 +55,24 @@ class CpuSpec:
         """The register's canonical name, or None if the CPU has no such register."""
         name = self.aliases.get(name, name)
         return name if name in self._known else None
+
+    def unwound(self, ip: int, sp: int, fp: int | None = None) -> CpuContext:
+        """A caller context found by frame pointer or scanning: only ip, sp (and fp)."""
+        registers = {self.ip: ip, self.sp: sp}
+        ip_name, sp_name, fp_name = self.frame_names
+        valid = {ip_name, sp_name}
+        if fp is not None:
+            registers[self.fp] = fp
+            valid.add(fp_name)
+        return CpuContext(self.cpu, registers, frozenset(valid))
+
+    def knows(self, valid: frozenset[str] | None, name: str) -> bool:
+        """Whether a context with validity `valid` (None: all registers) holds a real
+        value for register `name`, under any of its spellings."""
+        canonical = self.canonical(name)
+        if canonical is None:
+            return False
+        return valid is None or not valid.isdisjoint(self._spellings[canonical])
 
 
 X86 = CpuSpec(
@@ -54,6 +84,7 @@ X86 = CpuSpec(
     fp="ebp",
     callee_saved=("ebp", "ebx", "edi", "esi"),
     return_adjust=1,
+    frame_names=("eip", "esp", "ebp"),
 )
 
 AMD64 = CpuSpec(
@@ -70,6 +101,7 @@ AMD64 = CpuSpec(
     # rust-minidump forwards only the System V set (rdi/rsi are not treated as saved).
     callee_saved=("rbx", "rbp", "r12", "r13", "r14", "r15"),
     return_adjust=1,
+    frame_names=("rip", "rsp", "rbp"),
 )
 
 ARM = CpuSpec(
@@ -82,6 +114,7 @@ ARM = CpuSpec(
     callee_saved=("r4", "r5", "r6", "r7", "r8", "r9", "r10", "fp"),
     return_adjust=2,
     aliases=MappingProxyType({"r11": "fp", "r13": "sp", "r14": "lr", "r15": "pc"}),
+    frame_names=("r15", "r13", "r11"),
 )
 
 ARM64 = CpuSpec(
@@ -94,8 +127,17 @@ ARM64 = CpuSpec(
     callee_saved=(*(f"x{i}" for i in range(19, 29)), "fp"),
     return_adjust=4,
     aliases=MappingProxyType({"x29": "fp", "x30": "lr"}),
+    frame_names=("pc", "sp", "x29"),
 )
 
 SPECS: Mapping[str, CpuSpec] = MappingProxyType(
     {spec.cpu: spec for spec in (X86, AMD64, ARM, ARM64)}
 )
+
+
+def knows(context: CpuContext, name: str) -> bool:
+    """Whether the frame's context holds a real value for register `name`."""
+    spec = SPECS.get(context.cpu)
+    if spec is None:
+        return context.valid is None or name in context.valid
+    return spec.knows(context.valid, name)

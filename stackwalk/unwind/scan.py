@@ -13,7 +13,8 @@ from collections.abc import Callable, Collection
 
 from stackwalk.context import CpuContext
 from stackwalk.frames import StackFrame
-from stackwalk.unwind.session import Session, knows
+from stackwalk.unwind.registers import knows
+from stackwalk.unwind.session import Session
 
 DEFAULT_WINDOW = 40
 EXTENDED_WINDOW = DEFAULT_WINDOW * 4
@@ -50,11 +51,8 @@ def scan_for_caller(
         caller_sp = address + spec.width
         if caller_sp > spec.mask:
             return None
-        registers = {spec.ip: value, spec.sp: caller_sp}
         fp = recover_fp(i, address, caller_sp) if recover_fp is not None else None
-        if fp is not None:
-            registers[spec.fp] = fp
-        return CpuContext(spec.cpu, registers, frozenset(registers))
+        return spec.unwound(value, caller_sp, fp)
     return None
 
 

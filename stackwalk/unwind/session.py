@@ -16,7 +16,7 @@ from stackwalk.frames import StackFrame
 from stackwalk.memory import MemoryRegion
 from stackwalk.modules import Module, ModuleMap
 from stackwalk.unwind.cfi import walk_with_cfi
-from stackwalk.unwind.registers import CpuSpec
+from stackwalk.unwind.registers import CpuSpec, knows
 from stackwalk.unwind.walker import FrameWalker
 from stackwalk.unwind.win import walk_with_stack_win
 from symbols.symfile import SymbolFile
@@ -24,11 +24,6 @@ from symbols.symfile import SymbolFile
 U64 = (1 << 64) - 1
 
 SymbolsFor = Callable[[Module], SymbolFile | None]
-
-
-def knows(context: CpuContext, register: str) -> bool:
-    """Whether the frame's context holds a real value for `register` (canonical name)."""
-    return context.valid is None or register in context.valid
 
 
 @dataclass

@@ -39,10 +39,9 @@ class FrameWalker:
         # Values of every register are copied (rust clones the whole context); only the
         # callee-saved ones the callee really knew start out valid in the caller.
         self.caller_registers = dict(callee.registers)
-        self.caller_valid = {r for r in spec.callee_saved if self._callee_knows(r)}
-
-    def _callee_knows(self, canonical: str) -> bool:
-        return self.callee.valid is None or canonical in self.callee.valid
+        # (Matched by exact name: a callee whose fp is valid as `x29` does not forward it.)
+        valid = callee.valid
+        self.caller_valid = {r for r in spec.callee_saved if valid is None or r in valid}
 
     def read_pointer(self, address: int) -> int | None:
         """A register-sized little-endian value from the thread's stack, or None."""
@@ -52,7 +51,7 @@ class FrameWalker:
 
     def callee_register(self, name: str) -> int | None:
         canonical = self.spec.canonical(name)
-        if canonical is None or not self._callee_knows(canonical):
+        if canonical is None or not self.spec.knows(self.callee.valid, canonical):
             return None
         return self.callee.registers.get(canonical, 0)
 

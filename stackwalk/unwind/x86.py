@@ -5,8 +5,9 @@ from __future__ import annotations
 from stackwalk.context import CpuContext
 from stackwalk.frames import StackFrame
 from stackwalk.unwind.common import Unwinder, sp_must_grow
+from stackwalk.unwind.registers import X86, knows
 from stackwalk.unwind.scan import x86_frame_pointer_recovery
-from stackwalk.unwind.session import Session, knows
+from stackwalk.unwind.session import Session
 
 U32 = (1 << 32) - 1
 EXTENDED_SCAN_AFTER = ("context",)
@@ -26,8 +27,7 @@ def caller_by_frame_pointer(session: Session, callee: StackFrame) -> CpuContext 
     caller_bp = session.read(bp)
     if ip is None or caller_bp is None:
         return None
-    registers = {"eip": ip, "esp": bp + 8, "ebp": caller_bp}
-    return CpuContext("x86", registers, frozenset(registers))
+    return X86.unwound(ip, bp + 8, caller_bp)
 
 
 def seems_valid(session: Session, candidate: int) -> bool:

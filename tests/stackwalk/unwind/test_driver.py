@@ -32,6 +32,16 @@ def test_unknown_cpu_gives_the_context_frame():
     assert frames[0].instruction == 0 and frames[0].module is None  # no known ip register
 
 
+def test_register_aliases_are_canonicalised():
+    s = StackBuilder(STACK, 8).fill(2)
+    record = s.here
+    s.word(0, 0x500100).fill(2)
+    frames = walk("arm64", {"pc": 0x400010, "sp": STACK, "x29": record}, s, MODULES)
+    assert frames[0].context.get("fp") == record
+    assert frames[0].context.get("x0") == 0  # every register present, as in the dump
+    assert [f.trust for f in frames] == ["context", "frame_pointer"]
+
+
 def test_the_frame_cap_bounds_walks_that_never_read_memory():
     # CFI that moves the stack pointer one byte per frame and takes the return address
     # from a forwarded callee-saved register: rust-minidump would walk 2^64 frames.
@@ -106,7 +116,7 @@ def random_symbols(rng: random.Random, cpu: str) -> str:
     return "MODULE Linux x 0123456789ABCDEF0123456789ABCDEF0 m\n" + "\n".join(lines)
 
 
-@pytest.mark.parametrize("cpu", ["x86", "amd64"])
+@pytest.mark.parametrize("cpu", ["x86", "amd64", "arm", "arm64"])
 def test_random_stacks_never_raise_or_loop(cpu, caplog):
     """Seeded fuzz: random stack words (many pointing into the stack or the modules),
     random registers and random rules; every walk must end, below the cap, quietly."""
