@@ -24,7 +24,6 @@ from processor.config import Settings
 from processor.observability.emit import record_queue_depth
 from processor.queues import QUEUE_NAMES, CrashQueue, QueueError, open_queue
 from processor.worker import (
-    STATE_DEAD,
     STATE_FAILED,
     STATE_JOB_STARTED,
     STATE_PROCESSED,
@@ -47,7 +46,6 @@ COUNTERS = {
     "processed": STATE_PROCESSED,
     "already done": STATE_SKIPPED,
     "failed": STATE_FAILED,
-    "dead-lettered": STATE_DEAD,
 }
 
 
@@ -73,6 +71,7 @@ class WorkerSlot:
     quick_deaths: int = 0
     restart_at: float = 0.0
     kill_reason: str | None = None
+    signalled: int = 0  # the stop signal already sent to this worker process
     done: bool = False
 
 
@@ -132,6 +131,7 @@ class Daemon:
         slot.process.start()
         slot.started = time.monotonic()
         slot.kill_reason = None
+        slot.signalled = 0
 
     # -- supervision ------------------------------------------------------------------------
 
@@ -172,10 +172,14 @@ class Daemon:
         return 0
 
     def _signal_workers(self) -> None:
+        # Each signal once: a process that is already exiting has its default handlers back,
+        # so a repeated SIGTERM would kill it instead of letting it finish.
+        wanted = signal.SIGKILL if self.hard_stop else signal.SIGTERM
         for slot in self.slots:
             process = slot.process
-            if process is not None and process.is_alive():
-                os.kill(process.pid, signal.SIGKILL if self.hard_stop else signal.SIGTERM)
+            if process is not None and process.is_alive() and slot.signalled != wanted:
+                slot.signalled = wanted
+                os.kill(process.pid, wanted)
 
     def _supervise(self) -> None:
         now = time.monotonic()
@@ -208,11 +212,13 @@ class Daemon:
         in_job = bool(slot.state[STATE_JOB_STARTED])
         self.totals.add(slot.state)
         slot.process = None
-        if exitcode == 0 and not in_job:
+        stopped_as_asked = self.stopping and exitcode == -signal.SIGTERM
+        if not in_job and (exitcode == 0 or stopped_as_asked):
             slot.done = True  # stopped as asked, or nothing left to do (--once)
             return
         reason = slot.kill_reason or death_reason(exitcode)
         released = self._release(slot.consumer, reason)
+        self.totals.counts["failed"] += released
         logger.error(
             "worker %d died (%s)%s", slot.index, reason, " with a crash in hand" if released else ""
         )

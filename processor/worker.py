@@ -28,8 +28,8 @@ from processor.storage import CrashStorage, open_storage
 logger = logging.getLogger("crashproc.worker")
 
 # Slots of the shared state array (doubles).
-STATE_JOB_STARTED, STATE_PROCESSED, STATE_SKIPPED, STATE_FAILED, STATE_DEAD = range(5)
-STATE_SIZE = 5
+STATE_JOB_STARTED, STATE_PROCESSED, STATE_SKIPPED, STATE_FAILED = range(4)
+STATE_SIZE = 4
 # Exit status of a worker that could not start (bad configuration): restarting cannot help.
 EXIT_STARTUP_FAILED = 3
 IDLE_WAIT = 0.5
@@ -189,7 +189,6 @@ class Worker:
             self._count(STATE_FAILED)
             try:
                 if self.queue.fail(delivery, error, permanent=permanent):
-                    self._count(STATE_DEAD)
                     logger.error("crash %s: dead-lettered (%s)", delivery.crash_id, error)
             except QueueError as queue_exc:
                 logger.error(

@@ -1,0 +1,133 @@
+"""A worker in this process, on a real SQLite queue and filesystem storage."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+
+import pytest
+
+from processor.config import Settings
+from processor.queues import PRIORITY, REPROCESSING, STANDARD, open_queue
+from processor.runner import CrashProcessor
+from processor.storage import open_storage
+from processor.worker import Worker, WorkerConfig, queue_options
+
+CRASH_IDS = [f"{i:08x}-0000-4000-8000-000000260918" for i in range(4)]
+
+
+@pytest.fixture(scope="module")
+def processor():
+    settings = Settings()
+    settings.stackwalker = "none"
+    crash_processor = CrashProcessor(settings)
+    yield crash_processor
+    crash_processor.close()
+
+
+def make_worker(tmp_path, processor, **settings_values) -> Worker:
+    settings = Settings()
+    settings.stackwalker = "none"
+    settings.storage = str(tmp_path / "crashes")
+    settings.queue = f"sqlite:{tmp_path / 'queue.sqlite'}"
+    settings.queue_retry_delay = 0
+    for name, value in settings_values.items():
+        setattr(settings, name, value)
+    worker = Worker(WorkerConfig(settings=settings, consumer="worker-under-test", once=True))
+    worker.storage = open_storage(settings.storage)
+    worker.queue = open_queue(settings.queue, **queue_options(settings))
+    worker.processor = processor  # built once for the module: building one takes a second
+    for index, crash_id in enumerate(CRASH_IDS):
+        worker.storage.save_raw_crash(crash_id, {"uuid": crash_id, "Version": f"{index}"}, {})
+    return worker
+
+
+def test_once_mode_works_by_priority_until_the_queues_are_empty(tmp_path, processor):
+    worker = make_worker(tmp_path, processor)
+    order = []
+    worker.storage.processed_listeners.append(lambda crash_id, _: order.append(crash_id))
+    worker.queue.publish(REPROCESSING, CRASH_IDS[:1])
+    worker.queue.publish(STANDARD, CRASH_IDS[1:3])
+    worker.queue.publish(PRIORITY, CRASH_IDS[3:])
+    worker.run()
+    assert order == [CRASH_IDS[3], CRASH_IDS[1], CRASH_IDS[2], CRASH_IDS[0]]
+    assert worker.queue.pending() == 0
+    assert sorted(worker.storage.list_crash_ids()) == sorted(CRASH_IDS)
+    assert all(worker.storage.has_processed_crash(c) for c in CRASH_IDS)
+
+
+def test_the_heartbeat_keeps_a_slow_crash_leased(tmp_path, processor):
+    worker = make_worker(tmp_path, processor, queue_lease=0.6)
+    stolen = []
+
+    def slow_listener(crash_id, processed):
+        # Saving takes three leases long; nobody else may get the crash meanwhile.
+        other = open_queue(worker.settings.queue, lease_seconds=0.6)
+        deadline = time.monotonic() + 1.8
+        while time.monotonic() < deadline:
+            if (delivery := other.claim("intruder")) is not None:
+                stolen.append(delivery)
+            time.sleep(0.1)
+
+    worker.storage.processed_listeners.append(slow_listener)
+    worker.queue.publish(STANDARD, CRASH_IDS[:1])
+    worker.run()
+    assert stolen == []
+    assert worker.queue.pending() == 0, "acked: the lease was never lost"
+
+
+def test_a_failing_save_is_retried_then_dead_lettered(tmp_path, processor, caplog):
+    worker = make_worker(tmp_path, processor, queue_max_attempts=2)
+
+    def broken_index(crash_id, processed):
+        raise ConnectionError("index at https://user:secret@example.com is down")
+
+    worker.storage.processed_listeners.append(broken_index)
+    worker.queue.publish(STANDARD, CRASH_IDS[:2])
+    with caplog.at_level(logging.INFO, logger="crashproc.worker"):
+        worker.run()
+    dead = worker.queue.dead_letters()
+    assert [(d.crash_id, d.attempts, d.error) for d in dead] == [
+        (CRASH_IDS[0], 2, "processing: ListenerError"),
+        (CRASH_IDS[1], 2, "processing: ListenerError"),
+    ]
+    assert "secret" not in caplog.text
+    assert "processing: ListenerError" in caplog.text
+
+
+def test_a_crash_missing_from_storage_is_dead_lettered_at_once(tmp_path, processor):
+    worker = make_worker(tmp_path, processor, queue_max_attempts=5)
+    missing = "0bba61c5-dfc3-43e7-87e6-8afda3260919"
+    worker.queue.publish(STANDARD, [missing, CRASH_IDS[0]])
+    worker.run()
+    (dead,) = worker.queue.dead_letters()
+    assert (dead.crash_id, dead.attempts, dead.error) == (
+        missing,
+        1,
+        "raw crash not found in storage",
+    )
+    assert worker.storage.has_processed_crash(CRASH_IDS[0])
+
+
+def test_a_busy_queue_makes_the_worker_wait_not_die(tmp_path, processor, monkeypatch, caplog):
+    import processor.queues.sqlite as sqlite_queue
+
+    monkeypatch.setattr(sqlite_queue, "BUSY_TIMEOUT_SECONDS", 0.1)
+    monkeypatch.setattr("processor.worker.QUEUE_RETRY_WAIT", 0.1)
+    worker = make_worker(tmp_path, processor)
+    worker.queue.publish(STANDARD, CRASH_IDS[:1])
+    blocker = sqlite3.connect(worker.queue.path, isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.6, lambda: blocker.execute("COMMIT"))
+    release.start()
+    try:
+        with caplog.at_level(logging.ERROR, logger="crashproc.worker"):
+            worker.run()
+    finally:
+        release.join()
+        blocker.close()
+    assert "queue unavailable" in caplog.text
+    assert worker.storage.has_processed_crash(CRASH_IDS[0])
+    assert worker.queue.pending() == 0
