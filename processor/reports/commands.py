@@ -9,13 +9,21 @@ advice when the index is missing. Errors are one line on stderr and exit status 
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import sys
 from typing import Any, TextIO
 
-from processor.reports.index import ReportIndex, ReportIndexError, default_index_path
+from processor.reports.index import (
+    MissingIndexError,
+    ReportIndex,
+    ReportIndexError,
+    default_index_path,
+)
 from processor.reports.progress import ProgressBar
+from processor.reports.queries import DEFAULT_TOP, KINDS, Period, report
 from processor.reports.reindex import reindex
+from processor.reports.render import RENDERERS
 from processor.storage import StorageError, open_storage
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -56,6 +64,63 @@ def cmd_reindex(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_FAILED if result.unreadable else EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
+    """missing-symbols and signatures: one period, optionally one module."""
+    period = Period(args.since, args.until)
+    if period.since and period.until and period.since > period.until:
+        _error(f"--since {period.since} is after --until {period.until}")
+        return EXIT_USAGE
+    try:
+        with ReportIndex(args.index, create=False) as index:
+            result = report(
+                index, KINDS[args.report_command], period, getattr(args, "module", None), args.top
+            )
+    except MissingIndexError:
+        _error(
+            f"no report index at {args.index}: build it with `crashproc report reindex "
+            f"--storage {args.storage} --index {args.index}`"
+        )
+        return EXIT_FAILED
+    except ReportIndexError as exc:
+        _error(str(exc))
+        return EXIT_FAILED
+    out.write(RENDERERS[args.format](result))
+    return EXIT_OK
+
+
+def parse_date(text: str) -> datetime.date:
+    """YYYY-MM-DD, for argparse (a bad date is a usage error naming the format)."""
+    try:
+        return datetime.date.fromisoformat(text) if len(text) == 10 else _bad_date(text)
+    except ValueError:
+        return _bad_date(text)
+
+
+def _bad_date(text: str) -> datetime.date:
+    raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a date (YYYY-MM-DD)")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a positive whole number")
+    return value
+
+
+def _output_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--top",
+        type=positive_int,
+        default=DEFAULT_TOP,
+        metavar="N",
+        help=f"rows to show (default {DEFAULT_TOP})",
+    )
+    parser.add_argument("--format", choices=list(RENDERERS), default="text")
+
+
 def _common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--storage",
@@ -76,6 +141,23 @@ def add_report_commands(commands: Any) -> None:
     """Add ``report`` and its sub-commands to the ``crashproc`` sub-parsers ``commands``."""
     report = commands.add_parser("report", help="reports over processed crashes")
     actions = report.add_subparsers(dest="report_command", required=True, metavar="REPORT")
+
+    for name, help_text in (
+        ("missing-symbols", "modules without symbols: ids, crash reports, reason"),
+        ("signatures", "signatures ranked by crash reports"),
+    ):
+        sub = actions.add_parser(name, help=help_text)
+        _common_arguments(sub)
+        sub.add_argument("--since", type=parse_date, metavar="DATE", help="first day (YYYY-MM-DD)")
+        sub.add_argument("--until", type=parse_date, metavar="DATE", help="last day (YYYY-MM-DD)")
+        if name == "signatures":
+            sub.add_argument(
+                "--module",
+                metavar="NAME",
+                help="only crashes with this module on the crashing stack (e.g. xul.dll)",
+            )
+        _output_arguments(sub)
+        sub.set_defaults(func=cmd_report)
 
     rebuild = actions.add_parser("reindex", help="rebuild the report index from crash storage")
     _common_arguments(rebuild)

@@ -75,6 +75,10 @@ class ReportIndexError(Exception):
     """The index cannot be used (missing, another schema version, not SQLite); says what to do."""
 
 
+class MissingIndexError(ReportIndexError):
+    """A reader found no index file (it is never created empty for a reader)."""
+
+
 class SchemaVersionError(ReportIndexError):
     """The index was written by a crashproc with another schema: a reindex recreates it."""
 
@@ -107,7 +111,7 @@ class ReportIndex:
     def _open(self) -> sqlite3.Connection:
         if not self.path.exists():
             if not self.create:
-                raise ReportIndexError(
+                raise MissingIndexError(
                     f"no report index at {self.path}: build it with `crashproc report reindex`"
                 )
             self.path.parent.mkdir(parents=True, exist_ok=True)
