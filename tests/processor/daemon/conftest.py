@@ -147,6 +147,18 @@ class DaemonProcess:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=30)
 
+    def kill_main(self) -> None:
+        """SIGKILL the daemon process alone: its workers are orphaned."""
+        self.process.kill()
+        self.process.wait(timeout=30)
+
+    def group_alive(self) -> bool:
+        try:
+            os.killpg(self.process.pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
     def wait(self, timeout: float = 60) -> int:
         return self.process.wait(timeout=timeout)
 

@@ -39,10 +39,16 @@ def test_kill_9_twice_mid_run_then_restart_loses_nothing(make_site):
     assert ids == [crash_id for _, crash_id in dirs]
     submitted = {crash_id: index for index, (_, crash_id) in enumerate(dirs)}
 
-    for threshold in (60, 160):
+    # First the machine dies (daemon and workers at once), then the daemon alone: its
+    # orphaned workers must notice, finish their crash and stop.
+    for threshold, kill in ((60, "group"), (160, "main")):
         daemon = site.start_daemon()
         site.wait_for(lambda t=threshold: len(site.processed_ids()) >= t, what=f"{threshold}")
-        daemon.kill_group()
+        if kill == "group":
+            daemon.kill_group()
+        else:
+            daemon.kill_main()
+            site.wait_for(lambda d=daemon: not d.group_alive(), timeout=20, what="orphans")
         assert len(site.processed_ids()) < 300, "killed while it still had work"
 
     final = site.start_daemon("--once")
