@@ -12,14 +12,17 @@ import argparse
 import datetime
 import os
 import sys
+from collections.abc import Callable
 from typing import Any, TextIO
 
+from processor.reports.compare import PeriodError, compare, parse_period
 from processor.reports.index import (
     MissingIndexError,
     ReportIndex,
     ReportIndexError,
     default_index_path,
 )
+from processor.reports.model import Report
 from processor.reports.progress import ProgressBar
 from processor.reports.queries import DEFAULT_TOP, KINDS, Period, report
 from processor.reports.reindex import reindex
@@ -70,11 +73,16 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     if period.since and period.until and period.since > period.until:
         _error(f"--since {period.since} is after --until {period.until}")
         return EXIT_USAGE
+    kind = KINDS[args.report_command]
+    module = getattr(args, "module", None)
+    return _run(args, out, lambda index: report(index, kind, period, module, args.top))
+
+
+def _run(args: argparse.Namespace, out: TextIO, build: Callable[[ReportIndex], Report]) -> int:
+    """Open the index for reading, build the report, print it in the chosen format."""
     try:
         with ReportIndex(args.index, create=False) as index:
-            result = report(
-                index, KINDS[args.report_command], period, getattr(args, "module", None), args.top
-            )
+            result = build(index)
     except MissingIndexError:
         _error(
             f"no report index at {args.index}: build it with `crashproc report reindex "
@@ -86,6 +94,26 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_FAILED
     out.write(RENDERERS[args.format](result))
     return EXIT_OK
+
+
+def cmd_compare(args: argparse.Namespace, out: TextIO) -> int:
+    """One report over two periods, side by side."""
+    kind = KINDS[args.kind]
+    if args.module is not None and kind.name != "signatures":
+        _error("--module applies to the signatures report only")
+        return EXIT_USAGE
+    return _run(
+        args,
+        out,
+        lambda index: compare(index, kind, args.before, args.after, args.module, args.top),
+    )
+
+
+def period_argument(text: str) -> Period:
+    try:
+        return parse_period(text)
+    except PeriodError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def parse_date(text: str) -> datetime.date:
@@ -158,6 +186,27 @@ def add_report_commands(commands: Any) -> None:
             )
         _output_arguments(sub)
         sub.set_defaults(func=cmd_report)
+
+    comparison = actions.add_parser(
+        "compare", help="a report over two periods side by side, with rank changes"
+    )
+    comparison.add_argument(
+        "kind", nargs="?", choices=list(KINDS), default="signatures", help="default: signatures"
+    )
+    _common_arguments(comparison)
+    for side in ("before", "after"):
+        comparison.add_argument(
+            f"--{side}",
+            type=period_argument,
+            required=True,
+            metavar="SINCE..UNTIL",
+            help=f"the {side} period, days YYYY-MM-DD (an end may be left out)",
+        )
+    comparison.add_argument(
+        "--module", metavar="NAME", help="signatures only: crashes with this module on the stack"
+    )
+    _output_arguments(comparison)
+    comparison.set_defaults(func=cmd_compare)
 
     rebuild = actions.add_parser("reindex", help="rebuild the report index from crash storage")
     _common_arguments(rebuild)
