@@ -16,6 +16,11 @@ class F32(float):
     """A float that rust holds as f32 (e.g. bit-flip `confidence`)."""
 
 
+def f32(value: float) -> float:
+    """`value` rounded to single precision (what a Rust f32 operation yields)."""
+    return struct.unpack("<f", struct.pack("<f", value))[0]
+
+
 def _f32_text(value: float) -> str:
     target = struct.pack("<f", value)
     for digits in range(1, 10):

@@ -18,6 +18,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from stackwalk.bitflip import MemoryInfoMap, crash_inconsistencies, possible_bit_flips
 from stackwalk.context import CpuContext
 from stackwalk.crash_reason import crash_address, crash_reason, windows_error
 from stackwalk.evil import Evil, read_evil
@@ -274,7 +275,9 @@ def walk_minidump_with_notes(
     doc = {
         "status": "OK",
         "system_info": _system_info_json(dump, info, evil),
-        "crash_info": _crash_info_json(dump, info, exception, requesting_index, hexa),
+        "crash_info": _crash_info_json(
+            dump, info, exception, exception_context, requesting_index, hexa
+        ),
         "threads": threads_json,
         "thread_count": len(threads_json),
         "modules": [
@@ -337,7 +340,9 @@ def _system_info_json(dump: Minidump, info, evil: Evil) -> dict:
     }
 
 
-def _crash_info_json(dump: Minidump, info, exception, requesting_index, hexa: Hex) -> dict:
+def _crash_info_json(
+    dump: Minidump, info, exception, context: CpuContext | None, requesting_index, hexa: Hex
+) -> dict:
     out = {
         "type": None,
         "address": None,
@@ -352,11 +357,26 @@ def _crash_info_json(dump: Minidump, info, exception, requesting_index, hexa: He
     }
     if exception is not None:
         code, nparams, params = exception.code, exception.number_parameters, exception.information
-        out["type"] = crash_reason(info.os_key, info.cpu, code, exception.flags, nparams, params)
-        out["address"] = hexa(
-            crash_address(info.os_key, info.pointer_width, code, nparams, params, exception.address)
+        reason = crash_reason(info.os_key, info.cpu, code, exception.flags, nparams, params)
+        address = crash_address(
+            info.os_key, info.pointer_width, code, nparams, params, exception.address
         )
-        out["crash_inconsistencies"] = []
+        out["type"] = reason
+        out["address"] = hexa(address)
+        memory_info = dump.stream(fmt.MEMORY_INFO_LIST)
+        memory = MemoryInfoMap.from_dump(memory_info, dump.stream(fmt.LINUX_MAPS))
+        operation = None
+        if reason.startswith("EXCEPTION_ACCESS_VIOLATION_"):
+            operation = reason.rsplit("_", 1)[1].lower()
+        out["crash_inconsistencies"] = crash_inconsistencies(
+            address, operation, MemoryInfoMap.from_dump(memory_info, None)
+        )
+        flips = possible_bit_flips(
+            address, info.cpu, info.pointer_width, operation, memory, context
+        )
+        for flip in flips:
+            flip["address"] = hexa(flip["address"])
+        out["possible_bit_flips"] = flips or None
     return out
 
 

@@ -110,10 +110,13 @@ def parse_auxv(data: Reader, whole: Reader, pointer_width: int) -> list[tuple[in
     return [tuple(p) for p in data.unpack_array(code * 2, 0, len(data) // pair, "auxv")]
 
 
-# /proc/self/maps: "start-end perms offset dev inode [pathname]"
+# /proc/self/maps: "start-end perms offset dev inode pathname", single spaces between the
+# fields and at least one after the inode (the pathname may be empty or space-padded).
+_HEX64 = r"\+?0*([0-9a-fA-F]{1,16})"
+_HEX32 = r"\+?0*([0-9a-fA-F]{1,8})"
 _MAPS_LINE = re.compile(
-    rb"([0-9a-fA-F]{1,16})-([0-9a-fA-F]{1,16}) +([rwxsp-]{4}) +([0-9a-fA-F]{1,16}) +"
-    rb"([0-9a-fA-F]+):([0-9a-fA-F]+) +([0-9]{1,20})(?: +(.*))?"
+    rf"{_HEX64}-{_HEX64} ([^ ]+) {_HEX64} {_HEX32}:{_HEX32} \+?([0-9]{{1,20}}) (.*)",
+    re.DOTALL,
 )
 
 
@@ -138,15 +141,18 @@ class LinuxMapping:
 
 
 def parse_linux_maps(data: Reader, whole: Reader) -> list[LinuxMapping]:
-    """Every line must parse; one bad line makes the stream unreadable (as in rust)."""
+    """Every line must parse (an empty line too is an error), as procfs reads it."""
+    try:
+        text = data.bytes(0, len(data)).decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise StreamError("LinuxMaps is not UTF-8") from e
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
     mappings = []
-    for line in data.bytes(0, len(data)).split(b"\n"):
-        if not line:
-            continue
-        m = _MAPS_LINE.fullmatch(line.rstrip(b"\r"))
-        if m is None:
+    for line in lines:
+        m = _MAPS_LINE.fullmatch(line.removesuffix("\r"))
+        if m is None or int(m[7]) >= 1 << 64:  # numbers as Rust's from_str_radix takes them
             raise StreamError("a LinuxMaps line does not parse")
-        mappings.append(
-            LinuxMapping(int(m[1], 16), int(m[2], 16), m[3].decode(), lossy((m[8] or b"").strip()))
-        )
+        mappings.append(LinuxMapping(int(m[1], 16), int(m[2], 16), m[3], m[8].strip()))
     return mappings

@@ -87,3 +87,27 @@ def without_symbol_stats(doc: dict) -> dict:
         for key in ("missing_symbols", "loaded_symbols", "corrupt_symbols", "symbol_url"):
             module.pop(key)
     return doc
+
+
+def normalized(doc: dict) -> dict:
+    """Peer output made comparable: proc_limits order comes from a Rust HashMap."""
+    doc = json.loads(json.dumps(doc))
+    if doc.get("proc_limits"):
+        doc["proc_limits"]["limits"].sort(key=lambda lim: lim["name"])
+    return doc
+
+
+def first_frames(doc: dict) -> list:
+    """Frame 0 of every thread: the context frame, which the reader alone decides."""
+    return [t["frames"][:1] for t in doc["threads"]]
+
+
+def peer_differences(peer: Path, dump: Path, ours: dict, *args: str) -> list[str]:
+    """Differences between our document and the peer's, frames past frame 0 set aside."""
+    proc = run_peer(peer, dump, *args)
+    assert proc.returncode == 0, proc.stderr
+    theirs = json.loads(proc.stdout)
+    ours, theirs = without_op_analysis(normalized(ours), normalized(theirs))
+    return diff(first_frames(ours), first_frames(theirs)) + diff(
+        without_frames(ours), without_frames(theirs)
+    )
