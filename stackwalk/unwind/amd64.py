@@ -10,7 +10,6 @@ from stackwalk.unwind.scan import amd64_frame_pointer_recovery
 from stackwalk.unwind.session import Session
 
 U64 = (1 << 64) - 1
-EXTENDED_SCAN_AFTER = ("context",)
 
 
 def is_non_canonical(address: int) -> bool:
@@ -55,7 +54,6 @@ def seems_valid(session: Session, candidate: int) -> bool:
 UNWINDER = Unwinder(
     by_frame_pointer=caller_by_frame_pointer,
     seems_valid=seems_valid,
-    extended_scan_after=EXTENDED_SCAN_AFTER,
     accepts=sp_must_grow,
     recover_fp=amd64_frame_pointer_recovery,
 )

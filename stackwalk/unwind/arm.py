@@ -10,7 +10,6 @@ from stackwalk.unwind.registers import ARM, knows
 from stackwalk.unwind.session import Session
 
 U32 = (1 << 32) - 1
-EXTENDED_SCAN_AFTER = ("context",)
 
 
 def caller_by_frame_pointer(session: Session, callee: StackFrame) -> CpuContext | None:
@@ -40,6 +39,5 @@ def seems_valid(session: Session, candidate: int) -> bool:
 UNWINDER = Unwinder(
     by_frame_pointer=caller_by_frame_pointer,
     seems_valid=seems_valid,
-    extended_scan_after=EXTENDED_SCAN_AFTER,
     accepts=leaf_may_keep_sp,
 )

@@ -12,7 +12,6 @@ from stackwalk.unwind.registers import ARM64, knows
 from stackwalk.unwind.session import Session
 
 U64 = (1 << 64) - 1
-EXTENDED_SCAN_AFTER = ("context",)
 # Apple's default split leaves 47 bits of real address.
 APPLE_DEFAULT_MAX_ADDRESS = (1 << 47) - 1
 
@@ -81,7 +80,6 @@ def seems_valid(session: Session, candidate: int) -> bool:
 UNWINDER = Unwinder(
     by_frame_pointer=caller_by_frame_pointer,
     seems_valid=seems_valid,
-    extended_scan_after=EXTENDED_SCAN_AFTER,
     accepts=leaf_may_keep_sp,
     cfi=caller_by_cfi,
 )

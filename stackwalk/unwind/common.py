@@ -4,7 +4,7 @@ frame. Each CPU module describes only what differs, as an `Unwinder`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from stackwalk.context import CpuContext
@@ -33,7 +33,6 @@ class Unwinder:
 
     by_frame_pointer: Callable[[Session, StackFrame], CpuContext | None]
     seems_valid: Callable[[Session, int], bool]
-    extended_scan_after: Collection[str]
     accepts: Callable[[Session, StackFrame, CpuContext, str], bool]
     recover_fp: Callable[[Session, StackFrame], FramePointerRecovery] | None = None
     cfi: Callable[[Session, StackFrame, StackFrame | None], CpuContext | None] = cfi_caller
@@ -53,7 +52,6 @@ class Unwinder:
                 session,
                 callee,
                 lambda value: self.seems_valid(session, value),
-                self.extended_scan_after,
                 self.recover_fp(session, callee) if self.recover_fp is not None else None,
             )
         if caller is None or not self.accepts(session, callee, caller, trust):

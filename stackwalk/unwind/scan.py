@@ -5,11 +5,14 @@ a return address (CPU-specific range checks, then the symbol-based check) is tak
 caller's instruction pointer, and the caller's stack pointer is just above it. The window
 is 40 words, four times that right after a trusted frame (Breakpad found the first frame
 of a walk is often the most damaged). x86 and amd64 also try to recover the frame pointer.
+
+The wide window follows only the context frame in rust-minidump 0.25 on every CPU (later
+releases also widen it after CFI frames; the differential tests pin 0.25's rule).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 
 from stackwalk.context import CpuContext
 from stackwalk.frames import StackFrame
@@ -18,6 +21,7 @@ from stackwalk.unwind.session import Session
 
 DEFAULT_WINDOW = 40
 EXTENDED_WINDOW = DEFAULT_WINDOW * 4
+EXTENDED_AFTER = frozenset({"context"})
 # Largest plausible x86/amd64 frame, for accepting a recovered frame pointer (Breakpad's
 # histogram of real frames: 99.5% are smaller).
 MAX_FRAME_GAP = 128 * 1024
@@ -30,7 +34,6 @@ def scan_for_caller(
     session: Session,
     callee: StackFrame,
     seems_valid: Callable[[int], bool],
-    extended_after: Collection[str],
     recover_fp: FramePointerRecovery | None = None,
 ) -> CpuContext | None:
     spec = session.spec
@@ -38,7 +41,7 @@ def scan_for_caller(
     if not knows(context, spec.sp):
         return None
     last_sp = context.registers.get(spec.sp, 0)
-    window = EXTENDED_WINDOW if callee.trust in extended_after else DEFAULT_WINDOW
+    window = EXTENDED_WINDOW if callee.trust in EXTENDED_AFTER else DEFAULT_WINDOW
     for i in range(window):
         address = last_sp + i * spec.width
         if address > spec.mask:

@@ -10,7 +10,6 @@ from stackwalk.unwind.scan import x86_frame_pointer_recovery
 from stackwalk.unwind.session import Session
 
 U32 = (1 << 32) - 1
-EXTENDED_SCAN_AFTER = ("context",)
 
 
 def caller_by_frame_pointer(session: Session, callee: StackFrame) -> CpuContext | None:
@@ -37,7 +36,6 @@ def seems_valid(session: Session, candidate: int) -> bool:
 UNWINDER = Unwinder(
     by_frame_pointer=caller_by_frame_pointer,
     seems_valid=seems_valid,
-    extended_scan_after=EXTENDED_SCAN_AFTER,
     accepts=sp_must_grow,
     recover_fp=x86_frame_pointer_recovery,
 )
