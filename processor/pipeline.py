@@ -34,10 +34,13 @@ def utc_now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
-def _traceback_without_message(exc: BaseException) -> str:
+def traceback_without_message(exc: BaseException) -> str:
     """The stack of ``exc`` and its class, without its message (which may hold protected data)."""
     frames = "".join(traceback.format_tb(exc.__traceback__))
     return f"Traceback (most recent call last):\n{frames}{type(exc).__qualname__}"
+
+
+_traceback_without_message = traceback_without_message  # the name other modules first used
 
 
 class UnknownRuleset(KeyError):
@@ -149,7 +152,7 @@ class Pipeline:
                 crash_id,
                 ruleset_name,
                 rule.name,
-                _traceback_without_message(exc),
+                traceback_without_message(exc),
             )
             try:
                 self.error_reporter(

@@ -34,6 +34,9 @@ class WalkOutcome:
     return_code: int
     stderr: str = ""
     problem: str | None = None
+    # Modules the walk found by code-info lookup (the built-in walker knows; rust-minidump's
+    # output does not say).
+    recovered: list[dict[str, Any]] = field(default_factory=list)
 
 
 def tail(text: str, lines: int = STDERR_TAIL_LINES) -> str:
@@ -47,6 +50,8 @@ def tail(text: str, lines: int = STDERR_TAIL_LINES) -> str:
 @dataclass
 class ExternalStackwalker:
     """minidump-stackwalk (rust-minidump) or a compatible command, run once per dump."""
+
+    kind = "external"
 
     command: str
     symbols_paths: list[str] = field(default_factory=list)

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from processor.config import Settings
+from processor.observability.emit import record_symbol_cache, record_symbol_download
 from symbols.autoindex import ensure_indexes
 from symbols.fetch import HttpOptions
 from symbols.provider import SymbolProvider
@@ -44,5 +45,8 @@ def build_symbol_provider(settings: Settings) -> SymbolProvider | None:
         options=HttpOptions(deadline=settings.symbols_timeout),
         trusted_hosts=settings.symbols_trusted_hosts,
         index_paths=ensure_indexes(paths, cache_dir),
+        on_download=record_symbol_download,
     )
-    return SymbolProvider(supplier, SymbolCache(cache_dir / SYMCACHE_DIR))
+    return SymbolProvider(
+        supplier, SymbolCache(cache_dir / SYMCACHE_DIR, on_open=record_symbol_cache)
+    )

@@ -122,11 +122,15 @@ class SymbolSupplier:
         negative_ttl: float = DEFAULT_NEGATIVE_TTL,
         validate: Callable[[Path], None] = validate_sym,
         index_paths: Mapping[Path, Path] | None = None,
+        on_download: Callable[[float, str], None] | None = None,
     ) -> None:
         """`index_paths` maps a symbols path to its code-info index when the index does not
         live inside the store (read-only stores indexed on first use; see autoindex)."""
         self.paths = [Path(p) for p in symbols_paths]
         self.index_paths = {Path(k): Path(v) for k, v in (index_paths or {}).items()}
+        # Told (seconds, "found" | "missing" | "error") after each download: metrics hooks
+        # without this package importing anything of the processor.
+        self.on_download = on_download
         self.urls = [u if u.endswith("/") else u + "/" for u in symbols_urls]
         self.cache_dir = Path(cache_dir) if cache_dir else None
         if self.urls and self.cache_dir is None:
@@ -231,7 +235,13 @@ class SymbolSupplier:
     def _download_one(self, url: str, rel: tuple[str, ...], result: LookupResult) -> Attempt:
         scratch = self.cache_dir / SCRATCH_NAME
         with scratch_file(scratch) as tmp:
+            started = time.monotonic()
             got = self.fetcher.fetch(url, tmp)
+            if self.on_download is not None:
+                outcome = {fetch.FOUND: "found", fetch.NOT_FOUND: "missing"}.get(
+                    got.outcome, "error"
+                )
+                self.on_download(time.monotonic() - started, outcome)
             if got.outcome != fetch.FOUND:
                 return Attempt(url, got.outcome, got.reason)
             try:

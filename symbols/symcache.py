@@ -22,7 +22,7 @@ import struct
 from array import array
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -399,10 +399,17 @@ class SymbolCache:
     rust-minidump would reject is remembered as corrupt so it is not re-parsed each time.
     """
 
-    def __init__(self, root: Path, max_bytes: int = 4 << 30) -> None:
+    def __init__(
+        self,
+        root: Path,
+        max_bytes: int = 4 << 30,
+        on_open: Callable[[bool], None] | None = None,
+    ) -> None:
+        """`on_open(hit)` is told whether each open found the converted file already there."""
         self.root = Path(root)
         self.max_bytes = max_bytes
         self.scratch = self.root / ".tmp"
+        self.on_open = on_open
 
     def _key(self, source: Path) -> str:
         stat = source.stat()
@@ -417,7 +424,10 @@ class SymbolCache:
         key = self._key(Path(source))
         entry = self.root / key[:2] / (key + ".cpsym")
         corrupt = entry.with_suffix(".corrupt")
-        if not entry.exists() and not corrupt.exists():
+        hit = entry.exists() or corrupt.exists()
+        if self.on_open is not None:
+            self.on_open(hit)
+        if not hit:
             self._convert_locked(Path(source), key, entry, corrupt)
         if corrupt.exists():
             reason = corrupt.read_text(errors="replace").split("\t")

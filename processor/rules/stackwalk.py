@@ -13,6 +13,7 @@ from typing import Any
 
 from processor.crashdir import precomputed_output_path
 from processor.metrics import METRICS
+from processor.observability.emit import stackwalk_timer
 from processor.rules.base import Rule
 from processor.stackwalker import DEFAULT_MAX_OUTPUT_BYTES, ExternalStackwalker, read_output
 from processor.status import Status
@@ -108,29 +109,57 @@ class StackwalkRule(Rule):
         if self.stackwalker is None:
             status.add_note(f"StackwalkRule: {name}: no stackwalker available; not walked")
             return {"json_dump": {}, "mdsw_status_string": "no stackwalker", "success": False}
-        # The raw crash as --evil-json: the stackwalker reads annotation-supplied facts from it
-        # (module signature info, CPU microcode).
-        evil_json_path = os.path.join(tmpdir, "raw_crash.json")
-        if not os.path.exists(evil_json_path):
-            with open(evil_json_path, "w", encoding="utf-8") as fp:
-                json.dump(raw_crash, fp, default=str)
-        outcome = self.stackwalker.walk(dump_path, evil_json_path, tmpdir)
-        result = stackwalk_result(
-            outcome.output,
-            return_code=outcome.return_code,
-            version=self.stackwalker.version,
-            stderr=outcome.stderr,
+        return walk_dump(
+            self.stackwalker, name, dump_path, raw_crash, tmpdir, status, self.dump_field
         )
-        succeeded = outcome.problem is None and result["success"]
-        METRICS.incr(
-            "processor.minidumpstackwalk.run",
-            tags=[
-                f"outcome:{'success' if succeeded else 'fail'}",
-                f"exitcode:{outcome.return_code}",
-            ],
-        )
-        if outcome.problem:
-            status.add_note(f"StackwalkRule: {name}: {outcome.problem}")
-        elif not result["success"]:
-            status.add_note(f"StackwalkRule: {name}: status {result['mdsw_status_string'][:100]}")
-        return result
+
+
+def write_evil_json(raw_crash: dict[str, Any], tmpdir: str) -> str:
+    """The raw crash as --evil-json: the stackwalker reads annotation-supplied facts from it
+    (module signature info, CPU microcode). Written once per crash."""
+    evil_json_path = os.path.join(tmpdir, "raw_crash.json")
+    if not os.path.exists(evil_json_path):
+        with open(evil_json_path, "w", encoding="utf-8") as fp:
+            json.dump(raw_crash, fp, default=str)
+    return evil_json_path
+
+
+def walk_dump(
+    stackwalker: Any,
+    name: str,
+    dump_path: str,
+    raw_crash: dict[str, Any],
+    tmpdir: str,
+    status: Status,
+    dump_field: str = DUMP_FIELD,
+) -> dict[str, Any]:
+    """One dump through a stackwalker backend, as processed-crash fields plus notes."""
+    evil_json_path = write_evil_json(raw_crash, tmpdir)
+    with stackwalk_timer(getattr(stackwalker, "kind", "external")):
+        outcome = stackwalker.walk(dump_path, evil_json_path, tmpdir)
+    result = stackwalk_result(
+        outcome.output,
+        return_code=outcome.return_code,
+        version=stackwalker.version,
+        stderr=outcome.stderr,
+    )
+    if outcome.recovered:
+        from processor.rules.symbolication import recovered_note
+
+        result["symbolication"] = {"recovered_modules": outcome.recovered, "missing_modules": []}
+        prefix = "" if name == dump_field else f"{name}: "
+        for record in outcome.recovered:
+            status.add_note(prefix + recovered_note(record))
+    succeeded = outcome.problem is None and result["success"]
+    METRICS.incr(
+        "processor.minidumpstackwalk.run",
+        tags=[
+            f"outcome:{'success' if succeeded else 'fail'}",
+            f"exitcode:{outcome.return_code}",
+        ],
+    )
+    if outcome.problem:
+        status.add_note(f"StackwalkRule: {name}: {outcome.problem}")
+    elif not result["success"]:
+        status.add_note(f"StackwalkRule: {name}: status {result['mdsw_status_string'][:100]}")
+    return result

@@ -14,6 +14,7 @@ missing stayed so (``symbolication.missing_modules``), so reports can count the 
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -21,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from processor.metrics import METRICS
 from processor.rules.base import Rule
-from processor.rules.stackwalk import DUMP_FIELD, minidump_names
+from processor.rules.stackwalk import DUMP_FIELD, minidump_names, walk_dump
 from processor.status import Status
 from symbols import fetch
 from symbols.provider import ModuleSymbols, SymbolProvider
@@ -82,6 +83,19 @@ def classify_missing(module: Mapping[str, Any], found: ModuleSymbols) -> str:
     if any(a.outcome in (fetch.REFUSED, fetch.TOO_LARGE, fetch.CORRUPT) for a in attempts):
         return REFUSED
     return NOT_FOUND
+
+
+def recovered_note(record: Mapping[str, Any]) -> str:
+    code_id = str(record.get("code_id") or "").upper()
+    return (
+        f"code-info lookup: {record.get('filename')}/{code_id} -> "
+        f"{record.get('debug_file')}/{record.get('debug_id')}"
+    )
+
+
+def _unique(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One record per (code file, code id), the latest winning."""
+    return list({(r.get("filename"), r.get("code_id")): r for r in records}.values())
 
 
 def tried(attempts: list[Attempt]) -> list[str]:
@@ -162,10 +176,20 @@ class SymbolicationRule(Rule):
     Runs on every walked dump (the main one and the additional ones). Only modules that are
     not loaded yet and that matter (frames in them, or the stackwalker wanted them) are looked
     up, one at a time, so at most one module's symbol cache is being read at any moment.
+
+    Frames unwound without a module's CFI may differ from the real stack, so when a module was
+    recovered here and the built-in stackwalker is configured (and did not walk this dump), the
+    dump is walked again by it; it finds the recovered module through the same provider.
     """
 
-    def __init__(self, symbols: SymbolProvider | None = None, dump_field: str = DUMP_FIELD):
+    def __init__(
+        self,
+        symbols: SymbolProvider | None = None,
+        stackwalker: Any = None,
+        dump_field: str = DUMP_FIELD,
+    ):
         self.symbols = symbols
+        self.stackwalker = stackwalker if getattr(stackwalker, "kind", None) == "builtin" else None
         self.dump_field = dump_field
 
     def predicate(self, raw_crash, dumps, processed_crash, tmpdir, status) -> bool:
@@ -185,9 +209,36 @@ class SymbolicationRule(Rule):
     def action(self, raw_crash, dumps, processed_crash, tmpdir, status: Status) -> None:
         for name, container in self._containers(dumps, processed_crash):
             json_dump = container.get("json_dump")
-            if isinstance(json_dump, dict) and json_dump.get("modules"):
-                prefix = "" if name == self.dump_field else f"{name}: "
-                container["symbolication"] = self._symbolicate(json_dump, prefix, status)
+            if not (isinstance(json_dump, dict) and json_dump.get("modules")):
+                continue
+            prefix = "" if name == self.dump_field else f"{name}: "
+            earlier = container.get("symbolication") or {}
+            found = self._symbolicate(json_dump, prefix, status)
+            if found["recovered_modules"] and self._can_walk_again(container, dumps[name]):
+                walked = walk_dump(
+                    self.stackwalker, name, dumps[name], raw_crash, tmpdir, status, self.dump_field
+                )
+                if walked.get("success"):
+                    status.add_note(
+                        f"{prefix}walked again by the built-in stackwalker with the "
+                        f"{len(found['recovered_modules'])} module(s) code-info lookup recovered"
+                    )
+                    earlier, found = found, self._symbolicate(walked["json_dump"], prefix, status)
+                    container.update(walked)
+            container["symbolication"] = {
+                "recovered_modules": _unique(
+                    [*earlier.get("recovered_modules", ()), *found["recovered_modules"]]
+                ),
+                "missing_modules": found["missing_modules"],
+            }
+
+    def _can_walk_again(self, container: Mapping[str, Any], dump_path: str) -> bool:
+        return (
+            self.stackwalker is not None
+            and container.get("stackwalk_version") != self.stackwalker.version
+            and os.path.isfile(dump_path)
+            and os.path.getsize(dump_path) > 0
+        )
 
     def _symbolicate(self, json_dump: dict[str, Any], prefix: str, status: Status) -> dict:
         frames = DumpFrames(json_dump)
@@ -243,19 +294,17 @@ class SymbolicationRule(Rule):
     @staticmethod
     def _recover(module: dict, found: ModuleSymbols, prefix: str, status: Status) -> dict:
         lookup = found.lookup
-        status.add_note(
-            f"{prefix}code-info lookup: {module.get('filename')}/"
-            f"{str(module.get('code_id') or '').upper()} -> {lookup.debug_file}/{lookup.debug_id}"
-        )
-        module["debug_file"] = lookup.debug_file
-        module["debug_id"] = lookup.debug_id
-        return {
+        record = {
             "filename": module.get("filename"),
             "code_id": module.get("code_id"),
             "debug_file": lookup.debug_file,
             "debug_id": lookup.debug_id,
             "symbols_found": found.symbols is not None,
         }
+        status.add_note(prefix + recovered_note(record))
+        module["debug_file"] = lookup.debug_file
+        module["debug_id"] = lookup.debug_id
+        return record
 
     @staticmethod
     def _mark_loaded(module: dict, found: ModuleSymbols) -> None:

@@ -39,3 +39,17 @@ def run_peer(peer: Path, dump: Path, *args: str) -> dict:
         [str(peer), "--json", str(dump), *args], capture_output=True, timeout=120, check=True
     )
     return json.loads(proc.stdout)
+
+
+@pytest.fixture
+def store_server(tmp_path: Path, testdata: Path):
+    """Our symbols server on 127.0.0.1 serving a store with test_app's symbols (with code id)."""
+    from symbols.server import start_background
+    from symbols.store import SymbolStore
+
+    store = SymbolStore(tmp_path / "remote")
+    store.add_path(TEST_APP_CODE_SYM)
+    srv = start_background(store.root)
+    yield f"http://127.0.0.1:{srv.server_port}/", srv
+    srv.shutdown()
+    srv.server_close()

@@ -76,3 +76,22 @@ def test_a_store_with_its_own_index_keeps_it(tmp_path: Path) -> None:
     (store / INDEX_NAME).write_bytes(b"")
     assert ensure_index(store, tmp_path / "cache") == store / INDEX_NAME
     assert ensure_index(tmp_path / "missing", tmp_path / "cache") is None
+
+
+def test_cache_and_download_hooks_are_told_what_happened(tmp_path: Path, store_server) -> None:
+    from symbols.symcache import SymbolCache
+
+    base, _ = store_server
+    opened, downloads = [], []
+    supplier = SymbolSupplier(
+        symbols_urls=[base],
+        cache_dir=tmp_path / "dl",
+        on_download=lambda seconds, outcome: downloads.append((seconds >= 0, outcome)),
+    )
+    cache = SymbolCache(tmp_path / "symcache", on_open=opened.append)
+    assert SymbolProvider(supplier, cache).get(TEST_APP).loaded
+    missing = ModuleId("x.dll", None, "x.pdb", "0123456789ABCDEF0123456789ABCDEF1")
+    assert not SymbolProvider(supplier, cache).get(missing).loaded
+    assert SymbolProvider(supplier, cache).get(TEST_APP).loaded  # from the download cache
+    assert downloads == [(True, "found"), (True, "missing")]
+    assert opened == [False, True]

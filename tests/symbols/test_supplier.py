@@ -12,11 +12,8 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 from symbols.fetch import HttpOptions
 from symbols.parser import parse_file
-from symbols.server import start_background
 from symbols.store import SymbolStore
 from symbols.supplier import ModuleId, SymbolSupplier
 from tests.scripted_http import reply as _reply
@@ -34,16 +31,6 @@ NO_DEBUG_ID = ModuleId(
 )
 FAST = HttpOptions(connect_timeout=2, read_timeout=1, deadline=4, retries=2, backoff=0.05)
 SYM_REL = ("test_app.pdb", TEST_APP_ID, "test_app.sym")
-
-
-@pytest.fixture
-def store_server(tmp_path: Path, testdata: Path):
-    store = SymbolStore(tmp_path / "remote")
-    store.add_path(TEST_APP_CODE_SYM)
-    srv = start_background(store.root)
-    yield f"http://127.0.0.1:{srv.server_port}/", srv
-    srv.shutdown()
-    srv.server_close()
 
 
 def _no_partial_files(cache: Path) -> None:

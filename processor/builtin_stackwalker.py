@@ -1,0 +1,103 @@
+"""The built-in stackwalker as a processor backend: in-process, sharing the warm symbol caches.
+
+The external command pays a process start and a cold symbol cache per dump; the built-in one
+walks in the processor's own process with the pipeline's SymbolProvider, so symbol files are
+found, parsed and mapped once per process. It answers with the same WalkOutcome as the external
+backend, so StackwalkRule treats both alike. A dump the reader rejects is an error outcome;
+a bug in the walker is contained here and becomes one too (the crash is still processed).
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib import metadata
+from typing import Any
+
+from processor.pipeline import traceback_without_message
+from processor.stackwalker import WalkOutcome, tail
+from symbols.provider import ModuleSymbols, SymbolProvider
+from symbols.supplier import ModuleId
+
+logger = logging.getLogger(__name__)
+READ_ERROR_RETURN_CODE = 1
+WALKER_BUG_RETURN_CODE = 70  # EX_SOFTWARE
+
+
+def recovered_module(module: ModuleId, found: ModuleSymbols) -> dict[str, Any]:
+    """The processed crash's record of a module found by code-info lookup."""
+    code_file = (module.code_file or "").replace("\\", "/").rsplit("/", 1)[-1]
+    return {
+        "filename": code_file or None,
+        "code_id": module.code_id,
+        "debug_file": found.lookup.debug_file,
+        "debug_id": found.lookup.debug_id,
+        "symbols_found": found.symbols is not None,
+    }
+
+
+class RecordingProvider:
+    """The shared provider, remembering which modules one walk asked for."""
+
+    def __init__(self, provider: SymbolProvider) -> None:
+        self.provider = provider
+        self.asked: dict[ModuleId, ModuleSymbols] = {}
+
+    def get(self, module: ModuleId) -> ModuleSymbols:
+        found = self.asked[module] = self.provider.get(module)
+        return found
+
+    def recovered(self) -> list[dict[str, Any]]:
+        return [
+            recovered_module(module, found)
+            for module, found in self.asked.items()
+            if found.lookup.from_code_info
+        ]
+
+
+class BuiltinStackwalker:
+    """stackwalk.process in-process; `kind` tells the rules which backend walked a dump."""
+
+    kind = "builtin"
+
+    def __init__(self, provider: SymbolProvider | None = None) -> None:
+        self.provider = provider
+
+    @property
+    def version(self) -> str:
+        try:
+            return f"crashproc-stackwalk {metadata.version('crashproc')}"
+        except metadata.PackageNotFoundError:
+            return "crashproc-stackwalk (unknown version)"
+
+    def walk(self, dump_path: str, evil_json_path: str | None, workdir: str) -> WalkOutcome:
+        from stackwalk.minidump.errors import MinidumpError
+        from stackwalk.process import walk_minidump_with_notes
+
+        recorder = RecordingProvider(self.provider) if self.provider is not None else None
+        try:
+            result = walk_minidump_with_notes(dump_path, recorder, evil_json_path)
+        except MinidumpError as exc:
+            reason = str(exc)[:200]
+            return WalkOutcome(
+                None,
+                READ_ERROR_RETURN_CODE,
+                stderr=f"error: {reason}",
+                problem=f"minidump could not be read: {reason}",
+            )
+        except Exception as exc:  # a walker bug must cost one dump's frames, not the crash
+            logger.error(
+                "built-in stackwalker failed on %s: %s\n%s",
+                dump_path,
+                type(exc).__name__,
+                traceback_without_message(exc),
+            )
+            return WalkOutcome(
+                None, WALKER_BUG_RETURN_CODE, problem=f"stackwalker failed: {type(exc).__name__}"
+            )
+        stderr = "\n".join(f"{stream}: {error}" for stream, error in result.stream_errors.items())
+        return WalkOutcome(
+            result.document,
+            0,
+            stderr=tail(stderr),
+            recovered=recorder.recovered() if recorder is not None else [],
+        )
