@@ -7,7 +7,7 @@ import argparse
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Register every command of this package on the ``crashproc`` subparsers."""
-    from processor.commands import daemon, submit
+    from processor.commands import daemon, reprocess, submit
 
-    for module in (submit, daemon):
+    for module in (submit, daemon, reprocess):
         module.add_parser(commands)

@@ -1,0 +1,260 @@
+"""``crashproc reprocess`` (also ``reprocess-crash``): run a ruleset again over stored crashes.
+
+Crash ids come from arguments, ``--file`` or stdin (``-``), one per line (the first word of a
+line, so ``crashproc submit`` output can be piped in), or from storage by date (``--since``,
+``--until``) or ``--all``. Inline (the default) each crash is reprocessed here and saved; with
+``--queue`` the ids go to the reprocessing queue for the daemon; ``--preview`` shows the
+original and the new signature without saving anything.
+
+Exit status: 0 when every crash was reprocessed (or queued), 1 when any was not, 2 for usage
+or configuration errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import logging
+import sys
+from collections.abc import Iterable, Iterator
+from typing import TextIO
+
+from processor.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_pipeline_arguments, run
+from processor.commands.common import (
+    add_queue_argument,
+    add_storage_argument,
+    error,
+    settings_from_args,
+)
+from processor.commands.progress import Progress
+from processor.config import ConfigError, Settings
+from processor.crashid import crash_id_problem
+from processor.job import PermanentFailure, run_job
+from processor.pipeline import _traceback_without_message as traceback_without_message
+from processor.queues import REPROCESSING, QueueError, open_queue
+from processor.rulesets import RULESETS, RulesetError
+from processor.storage import CrashNotFound, CrashStorage, StorageError
+from processor.worker import open_settings_storage, queue_options
+
+logger = logging.getLogger("crashproc.reprocess")
+
+PUBLISH_BATCH = 500
+NOT_PROCESSED = "(not processed)"
+# --queue without a URL: the configured queue.
+CONFIGURED_QUEUE = ""
+
+
+def parse_date(text: str) -> datetime.date:
+    for form in ("%Y-%m-%d", "%Y%m%d"):
+        try:
+            return datetime.datetime.strptime(text, form).date()
+        except ValueError:
+            continue
+    raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text[:40]!r}")
+
+
+def ids_from_lines(lines: Iterable[str]) -> Iterator[str]:
+    """The first word of each line; blank lines and ``#`` comments are skipped."""
+    for line in lines:
+        words = line.split()
+        if words and not words[0].startswith("#"):
+            yield words[0]
+
+
+def gather_ids(args: argparse.Namespace, storage: CrashStorage | None, stdin: TextIO) -> list[str]:
+    """Every requested id once, in the order given; storage listings come last."""
+    found: list[str] = []
+    for item in args.crash_ids:
+        if item == "-":
+            found.extend(ids_from_lines(stdin))
+        else:
+            found.append(item)
+    for path in args.files:
+        with open(path, encoding="utf-8", errors="replace") as fp:
+            found.extend(ids_from_lines(fp))
+    if storage is not None and (args.all or args.since or args.until):
+        found.extend(storage.list_crash_ids(args.since, args.until))
+    return list(dict.fromkeys(found))
+
+
+def split_valid(ids: list[str]) -> tuple[list[str], list[str]]:
+    valid, problems = [], []
+    for crash_id in ids:
+        problem = crash_id_problem(crash_id)
+        if problem:
+            problems.append(problem)
+        else:
+            valid.append(crash_id)
+    return valid, problems
+
+
+def original_signature(storage: CrashStorage, crash_id: str) -> str:
+    try:
+        signature = storage.load_processed_crash(crash_id).get("signature")
+    except (CrashNotFound, StorageError):
+        return NOT_PROCESSED
+    return signature if isinstance(signature, str) else NOT_PROCESSED
+
+
+def reprocess_inline(
+    settings: Settings,
+    storage: CrashStorage,
+    ids: list[str],
+    ruleset: str,
+    preview: bool,
+    out: TextIO,
+) -> tuple[int, int, int]:
+    """Reprocess here; returns (done, with a changed signature, failed)."""
+    from processor.runner import CrashProcessor
+
+    processor = CrashProcessor(settings)
+    done = changed = failed = 0
+    progress = Progress(len(ids), "reprocessing")
+    try:
+        for crash_id in ids:
+            before = original_signature(storage, crash_id)
+            try:
+                result = run_job(
+                    storage, processor, crash_id, ruleset, use_previous=True, save=not preview
+                )
+            except PermanentFailure as exc:
+                error(f"crash {crash_id}: {exc}")
+                failed += 1
+            except Exception as exc:
+                logger.error(
+                    "crash %s: reprocessing failed\n%s", crash_id, traceback_without_message(exc)
+                )
+                error(f"crash {crash_id}: unexpected {exc.__class__.__name__} while reprocessing")
+                failed += 1
+            else:
+                done += 1
+                after = result.processed.get("signature", "")
+                changed += after != before
+                if preview:
+                    verdict = "same" if after == before else "different"
+                    print(f"{crash_id}\t{before}\t{after}\t{verdict}", file=out)
+                    out.flush()
+            progress.advance()
+    finally:
+        progress.close()
+        processor.close()
+    return done, changed, failed
+
+
+def queue_for_reprocessing(settings: Settings, ids: list[str], ruleset: str) -> int:
+    queue = open_queue(settings.queue, **queue_options(settings))
+    queued = 0
+    progress = Progress(len(ids), "queueing")
+    try:
+        for start in range(0, len(ids), PUBLISH_BATCH):
+            batch = ids[start : start + PUBLISH_BATCH]
+            queued += queue.publish(REPROCESSING, batch, ruleset=ruleset)
+            progress.advance(len(batch))
+    finally:
+        progress.close()
+        queue.close()
+    return queued
+
+
+def cmd_reprocess(args: argparse.Namespace, out: TextIO, stdin: TextIO | None = None) -> int:
+    stdin = stdin or sys.stdin
+    to_queue = args.queue is not None
+    if args.queue and crash_id_problem(args.queue) is None:
+        error(
+            f"--queue {args.queue} looks like a crash id: write --queue=URL, or --queue after "
+            "the crash ids"
+        )
+        return EXIT_USAGE
+    if to_queue and args.preview:
+        error("--preview reprocesses here; it cannot be combined with --queue")
+        return EXIT_USAGE
+    if not (args.crash_ids or args.files or args.all or args.since or args.until):
+        error("no crashes given: crash ids, --file, -, --since/--until or --all")
+        return EXIT_USAGE
+    try:
+        settings = settings_from_args(args)
+        needs_storage = not to_queue or args.all or args.since or args.until
+        storage = open_settings_storage(settings) if needs_storage else None
+    except (ConfigError, RulesetError, StorageError) as exc:
+        error(str(exc))
+        return EXIT_USAGE
+
+    try:
+        ids, problems = split_valid(gather_ids(args, storage, stdin))
+    except OSError as exc:
+        error(f"cannot read crash ids: {exc.__class__.__name__}: {exc.strerror}")
+        return EXIT_USAGE
+    except StorageError as exc:
+        error(f"cannot list crashes: {exc}")
+        return EXIT_FAILED
+    for problem in problems:
+        error(problem)
+
+    try:
+        if to_queue:
+            queued = queue_for_reprocessing(settings, ids, args.ruleset)
+            print(
+                f"crashproc: queued {queued} crash(es) for reprocessing with {args.ruleset}",
+                file=sys.stderr,
+            )
+            failed = 0
+        else:
+            assert storage is not None
+            done, changed, failed = reprocess_inline(
+                settings, storage, ids, args.ruleset, args.preview, out
+            )
+            verb = "previewed" if args.preview else "reprocessed"
+            print(
+                f"crashproc: {verb} {done} crash(es) with {args.ruleset}: {changed} with a "
+                f"different signature, {failed} failed",
+                file=sys.stderr,
+            )
+    except (ConfigError, RulesetError, QueueError) as exc:
+        error(str(exc))
+        return EXIT_USAGE
+    return EXIT_FAILED if failed or problems else EXIT_OK
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "reprocess", help="run a ruleset again over stored crashes (inline or via the queue)"
+    )
+    parser.add_argument(
+        "crash_ids", nargs="*", metavar="CRASH_ID", help="crash ids; - reads them from stdin"
+    )
+    parser.add_argument(
+        "--file",
+        dest="files",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="file of crash ids, one per line (repeatable)",
+    )
+    parser.add_argument("--since", type=parse_date, metavar="DATE", help="stored crashes from DATE")
+    parser.add_argument("--until", type=parse_date, metavar="DATE", help="stored crashes to DATE")
+    parser.add_argument("--all", action="store_true", help="every stored crash")
+    parser.add_argument(
+        "--ruleset", choices=sorted(RULESETS), default="default", help="ruleset to run"
+    )
+    parser.add_argument(
+        "--preview",
+        action="store_true",
+        help="print crash id, original and new signature, same/different; save nothing",
+    )
+    add_storage_argument(parser)
+    add_queue_argument(
+        parser,
+        nargs="?",
+        const=CONFIGURED_QUEUE,
+        default=None,
+        help="queue the crashes on the reprocessing queue of URL (default: CRASHPROC_QUEUE) "
+        "instead of reprocessing them here",
+    )
+    add_pipeline_arguments(parser)
+    parser.set_defaults(func=cmd_reprocess)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``reprocess-crash ...``: the same as ``crashproc reprocess ...``."""
+    argv = sys.argv[1:] if argv is None else argv
+    return run(["reprocess", *argv])
