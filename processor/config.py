@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ENV_PREFIX = "CRASHPROC_"
-# The built-in stackwalker joins these when it lands.
-STACKWALKER_MODES = ("auto", "external", "none")
+# auto: the external command when it is found, else the built-in one.
+STACKWALKER_MODES = ("auto", "builtin", "external", "none")
 METRICS_BACKENDS = ("none", "logging", "statsd", "datadog")
 
 
@@ -48,7 +48,9 @@ class Settings:
     # Annotation values longer than this are not copied into the processed crash.
     max_annotation_size: int = 1024 * 1024
     hostname: str | None = None
-    # auto: the external command when it is found, else none; external: it must be found.
+    # auto: the external command when it is found, else builtin; external: it must be found;
+    # builtin: the Python stackwalker in-process (sharing the symbol caches); none: stored
+    # outputs only.
     stackwalker: str = "auto"
     stackwalker_command: str = "minidump-stackwalk"
     stackwalker_timeout: float = 120.0

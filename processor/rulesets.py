@@ -57,7 +57,11 @@ DEFAULT_RULESET: list[RuleSpec] = [
     spec("processor.rules.stackwalk.StackwalkRule", stackwalker="stackwalker"),
     # Before anything reads frames or modules: fills what the stackwalker could not symbolicate
     # (code-info recovery of modules without a debug id included).
-    spec("processor.rules.symbolication.SymbolicationRule", symbols="symbol_provider"),
+    spec(
+        "processor.rules.symbolication.SymbolicationRule",
+        symbols="symbol_provider",
+        stackwalker="stackwalker",
+    ),
     spec("processor.rules.breakpad.ModuleURLRewriteRule"),
     spec("processor.rules.breakpad.CrashingThreadInfoRule"),
     spec("processor.rules.breakpad.TruncateStacksRule"),
@@ -152,11 +156,14 @@ class RulesetContext:
         return self.settings.max_annotation_size
 
     @functools.cached_property
-    def stackwalker(self) -> ExternalStackwalker | None:
+    def stackwalker(self) -> Any:
+        """The configured backend: ExternalStackwalker, BuiltinStackwalker or None."""
         settings = self.settings
         settings.check()
         if settings.stackwalker == "none":
             return None
+        if settings.stackwalker == "builtin":
+            return self.builtin_stackwalker
         found = ExternalStackwalker.find(
             settings.stackwalker_command,
             symbols_paths=list(settings.symbols_paths),
@@ -166,7 +173,13 @@ class RulesetContext:
         )
         if found is None and settings.stackwalker == "external":
             raise ConfigError(f"stackwalker command {settings.stackwalker_command!r} not found")
-        return found
+        return found if found is not None else self.builtin_stackwalker
+
+    @property
+    def builtin_stackwalker(self) -> Any:
+        from processor.builtin_stackwalker import BuiltinStackwalker
+
+        return BuiltinStackwalker(self.symbol_provider)
 
     @functools.cached_property
     def symbol_provider(self) -> Any:
