@@ -68,6 +68,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             supplier.close()
     for stream, reason in sorted(result.stream_errors.items()):
         print(f"stackwalk: note: {stream} stream skipped: {reason}", file=sys.stderr)
+    for index, error in sorted(result.unwind_errors.items()):
+        print(
+            f"stackwalk: note: thread {index} not unwound past its context ({error})",
+            file=sys.stderr,
+        )
     if args.json:
         sys.stdout.write(to_json(result.document, pretty=args.pretty))
     if args.human or not args.json:

@@ -199,21 +199,30 @@ def _registers_json(context: CpuContext) -> dict[str, str]:
 
 @dataclass
 class WalkResult:
+    """`stream_errors`: stream name -> why it was skipped; `unwind_errors`: thread index ->
+    the error that stopped its unwinding (the thread keeps its context frame)."""
+
     document: dict
     stream_errors: dict[str, str]
+    unwind_errors: dict[int, str] = field(default_factory=dict)
 
 
 def walk_minidump(
-    path: str | os.PathLike, provider=None, evil_json: str | os.PathLike | None = None
+    path: str | os.PathLike | bytes, provider=None, evil_json: str | os.PathLike | None = None
 ) -> dict:
-    """The minidump-stackwalk --json document for the dump at `path`."""
+    """The minidump-stackwalk --json document for the dump at `path` (or in `bytes`)."""
     return walk_minidump_with_notes(path, provider, evil_json).document
 
 
 def walk_minidump_with_notes(
-    path: str | os.PathLike, provider=None, evil_json: str | os.PathLike | None = None
+    path: str | os.PathLike | bytes, provider=None, evil_json: str | os.PathLike | None = None
 ) -> WalkResult:
-    dump = Minidump.open(path)
+    """The document and the notes a caller may show: streams skipped as corrupt, and
+    threads whose unwinding failed (kept with their context frame)."""
+    if isinstance(path, bytes | bytearray | memoryview):
+        dump = Minidump(path)
+    else:
+        dump = Minidump.open(path)
     thread_list = dump.stream(fmt.THREAD_LIST)
     if thread_list is None:
         raise MissingStream("the dump has no readable thread list")
@@ -239,6 +248,7 @@ def walk_minidump_with_notes(
     walk_stack = _walk_stack()
 
     threads_json = []
+    unwind_errors: dict[int, str] = {}
     contexts: list[CpuContext | None] = []
     requesting_index = None
     for index, thread in enumerate(thread_list):
@@ -253,12 +263,14 @@ def walk_minidump_with_notes(
         frames: list[StackFrame] = []
         if context is not None:
             stack = _stack_memory(thread, context, memory)
+            frames = [StackFrame(context.instruction_pointer, context, "context")]
             if walk_stack is not None:
-                frames = walk_stack(
-                    context, stack, memory, module_map, symbolizer.symbols_for, info.os_key
-                )
-            else:
-                frames = [StackFrame(context.instruction_pointer, context, "context")]
+                try:
+                    frames = walk_stack(
+                        context, stack, memory, module_map, symbolizer.symbols_for, info.os_key
+                    )
+                except Exception as e:
+                    unwind_errors[index] = type(e).__name__
         frames_json = [
             _frame_json(i, f, module_map, unloaded, symbolizer, hexa) for i, f in enumerate(frames)
         ]
@@ -312,7 +324,7 @@ def walk_minidump_with_notes(
         crashing["frames"][0]["registers"] = _registers_json(contexts[requesting_index])
         crashing["threads_index"] = requesting_index
         doc["crashing_thread"] = crashing
-    return WalkResult(doc, dict(dump.stream_errors))
+    return WalkResult(doc, dict(dump.stream_errors), unwind_errors)
 
 
 def _thread_json(tid: int, frames: list, name: str | None, last_error: str | None) -> dict:
