@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from processor.reports.compare import PeriodError, compare, parse_period
+from processor.reports.formats import FORMATS
 from processor.reports.index import (
     MissingIndexError,
     ReportIndex,
@@ -26,7 +27,6 @@ from processor.reports.model import Report
 from processor.reports.progress import ProgressBar
 from processor.reports.queries import DEFAULT_TOP, KINDS, Period, report
 from processor.reports.reindex import reindex
-from processor.reports.render import RENDERERS
 from processor.storage import StorageError, open_storage
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -92,7 +92,7 @@ def _run(args: argparse.Namespace, out: TextIO, build: Callable[[ReportIndex], R
     except ReportIndexError as exc:
         _error(str(exc))
         return EXIT_FAILED
-    out.write(RENDERERS[args.format](result))
+    out.write(FORMATS[args.format](result))
     return EXIT_OK
 
 
@@ -146,7 +146,7 @@ def _output_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help=f"rows to show (default {DEFAULT_TOP})",
     )
-    parser.add_argument("--format", choices=list(RENDERERS), default="text")
+    parser.add_argument("--format", choices=list(FORMATS), default="text")
 
 
 def _common_arguments(parser: argparse.ArgumentParser) -> None:

@@ -119,6 +119,6 @@ def compare(
             describe(before, module, before_total, "before: "),
             describe(after, module, after_total, "after: "),
         ],
-        label_key=kind.label_key,
+        label_keys=kind.label_keys,
         series=[("before_crashes", "before"), ("after_crashes", "after")],
     )

@@ -21,6 +21,10 @@ from processor.crashid import date_from_crash_id
 # A module with missing_symbols in json_dump that the symbolication rule never looked up (the
 # crash was processed without a symbols source): the sixth reason, next to the rule's own.
 NOT_LOOKED_UP = "not-looked-up"
+# A module whose symbol file the stackwalker found but could not fully parse: rust-minidump (and
+# the built-in walker) mark it loaded *and* corrupt, so the symbolication rule, which skips
+# loaded modules, never lists it; its frames may still lack functions.
+CORRUPT = "corrupt-symbols"
 MAIN_DUMP = "upload_file_minidump"
 # Longest text kept per column: a runaway signature must not bloat the index.
 MAX_TEXT = 1024
@@ -125,10 +129,11 @@ def _missing_module(source: Mapping[str, Any], reason: Any) -> MissingModule:
 
 
 def missing_modules(processed: Mapping[str, Any]) -> list[MissingModule]:
-    """Every module of every dump still without symbols, once per crash.
+    """Every module of every dump still without (usable) symbols, once per crash.
 
-    The symbolication rule's ``missing_modules`` carry the reason; a json_dump module marked
-    ``missing_symbols`` that the rule did not list was never looked up.
+    The symbolication rule's ``missing_modules`` carry the reason; a json_dump module the rule
+    did not list is ``not-looked-up`` when marked ``missing_symbols``, ``corrupt-symbols`` when
+    the stackwalker marked its symbols corrupt.
     """
     found: dict[MissingModule, None] = {}
     for container in dump_containers(processed):
@@ -141,10 +146,16 @@ def missing_modules(processed: Mapping[str, Any]) -> list[MissingModule]:
                 found.setdefault(module, None)
         modules = _dict(container.get("json_dump")).get("modules")
         for entry in modules if isinstance(modules, list) else ():
-            if isinstance(entry, dict) and entry.get("missing_symbols") is True:
+            if not isinstance(entry, dict):
+                continue
+            if entry.get("missing_symbols") is True:
                 module = _missing_module(entry, NOT_LOOKED_UP)
-                if (module.filename, module.debug_id, module.code_id) not in listed:
-                    found.setdefault(module, None)
+            elif entry.get("corrupt_symbols") is True:
+                module = _missing_module(entry, CORRUPT)
+            else:
+                continue
+            if (module.filename, module.debug_id, module.code_id) not in listed:
+                found.setdefault(module, None)
     return list(found)
 
 

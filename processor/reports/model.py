@@ -26,14 +26,10 @@ class Report:
     rows: list[dict[str, Any]]
     # What the report covers (periods, filters, totals), one line each, for the human formats.
     context: list[str] = field(default_factory=list)
-    # The bar chart: the column naming each bar, and the count columns drawn (a series each).
-    label_key: str = ""
+    # The bar chart: the columns naming each bar, and the count columns drawn (a series each).
+    label_keys: tuple[str, ...] = ()
     series: list[tuple[str, str]] = field(default_factory=list)  # (count column, legend)
 
     def label_of(self, row: dict[str, Any]) -> str:
-        """A row's name in the chart: its label column, with the other text columns after it."""
-        parts = [row.get(self.label_key)]
-        parts += [
-            row.get(c.key) for c in self.columns if c.kind == TEXT and c.key != self.label_key
-        ]
-        return " ".join(str(p) for p in parts if p not in (None, ""))
+        """A row's name in the chart: its label columns' values, the unknown ones left out."""
+        return " ".join(str(row[k]) for k in self.label_keys if row.get(k) not in (None, ""))

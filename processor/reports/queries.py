@@ -40,7 +40,7 @@ class Kind:
     title: str
     keys: tuple[Column, ...]
     table: str  # the rows counted (each is one crash for one key)
-    label_key: str
+    label_keys: tuple[str, ...]  # what names a bar in the chart
 
     def source(self, module: str | None) -> tuple[str, str]:
         """(FROM clause, alias of the dated table) counting this kind's rows."""
@@ -57,7 +57,7 @@ SIGNATURES = Kind(
     title="Signatures",
     keys=(Column("signature", "signature"),),
     table="crashes",
-    label_key="signature",
+    label_keys=("signature",),
 )
 MISSING_SYMBOLS = Kind(
     name="missing-symbols",
@@ -71,7 +71,7 @@ MISSING_SYMBOLS = Kind(
         Column("reason", "reason"),
     ),
     table="missing_symbols",
-    label_key="module",
+    label_keys=("module", "version", "reason"),
 )
 KINDS = {kind.name: kind for kind in (SIGNATURES, MISSING_SYMBOLS)}
 # Index column behind each key column (the report says "module", the table "filename").
@@ -165,6 +165,6 @@ def report(
             for row in rows
         ],
         context=[describe(period, module, total)],
-        label_key=kind.label_key,
+        label_keys=kind.label_keys,
         series=[("crashes", "crash reports")],
     )

@@ -1,4 +1,4 @@
-"""Text, Markdown, CSV and JSON renderings of a Report (HTML lives in html.py).
+"""Text, Markdown, CSV and JSON renderings of a Report (HTML lives in html.py, all in formats.py).
 
 Report values come from crash data (signatures from function names, module names from
 minidumps), so every format escapes them for where they land: control characters never reach a
@@ -11,7 +11,6 @@ import csv
 import io
 import json
 import unicodedata
-from collections.abc import Callable
 from typing import Any
 
 from processor.reports.model import COUNT, PERCENT, RANK, TEXT, Column, Report
@@ -113,11 +112,3 @@ def render_json(report: Report) -> str:
     """``{"rows": [...]}``, one object per row, keyed by column key (None is null)."""
     rows = [{c.key: row.get(c.key) for c in report.columns} for row in report.rows]
     return json.dumps({"rows": rows}, ensure_ascii=False, indent=2) + "\n"
-
-
-RENDERERS: dict[str, Callable[[Report], str]] = {
-    "text": render_text,
-    "md": render_markdown,
-    "csv": render_csv,
-    "json": render_json,
-}

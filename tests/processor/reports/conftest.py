@@ -3,7 +3,8 @@
 The example crashes are processed (stackwalk output, symbolication through the shared symbol
 store, signature generation) under chosen crash ids and dates, with a few variations: another
 product, an IPC message name that puts ``<``, ``&`` and quotes into the signature, one crash
-processed without a symbols source (its missing modules were never looked up), one raw crash
+processed without a symbols source from another walker's stored output (its missing modules
+were never looked up here), one raw crash
 not processed yet. Every processed crash is saved through CrashStorage with the report index
 attached, exactly as the daemon would, so the index is the incremental one.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +27,8 @@ from processor.crashid import create_crash_id
 from processor.reports.index import ReportIndex, attach_report_index
 from processor.runner import CrashProcessor
 from processor.storage import CrashStorage, open_storage, stored_outputs
+from processor.symbolsetup import build_symbol_provider
+from stackwalk.process import walk_minidump
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO / "examples" / "crashes"
@@ -125,6 +129,18 @@ def variant_crash(variant: Variant) -> tuple[str, dict[str, Any], dict[str, str]
     return crash_id, raw, crash.dumps
 
 
+def walked_elsewhere(dumps: dict[str, str], directory: Path, crash_id: str) -> str:
+    """A stackwalker output made by another walker with symbols (a stored output), so the
+    processor, having no symbols source, only sees which modules that walker missed."""
+    provider = build_symbol_provider(
+        Settings(symbols_paths=[str(PLAIN_SYMBOLS)], symbols_cache=directory / "cache")
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    output = directory / f"{crash_id}.json"
+    output.write_text(json.dumps(walk_minidump(dumps["upload_file_minidump"], provider)))
+    return str(output)
+
+
 @pytest.fixture(scope="session")
 def report_storage(tmp_path_factory: pytest.TempPathFactory) -> ReportStorage:
     if not SYMBOLS.is_dir():
@@ -151,7 +167,12 @@ def report_storage(tmp_path_factory: pytest.TempPathFactory) -> ReportStorage:
     }
     for variant in VARIANTS:
         crash_id, raw, dumps = variant_crash(variant)
-        storage.save_raw_crash(crash_id, raw, dumps, stored_outputs(dumps.items()))
+        outputs = stored_outputs(dumps.items())
+        if variant.symbols is None:
+            outputs = {
+                "upload_file_minidump": walked_elsewhere(dumps, root / "elsewhere", crash_id)
+            }
+        storage.save_raw_crash(crash_id, raw, dumps, outputs)
         work = root / "work" / crash_id
         work.mkdir(parents=True)
         crash = storage.load_crash(crash_id, work)

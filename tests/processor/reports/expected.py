@@ -38,12 +38,16 @@ def signature_counts(crashes: dict[str, dict], **filters: Any) -> Counter:
 
 
 def missing_counts(crashes: dict[str, dict], **filters: Any) -> Counter:
-    """(module, version, debug_file, debug_id, code_id, reason) -> crash reports."""
+    """(module, version, debug_file, debug_id, code_id, reason) -> crash reports.
+
+    The symbolication rule's entries, then the stackwalker's modules it did not list: missing
+    ones were never looked up, corrupt ones were loaded by the stackwalker despite errors.
+    """
     counts: Counter = Counter()
     for processed in selected(crashes, **filters):
         keys = set()
-        listed = (processed.get("symbolication") or {}).get("missing_modules")
-        for m in listed or ():
+        listed = (processed.get("symbolication") or {}).get("missing_modules") or []
+        for m in listed:
             keys.add(
                 (
                     m["filename"],
@@ -54,19 +58,28 @@ def missing_counts(crashes: dict[str, dict], **filters: Any) -> Counter:
                     m["reason"],
                 )
             )
-        if listed is None:
-            for m in (processed.get("json_dump") or {}).get("modules", []):
-                if m.get("missing_symbols"):
-                    keys.add(
-                        (
-                            m["filename"],
-                            m.get("version"),
-                            m.get("debug_file"),
-                            m.get("debug_id"),
-                            m.get("code_id"),
-                            NOT_LOOKED_UP,
-                        )
+        seen = {(m["filename"], m["debug_id"], m["code_id"]) for m in listed}
+        for m in (processed.get("json_dump") or {}).get("modules", []):
+            if (m["filename"], m.get("debug_id"), m.get("code_id")) in seen:
+                continue
+            reason = (
+                NOT_LOOKED_UP
+                if m.get("missing_symbols")
+                else "corrupt-symbols"
+                if m.get("corrupt_symbols")
+                else None
+            )
+            if reason:
+                keys.add(
+                    (
+                        m["filename"],
+                        m.get("version"),
+                        m.get("debug_file"),
+                        m.get("debug_id"),
+                        m.get("code_id"),
+                        reason,
                     )
+                )
         counts.update(keys)
     return counts
 

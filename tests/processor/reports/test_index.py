@@ -279,7 +279,12 @@ def test_entry_of_an_odd_processed_crash():
         "json_dump": {
             "crashing_thread": "none",
             "threads": [{"frames": [{"module": "a.dll"}, "junk", {"module": None}]}],
-            "modules": [{"filename": "a.dll", "missing_symbols": True}, "junk"],
+            "modules": [
+                {"filename": "a.dll", "missing_symbols": True},
+                "junk",
+                # Found but unparseable: the stackwalker loaded it anyway and flagged it.
+                {"filename": "c.dll", "loaded_symbols": True, "corrupt_symbols": True},
+            ],
         },
         "crashing_thread": 0,
         "symbolication": {"missing_modules": "nope"},
@@ -296,5 +301,6 @@ def test_entry_of_an_odd_processed_crash():
     assert entry.stack_modules == ["a.dll"]
     assert [(m.filename, m.reason) for m in entry.missing] == [
         ("a.dll", NOT_LOOKED_UP),
+        ("c.dll", "corrupt-symbols"),
         ("b.dll", "transient"),
     ]

@@ -13,7 +13,7 @@ from processor.cli import run
 from processor.reports.index import ReportIndex
 from processor.reports.model import Column, Report
 from processor.reports.queries import MISSING_SYMBOLS, SIGNATURES, Period, report
-from processor.reports.render import RENDERERS, printable, render_csv, render_markdown
+from processor.reports.render import printable, render_csv, render_markdown, render_text
 from tests.processor.reports.conftest import AFTER, BEFORE
 from tests.processor.reports.expected import missing_counts, ranking, signature_counts
 
@@ -197,7 +197,7 @@ def test_no_rows_and_usage_errors(report_storage, capsys):
         report_storage, "signatures", "--since", "2026-11-09", "--until", "2026-11-01"
     )
     assert status == 2 and "is after --until" in capsys.readouterr().err
-    for argv in (["--top", "0"], ["--since", "11/01/2026"], ["--format", "xml"]):
+    for argv in (["--top", "0"], ["--since", "11/01/2026"], ["--format", "pdf"]):
         with pytest.raises(SystemExit) as exit_info:
             run_report(report_storage, "signatures", *argv)
         assert exit_info.value.code == 2
@@ -236,7 +236,7 @@ def test_csv_defuses_spreadsheet_formulas():
 
 
 def test_terminal_and_markdown_never_get_control_characters():
-    text = RENDERERS["text"](hostile_report())
+    text = render_text(hostile_report())
     assert "\x1b" not in text and "a\\x1b[31mred\\nnext|*b*" in text
     markdown = render_markdown(hostile_report())
     assert "\x1b" not in markdown
