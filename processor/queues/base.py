@@ -90,7 +90,7 @@ def clip_error(error: str) -> str:
 
 def retry_delay(base: float, attempts: int) -> float:
     """Exponential backoff after the ``attempts``-th failure, capped."""
-    return min(MAX_RETRY_DELAY, base * 2 ** max(0, attempts - 1))
+    return min(MAX_RETRY_DELAY, base * 2 ** min(max(0, attempts - 1), 32))
 
 
 class CrashQueue(ABC):

@@ -8,6 +8,7 @@ the daemon is busy), hang, or kill its worker with SIGSEGV as a native crash wou
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import signal
@@ -194,3 +195,21 @@ def make_site(tmp_path) -> Iterator[Callable[..., Site]]:
     for site in sites:
         for daemon in site.daemons:
             daemon.kill_group()
+
+
+@pytest.fixture
+def own_redis_server(tmp_path):
+    """A redis-server for the test (helper shared with tests/processor/queues, loaded by path)."""
+    name = "crashproc_tests_redisserver"
+    if name not in sys.modules:
+        path = Path(__file__).parents[1] / "queues" / "redisserver.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    tools = sys.modules[name]
+    if not Path(tools.REDIS_SERVER).exists():
+        pytest.skip("redis-server is not installed (.ci/run installs it)")
+    server = tools.RedisServer(tmp_path / "redis").start()
+    yield server
+    server.stop()

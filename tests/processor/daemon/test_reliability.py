@@ -60,6 +60,24 @@ def test_kill_9_twice_mid_run_then_restart_loses_nothing(make_site):
     assert re.search(r"stopped: processed \d+, already done \d+, failed 0", final.output())
 
 
+def test_redis_restarted_mid_run_loses_nothing(make_site, own_redis_server):
+    site = make_site(queue_url=own_redis_server.url)
+    dirs = site.crashes(300, SleepSeconds=0.01)
+    site.submit([d for d, _ in dirs])
+    submitted = {crash_id: index for index, (_, crash_id) in enumerate(dirs)}
+    daemon = site.start_daemon()
+    site.wait_for(lambda: len(site.processed_ids()) >= 100, what="100 processed")
+    # SIGKILL, as if its machine died; it comes back a second later from its append-only file.
+    own_redis_server.restart(down_for=1.0, kill=True)
+    assert len(site.processed_ids()) < 300, "Redis went away while the daemon had work"
+    queue = open_queue(site.queue_url)
+    site.wait_for(lambda: queue.pending() == 0, timeout=90, what="an empty queue")
+    daemon.process.send_signal(signal.SIGTERM)
+    assert daemon.wait(timeout=30) == 0, daemon.output()
+    check_every_crash_processed_once(site, submitted)
+    assert queue.dead_letters() == []
+
+
 def test_a_poison_crash_is_dead_lettered_with_its_reason_while_the_rest_go_on(make_site):
     site = make_site()
     healthy = site.crashes(20)
