@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Regenerate the precomputed stackwalker outputs of the sample crashes.
+# Regenerate the one precomputed stackwalker output among the sample crashes.
 #
-# Every minidump in examples/crashes/*/ (files named upload_file_minidump*) gets a sibling
-# <dump name>.json: the compact JSON of rust-minidump's minidump-stackwalk 0.25.0 (the peer),
-# run with the local symbols of ../shared/testdata and the crash's raw_crash.json as
-# --evil-json, the way Socorro's processor passes the raw crash. The outputs are committed so
-# the demo and tests can use them without the peer; this script documents how they were made.
+# The samples are walked live by the processor's stackwalker; only no-debug-id/ keeps a stored
+# output, to show a stored output whose module lacks a debug id being symbolicated by
+# code-info lookup. It is the compact JSON of rust-minidump's minidump-stackwalk 0.25.0 (the
+# peer), run with the plain symbols of ../shared/testdata (no code ids, so test_app.exe stays
+# unsymbolicated) and the crash's raw_crash.json as --evil-json, the way Socorro's processor
+# passes the raw crash.
 #
 # Run examples/build_samples.py first if the raw crashes or dumps changed.
 #
@@ -17,7 +18,7 @@ symbols=../shared/testdata/symbols
 stackwalk=$(bash ../shared/tools/fetch-minidump-stackwalk .cache/peers)
 "$stackwalk" --version
 
-for crash_dir in examples/crashes/*/; do
+for crash_dir in examples/crashes/no-debug-id/; do
   for dump in "$crash_dir"upload_file_minidump*; do
     [[ -f $dump && $dump != *.json ]] || continue
     out=$dump.json

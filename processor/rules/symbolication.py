@@ -244,7 +244,8 @@ class SymbolicationRule(Rule):
         frames = DumpFrames(json_dump)
         recovered, missing = [], []
         for index, module in enumerate(frames.modules):
-            if module.get("loaded_symbols") is True:
+            # rust-minidump counts a corrupt file as loaded; for reports it is still missing.
+            if module.get("loaded_symbols") is True and module.get("corrupt_symbols") is not True:
                 continue
             if not frames.unsymbolicated(index) and module.get("missing_symbols") is not True:
                 continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -252,9 +253,16 @@ def test_external_stackwalker_walks_a_dump_without_stored_output(
 ):
     crash_dir = tmp_path / "crash"
     shutil.copytree(SAMPLES / "windows-x86-test-app", crash_dir)
-    stored = crash_dir / "upload_file_minidump.json"
-    expected_dump = json.loads(stored.read_text())
-    stored.unlink()
+    (crash_dir / "upload_file_minidump.json").unlink(missing_ok=True)
+    # What the peer prints when run the way the processor runs it (raw crash as --evil-json).
+    argv = [str(peer_stackwalker), "--json", str(crash_dir / "upload_file_minidump")]
+    argv += [str(testdata_dir / "symbols"), "--evil-json", str(crash_dir / "raw_crash.json")]
+    direct = subprocess.run(
+        argv,
+        capture_output=True,
+        check=True,
+    )
+    expected_dump = json.loads(direct.stdout)
     code, out = crashproc(
         "process",
         "--stackwalker",

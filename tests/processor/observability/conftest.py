@@ -83,7 +83,7 @@ def walked_run_metrics(
     """Metrics recorded while the peer stackwalker walks a sample (its stored output removed)."""
     crash_dir = tmp_path / "crash"
     shutil.copytree(SAMPLES / "windows-x86-test-app", crash_dir)
-    (crash_dir / "upload_file_minidump.json").unlink()
+    (crash_dir / "upload_file_minidump.json").unlink(missing_ok=True)
     settings = Settings(
         stackwalker="external",
         stackwalker_command=str(peer_stackwalker),

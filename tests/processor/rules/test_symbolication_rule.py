@@ -55,7 +55,8 @@ def no_debug_id_crash(tmp_path: Path) -> Path:
 
 
 def process(crash_dir: Path, **settings) -> dict:
-    processor = CrashProcessor(Settings(stackwalker="none", **settings))
+    settings.setdefault("stackwalker", "none")
+    processor = CrashProcessor(Settings(**settings))
     try:
         return processor.process(load_crash_dir(crash_dir))
     finally:
@@ -81,7 +82,13 @@ def test_local_store_recovers_the_module_and_the_signature(
     processed = process(
         no_debug_id_crash, symbols_paths=[str(code_id_store)], symbols_cache=tmp_path / "cache"
     )
-    reference = process(SAMPLES / "windows-x86-test-app")
+    # The same crash with its debug id, walked with the plain symbols.
+    reference = process(
+        SAMPLES / "windows-x86-test-app",
+        stackwalker="builtin",
+        symbols_paths=[str(code_id_store.parent / "symbols")],
+        symbols_cache=tmp_path / "cache2",
+    )
 
     assert processed["signature"] == reference["signature"]
     assert processed["signature"] == "(anonymous namespace)::CrashFunction"

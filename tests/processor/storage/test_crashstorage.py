@@ -34,7 +34,10 @@ def save_sample(storage, directory=SAMPLE):
 
 
 def test_raw_crash_and_dumps_round_trip(storage, tmp_path):
-    crash = save_sample(storage)
+    sample = tmp_path / "sample"
+    shutil.copytree(SAMPLE, sample)
+    (sample / "upload_file_minidump.json").write_text('{"status": "OK", "stored": true}')
+    crash = save_sample(storage, sample)
     assert storage.has_raw_crash(crash.crash_id)
     assert storage.load_raw_crash(crash.crash_id) == crash.raw_crash
     assert storage.load_dump_names(crash.crash_id) == ["memory_report", "upload_file_minidump"]
@@ -51,7 +54,7 @@ def test_raw_crash_and_dumps_round_trip(storage, tmp_path):
         assert Path(path).read_bytes() == Path(crash.dumps[name]).read_bytes()
     # The stored stackwalker output comes back beside its dump, where the stackwalk rule looks.
     output = fetched / "upload_file_minidump.json"
-    assert output.read_bytes() == (SAMPLE / "upload_file_minidump.json").read_bytes()
+    assert output.read_bytes() == (sample / "upload_file_minidump.json").read_bytes()
     assert not (fetched / "memory_report.json").exists()
 
 

@@ -24,7 +24,10 @@ def files_under(root: Path) -> list[str]:
 def test_the_layout_on_disk(tmp_path):
     root = tmp_path / "crashes"
     storage = open_storage(str(root))
-    crash = load_crash_dir(SAMPLE)
+    sample = tmp_path / "sample"
+    shutil.copytree(SAMPLE, sample)
+    (sample / "upload_file_minidump.json").write_text('{"status": "OK"}')  # a stored output
+    crash = load_crash_dir(sample)
     crash_id = crash.crash_id
     storage.save_raw_crash(
         crash_id, crash.raw_crash, crash.dumps, stored_outputs(crash.dumps.items())
