@@ -11,6 +11,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,6 +24,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[3]
+SAMPLES = REPO / "examples" / "crashes"
+STORED_OUTPUT = Path(__file__).with_name("data") / "upload_file_minidump.json"
+STORED_SIGNATURE = "crashproc_test::Boom"
 
 TEST_RULE = '''
 import os
@@ -61,6 +65,20 @@ def make_crash_dir(parent: Path, index: int, **annotations: object) -> tuple[Pat
     }
     (directory / "raw_crash.json").write_text(json.dumps(raw_crash))
     return directory, crash_id
+
+
+@pytest.fixture
+def sample_dir(tmp_path) -> Callable[[str], Path]:
+    """A copy of an example crash with the test's stored stackwalker output beside its dump,
+    so processing without a stackwalker still has a stack (signature STORED_SIGNATURE)."""
+
+    def copy(name: str) -> Path:
+        target = tmp_path / "samples" / name
+        shutil.copytree(SAMPLES / name, target)
+        shutil.copyfile(STORED_OUTPUT, target / "upload_file_minidump.json")
+        return target
+
+    return copy
 
 
 @dataclass

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import pytest
 
@@ -14,8 +13,6 @@ from processor.job import ALREADY_DONE, PROCESSED, PermanentFailure, failure_tex
 from processor.runner import CrashProcessor
 from processor.storage import open_storage, stored_outputs
 
-REPO = Path(__file__).resolve().parents[3]
-SAMPLE = REPO / "examples" / "crashes" / "windows-x86-test-app"
 VOLATILE = ("started_datetime", "completed_datetime", "processor_notes")
 
 
@@ -34,8 +31,13 @@ def storage(tmp_path):
 
 
 @pytest.fixture
-def crash_id(storage):
-    crash = load_crash_dir(SAMPLE)
+def sample(sample_dir):
+    return sample_dir("windows-x86-test-app")
+
+
+@pytest.fixture
+def crash_id(storage, sample):
+    crash = load_crash_dir(sample)
     storage.save_raw_crash(
         crash.crash_id, crash.raw_crash, crash.dumps, stored_outputs(crash.dumps.items())
     )
@@ -46,12 +48,13 @@ def without_volatile(processed):
     return {k: v for k, v in processed.items() if k not in VOLATILE}
 
 
-def test_a_stored_crash_gives_what_its_directory_gives(storage, processor, crash_id):
+def test_a_stored_crash_gives_what_its_directory_gives(storage, processor, sample, crash_id):
     result = run_job(storage, processor, crash_id, use_previous=False)
     assert result.outcome == PROCESSED
-    direct = processor.process(load_crash_dir(SAMPLE))
+    direct = processor.process(load_crash_dir(sample))
     assert without_volatile(result.processed) == without_volatile(direct)
-    assert result.processed["signature"] == "(anonymous namespace)::CrashFunction"
+    assert result.processed["signature"] == "crashproc_test::Boom"
+    assert result.processed["stackwalk_version"] == "precomputed"
     assert storage.load_processed_crash(crash_id) == result.processed
     public = storage.load_processed_crash(crash_id, public=True)
     assert public["signature"] == result.processed["signature"]

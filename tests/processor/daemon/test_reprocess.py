@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -19,8 +18,6 @@ from processor.queues import open_queue
 from processor.runner import CrashProcessor
 from processor.storage import open_storage, stored_outputs
 
-REPO = Path(__file__).resolve().parents[3]
-SAMPLES = REPO / "examples" / "crashes"
 SAMPLE_NAMES = ["linux-amd64", "windows-x86-test-app", "oom-with-memory-report"]
 
 
@@ -34,12 +31,12 @@ def processor():
 
 
 @pytest.fixture
-def site(tmp_path, processor):
+def site(tmp_path, processor, sample_dir):
     """A storage holding three processed sample crashes; returns (storage URL, ids)."""
     storage = open_storage(str(tmp_path / "crashes"))
     ids = []
     for name in SAMPLE_NAMES:
-        crash = load_crash_dir(SAMPLES / name)
+        crash = load_crash_dir(sample_dir(name))
         outputs = stored_outputs(crash.dumps.items())
         storage.save_raw_crash(crash.crash_id, crash.raw_crash, crash.dumps, outputs)
         run_job(storage, processor, crash.crash_id, use_previous=False)
