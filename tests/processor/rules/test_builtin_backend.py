@@ -86,17 +86,18 @@ def test_code_info_recovery_during_the_walk(
     assert processed["signature"] == "(anonymous namespace)::CrashFunction"
 
 
+def process_stored_sample(tmp_path: Path, testdata_dir: Path, stackwalker: str) -> dict:
+    """The no-debug-id sample (a stored output, test_app without ids) with code-info symbols."""
+    crash = tmp_path / "no-debug-id"
+    shutil.copytree(SAMPLES / "no-debug-id", crash)
+    symbols = [str(testdata_dir / "symbols-with-code-id")]
+    return process(crash, tmp_path, stackwalker=stackwalker, symbols_paths=symbols)
+
+
 def test_stored_output_is_walked_again_after_recovery(
     tmp_path: Path, testdata_dir: Path, expected: dict
 ) -> None:
-    crash = tmp_path / "no-debug-id"
-    shutil.copytree(SAMPLES / "no-debug-id", crash)
-    processed = process(
-        crash,
-        tmp_path,
-        stackwalker="builtin",
-        symbols_paths=[str(testdata_dir / "symbols-with-code-id")],
-    )
+    processed = process_stored_sample(tmp_path, testdata_dir, "builtin")
     notes = processed["processor_notes"].splitlines()
     assert RECOVERED_NOTE in notes
     assert any(n.startswith("walked again by the built-in stackwalker") for n in notes)
@@ -110,14 +111,7 @@ def test_stored_output_is_walked_again_after_recovery(
 def test_stored_output_without_builtin_is_only_symbolicated(
     tmp_path: Path, testdata_dir: Path
 ) -> None:
-    crash = tmp_path / "no-debug-id"
-    shutil.copytree(SAMPLES / "no-debug-id", crash)
-    processed = process(
-        crash,
-        tmp_path,
-        stackwalker="none",
-        symbols_paths=[str(testdata_dir / "symbols-with-code-id")],
-    )
+    processed = process_stored_sample(tmp_path, testdata_dir, "none")
     assert processed["stackwalk_version"] == "precomputed"
     assert [t for *_, t in frames(processed)] == [
         "context",
