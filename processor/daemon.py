@@ -106,8 +106,10 @@ class Daemon:
 
     def check_configuration(self) -> None:
         """Fail fast, in this process, on what would make every worker fail to start."""
+        from processor.observability.setup import setup_observability
         from processor.runner import CrashProcessor
 
+        setup_observability(self.settings)  # this process emits the queue-depth gauges
         open_settings_storage(self.settings).close()
         self.queue = open_queue(self.settings.queue, **queue_options(self.settings))
         CrashProcessor(self.settings).close()

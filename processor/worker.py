@@ -118,11 +118,14 @@ class Worker:
                 self.state[slot] += 1
 
     def start(self) -> None:
+        from processor.observability.setup import setup_observability
         from processor.runner import CrashProcessor
 
+        # Metrics sockets and Sentry clients belong to the process that uses them.
+        reporter = setup_observability(self.settings)
         self.storage = open_settings_storage(self.settings)
         self.queue = open_queue(self.settings.queue, **queue_options(self.settings))
-        self.processor = CrashProcessor(self.settings)
+        self.processor = CrashProcessor(self.settings, error_reporter=reporter)
 
     def request_stop(self, *_: Any) -> None:
         self.stopping.set()

@@ -105,9 +105,10 @@ def reprocess_inline(
     out: TextIO,
 ) -> tuple[int, int, int]:
     """Reprocess here; returns (done, with a changed signature, failed)."""
+    from processor.observability.setup import setup_observability
     from processor.runner import CrashProcessor
 
-    processor = CrashProcessor(settings)
+    processor = CrashProcessor(settings, error_reporter=setup_observability(settings))
     done = changed = failed = 0
     progress = Progress(len(ids), "reprocessing")
     try:

@@ -134,11 +134,11 @@ class Site:
         assert result.returncode == 0, result.stderr
         return result.stdout.split()
 
-    def start_daemon(self, *flags: str, **env: str) -> DaemonProcess:
+    def start_daemon(self, *flags: str, verbose: bool = False, **env: str) -> DaemonProcess:
         log = self.root / f"daemon-{time.monotonic_ns()}.log"
         with open(log, "w") as stderr:
             process = subprocess.Popen(
-                [sys.executable, "-m", "processor", "daemon", *flags],
+                [sys.executable, "-m", "processor", *(["-v"] if verbose else []), "daemon", *flags],
                 env=self.env(**env),
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,

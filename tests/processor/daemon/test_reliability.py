@@ -161,3 +161,17 @@ def test_progress_line_reports_rates_and_queue_depths(make_site):
     assert int(mid.group(1)) + int(mid.group(3)) <= 40
     assert pattern.search(lines[-1]).group(1) == "40"
     assert lines[-1].split("INFO crashproc.daemon: ")[1].startswith("stopped: ")
+
+
+def test_workers_and_daemon_emit_their_metrics(make_site):
+    site = make_site()
+    site.submit([d for d, _ in site.crashes(3)])
+    daemon = site.start_daemon(
+        "--once", verbose=True, CRASHPROC_METRICS="logging", CRASHPROC_WORKERS="1"
+    )
+    assert daemon.wait(timeout=60) == 0
+    output = daemon.output()
+    # The daemon samples the queues; each worker process times its crashes.
+    assert re.search(r"gauge\|crashproc\.processor\.queue\.depth\|\d+\|#queue:standard", output)
+    assert re.search(r"gauge\|crashproc\.processor\.queue\.depth\|0\|#queue:deadletter", output)
+    assert len(re.findall(r"timing\|crashproc\.processor\.process_crash\|", output)) == 3
