@@ -49,3 +49,11 @@ bench-signature: install
 .PHONY: bench-symbols
 bench-symbols: install
 	$(BIN)/python bench/symbols.py
+
+.PHONY: bench-stackwalk
+bench-stackwalk: install
+	$(BIN)/python bench/stackwalk.py
+
+.PHONY: bench-processor
+bench-processor: install $(DEMO_SYMBOLS)/.built
+	$(BIN)/python bench/processor.py --symbols-path $(DEMO_SYMBOLS)
