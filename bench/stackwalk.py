@@ -1,0 +1,170 @@
+"""Stackwalk speed: ours in-process with a warm symbol cache against minidump-stackwalk.
+
+Usage: ``make bench-stackwalk`` or
+``.venv/bin/python bench/stackwalk.py [--runs 21] [--warmup 3] [--peer PATH]``.
+
+The processor walks dumps with the built-in stackwalker in its own process, sharing one
+SymbolProvider across crashes, whereas an external stackwalker pays a process start and a
+cold symbol cache for every crash. So the comparison that matters to a processor is, per
+dump in ../shared/testdata that the peer can walk (symbols from ../shared/testdata/symbols):
+
+* ours: `stackwalk.process.walk_minidump` with one provider reused for every run (a few
+  warm-up runs, then the median of ``--runs``); the JSON document is not serialized, since
+  the processor uses it as a dict;
+* the peer: ``minidump-stackwalk --json DUMP SYMBOLS`` run as a subprocess per dump, output
+  captured, median wall-clock time of ``--runs``.
+
+Goal (issue 6): ours per dump <= the peer's per-process time (ratio <= 1).
+
+Two cold-cache figures follow, summed over the same dumps: ours in-process with a fresh
+provider and an empty cache directory for each dump (symbol files found and parsed once),
+and ours as a whole process (a fresh interpreter running the ``stackwalk`` command), which
+is what a per-crash subprocess of ours would cost. A column says whether the crashing
+thread's frames agree with the peer's by (module, module_offset, function, trust), so a
+fast but wrong walk is not mistaken for a win.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+# This script is named like the package it measures: keep its directory off sys.path.
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
+REPO = HERE.parent
+SHARED = REPO.parent / "shared"
+TESTDATA = SHARED / "testdata"
+SYMBOLS = TESTDATA / "symbols"
+FETCH = SHARED / "tools" / "fetch-minidump-stackwalk"
+
+# A fresh interpreter walking one dump through our command (symbols parsed from scratch).
+_WHOLE_PROCESS = "import sys\nfrom stackwalk.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+
+
+def fetch_peer(dest: Path) -> Path:
+    """The peer binary, fetched by the shared script when it is not there yet."""
+    proc = subprocess.run(
+        ["bash", str(FETCH), str(dest)], capture_output=True, text=True, cwd=REPO, check=False
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"minidump-stackwalk cannot be had: {proc.stderr.strip()[-300:]}")
+    return (REPO / proc.stdout.strip().splitlines()[-1]).resolve()
+
+
+def run_peer(peer: Path, dump: Path) -> tuple[float, dict[str, Any] | None]:
+    """Wall-clock seconds of one peer process, and its document (None when it fails)."""
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [str(peer), "--json", str(dump), str(SYMBOLS)], capture_output=True, check=False
+    )
+    elapsed = time.perf_counter() - start
+    return elapsed, json.loads(proc.stdout) if proc.returncode == 0 else None
+
+
+def median_time(action: Callable[[], object], runs: int, warmup: int) -> float:
+    """Median seconds of `runs` calls after `warmup` untimed ones."""
+    for _ in range(warmup):
+        action()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def crashing_frames(doc: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The crashing thread's frames by the fields the differential tests compare."""
+    frames = (doc.get("crashing_thread") or {}).get("frames") or []
+    return [(f["module"], f["module_offset"], f["function"], f["trust"]) for f in frames]
+
+
+def provider_for(cache_dir: Path):
+    """The processor's SymbolProvider over the test symbols, caching under `cache_dir`."""
+    from processor.config import Settings
+    from processor.symbolsetup import build_symbol_provider
+
+    return build_symbol_provider(Settings(symbols_paths=[str(SYMBOLS)], symbols_cache=cache_dir))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=21, help="timed runs per dump (median)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed runs before timing")
+    parser.add_argument("--peer", type=Path, help="minidump-stackwalk binary (default: fetch)")
+    args = parser.parse_args(argv)
+    peer = args.peer or fetch_peer(REPO / ".cache" / "peers")
+
+    from stackwalk.process import walk_minidump
+
+    dumps = sorted(TESTDATA.glob("*.dmp"))
+    print(f"peer {peer}; {len(dumps)} dumps; median of {args.runs} after {args.warmup} warm-up")
+    header = (
+        f"{'dump':34} {'ours warm':>10} {'ours cold':>10} {'peer/proc':>10} {'ratio':>7}  "
+        "crashing frames"
+    )
+    print(header)
+    totals = {"warm": 0.0, "cold": 0.0, "peer": 0.0, "whole": 0.0}
+    worst = 0.0
+    with tempfile.TemporaryDirectory(prefix="bench-stackwalk-") as tmp:
+        scratch = Path(tmp)
+        warm_provider = provider_for(scratch / "warm-cache")
+        for index, dump in enumerate(dumps):
+            _, peer_doc = run_peer(peer, dump)
+            if peer_doc is None:
+                print(f"{dump.name:34} skipped: the peer cannot walk it either")
+                continue
+            warm = median_time(
+                lambda d=dump: walk_minidump(d, warm_provider), args.runs, args.warmup
+            )
+            cold_provider = provider_for(scratch / f"cold-cache-{index}")
+            start = time.perf_counter()
+            walk_minidump(dump, cold_provider)
+            cold = time.perf_counter() - start
+            ours_doc = walk_minidump(dump, warm_provider)
+            peer_time = median_time(lambda d=dump: run_peer(peer, d), args.runs, args.warmup)
+            start = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-c", _WHOLE_PROCESS, "--json", str(dump), str(SYMBOLS)],
+                stdout=subprocess.DEVNULL,
+                check=True,
+            )
+            totals["whole"] += time.perf_counter() - start
+            ratio = warm / peer_time
+            worst = max(worst, ratio)
+            same = crashing_frames(ours_doc) == crashing_frames(peer_doc)
+            frames = len(crashing_frames(peer_doc))
+            print(
+                f"{dump.name:34} {warm * 1e3:8.2f}ms {cold * 1e3:8.1f}ms {peer_time * 1e3:8.2f}ms "
+                f"{ratio:6.2f}x  {frames} {'same' if same else 'DIFFERENT'}"
+            )
+            totals["warm"] += warm
+            totals["cold"] += cold
+            totals["peer"] += peer_time
+    peer_total = totals["peer"]
+    print(
+        f"{'total':34} {totals['warm'] * 1e3:8.2f}ms {totals['cold'] * 1e3:8.1f}ms "
+        f"{peer_total * 1e3:8.2f}ms {totals['warm'] / peer_total:6.2f}x  "
+        f"(goal: every ratio <= 1; worst {worst:.2f}x)"
+    )
+    print(
+        f"cold cache: ours in-process, fresh provider and empty cache per dump "
+        f"{totals['cold'] * 1e3:.0f} ms ({totals['cold'] / peer_total:.2f}x the peer); "
+        f"ours as a process per dump {totals['whole'] * 1e3:.0f} ms "
+        f"({totals['whole'] / peer_total:.2f}x); peer {peer_total * 1e3:.0f} ms"
+    )
+    print(json.dumps({key: round(value, 6) for key, value in totals.items()} | {"worst": worst}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
