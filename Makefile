@@ -57,3 +57,7 @@ bench-stackwalk: install
 .PHONY: bench-processor
 bench-processor: install $(DEMO_SYMBOLS)/.built
 	$(BIN)/python bench/processor.py --symbols-path $(DEMO_SYMBOLS)
+
+.PHONY: bench-reports
+bench-reports: install
+	$(BIN)/python bench/reports.py

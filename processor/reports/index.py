@@ -30,33 +30,38 @@ from processor.storage.crashstorage import CrashStorage
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 60_000
+MIN_SQLITE = (3, 35)
+# Page cache per connection: the indexes of 100,000 crashes stay mostly in memory.
+CACHE_KIB = 32 * 1024
 DEFAULT_INDEX_PATH = "./var/report-index.sqlite"
 INDEX_ENV = "CRASHPROC_REPORT_INDEX"
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT INTO meta (key, value) VALUES ('generation', 1);
+-- A crash's rows elsewhere refer to it by its small integer id, not its 36-character crash
+-- id: crash_modules holds a dozen rows per crash and is most of the file.
 CREATE TABLE crashes (
-    crash_id TEXT PRIMARY KEY,
+    id INTEGER PRIMARY KEY,
+    crash_id TEXT NOT NULL UNIQUE,
     date TEXT NOT NULL,             -- YYYY-MM-DD (UTC)
     signature TEXT,
     product TEXT,
     version TEXT,
-    generation INTEGER NOT NULL
+    generation INTEGER NOT NULL     -- scanned only when a rebuild ends: no index
 );
 CREATE INDEX crashes_date_signature ON crashes (date, signature);
-CREATE INDEX crashes_generation ON crashes (generation);
 -- Modules on the crashing stack, one row per crash and module (matched without case).
 CREATE TABLE crash_modules (
-    crash_id TEXT NOT NULL,
+    crash INTEGER NOT NULL,         -- crashes.id
     module TEXT NOT NULL COLLATE NOCASE,
     date TEXT NOT NULL,
-    PRIMARY KEY (crash_id, module)
-);
+    PRIMARY KEY (crash, module)
+) WITHOUT ROWID;
 CREATE INDEX crash_modules_module_date ON crash_modules (module, date);
 -- Modules without symbols, one row per crash and module.
 CREATE TABLE missing_symbols (
-    crash_id TEXT NOT NULL,
+    crash INTEGER NOT NULL,         -- crashes.id
     date TEXT NOT NULL,
     filename TEXT,
     version TEXT,
@@ -65,7 +70,7 @@ CREATE TABLE missing_symbols (
     code_id TEXT,
     reason TEXT NOT NULL
 );
-CREATE INDEX missing_symbols_crash ON missing_symbols (crash_id);
+CREATE INDEX missing_symbols_crash ON missing_symbols (crash);
 CREATE INDEX missing_symbols_date ON missing_symbols (date);
 """
 TABLES = ("crash_modules", "missing_symbols", "crashes", "meta")
@@ -109,6 +114,11 @@ class ReportIndex:
         return self._conn
 
     def _open(self) -> sqlite3.Connection:
+        if sqlite3.sqlite_version_info < MIN_SQLITE:
+            raise ReportIndexError(
+                f"the report index needs SQLite {'.'.join(map(str, MIN_SQLITE))} or later "
+                f"(upserts with RETURNING); Python here links {sqlite3.sqlite_version}"
+            )
         if not self.path.exists():
             if not self.create:
                 raise MissingIndexError(
@@ -123,6 +133,7 @@ class ReportIndex:
             # WAL + NORMAL: a power cut may lose the last commits, never corrupt the file; the
             # index is derived data that a reindex restores.
             conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             self._check_schema(conn)
         except sqlite3.DatabaseError as exc:
             conn.close()
@@ -184,31 +195,26 @@ class ReportIndex:
     @staticmethod
     def _replace(conn: sqlite3.Connection, entry: IndexEntry) -> None:
         date = entry.date.isoformat()
-        conn.execute("DELETE FROM crash_modules WHERE crash_id = ?", (entry.crash_id,))
-        conn.execute("DELETE FROM missing_symbols WHERE crash_id = ?", (entry.crash_id,))
-        conn.execute(
-            "INSERT OR REPLACE INTO crashes (crash_id, date, signature, product, version, "
-            "generation) VALUES (?, ?, ?, ?, ?, (SELECT value FROM meta WHERE key = 'generation'))",
+        # An upsert keeps a known crash's id, so only its own rows below are replaced.
+        (crash,) = conn.execute(
+            "INSERT INTO crashes (crash_id, date, signature, product, version, generation) "
+            "VALUES (?, ?, ?, ?, ?, (SELECT value FROM meta WHERE key = 'generation')) "
+            "ON CONFLICT (crash_id) DO UPDATE SET date = excluded.date, "
+            "signature = excluded.signature, product = excluded.product, "
+            "version = excluded.version, generation = excluded.generation RETURNING id",
             (entry.crash_id, date, entry.signature, entry.product, entry.version),
+        ).fetchone()
+        conn.execute("DELETE FROM crash_modules WHERE crash = ?", (crash,))
+        conn.execute("DELETE FROM missing_symbols WHERE crash = ?", (crash,))
+        conn.executemany(
+            "INSERT OR IGNORE INTO crash_modules (crash, module, date) VALUES (?, ?, ?)",
+            [(crash, module, date) for module in entry.stack_modules],
         )
         conn.executemany(
-            "INSERT OR IGNORE INTO crash_modules (crash_id, module, date) VALUES (?, ?, ?)",
-            [(entry.crash_id, module, date) for module in entry.stack_modules],
-        )
-        conn.executemany(
-            "INSERT INTO missing_symbols (crash_id, date, filename, version, debug_file, "
+            "INSERT INTO missing_symbols (crash, date, filename, version, debug_file, "
             "debug_id, code_id, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (
-                    entry.crash_id,
-                    date,
-                    m.filename,
-                    m.version,
-                    m.debug_file,
-                    m.debug_id,
-                    m.code_id,
-                    m.reason,
-                )
+                (crash, date, m.filename, m.version, m.debug_file, m.debug_id, m.code_id, m.reason)
                 for m in entry.missing
             ],
         )
@@ -227,10 +233,10 @@ class ReportIndex:
     def drop_older_generations(self, generation: int) -> int:
         """End a rebuild: drop crashes not rewritten since ``generation`` began; returns how many."""
         conn = self.conn
-        stale = "SELECT crash_id FROM crashes WHERE generation < ?"
+        stale = "SELECT id FROM crashes WHERE generation < ?"
         with _transaction(conn):
-            conn.execute(f"DELETE FROM crash_modules WHERE crash_id IN ({stale})", (generation,))
-            conn.execute(f"DELETE FROM missing_symbols WHERE crash_id IN ({stale})", (generation,))
+            conn.execute(f"DELETE FROM crash_modules WHERE crash IN ({stale})", (generation,))
+            conn.execute(f"DELETE FROM missing_symbols WHERE crash IN ({stale})", (generation,))
             return conn.execute("DELETE FROM crashes WHERE generation < ?", (generation,)).rowcount
 
     # -- reading ------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ class Kind:
         if self.table != "crashes":
             raise ValueError(f"--module applies to the signatures report, not {self.name}")
         # Only crashes whose crashing stack holds the module (crash_modules is one row each).
-        return "crash_modules AS m JOIN crashes AS t ON t.crash_id = m.crash_id", "m"
+        return "crash_modules AS m JOIN crashes AS t ON t.id = m.crash", "m"
 
 
 SIGNATURES = Kind(

@@ -23,24 +23,32 @@ from processor.reports.reindex import reindex
 from processor.storage import CorruptCrashData, ListenerError, open_storage
 from processor.storage.crashstorage import processed_key
 
+# Every table's rows by crash id (the integer ids and generation stamps aside).
 TABLES = {
-    "crashes": "crash_id, date, signature, product, version",
-    "crash_modules": "crash_id, module, date",
-    "missing_symbols": "crash_id, date, filename, version, debug_file, debug_id, code_id, reason",
+    "crashes": "SELECT crash_id, date, signature, product, version FROM crashes",
+    "crash_modules": "SELECT c.crash_id, m.module, m.date FROM crash_modules AS m "
+    "JOIN crashes AS c ON c.id = m.crash",
+    "missing_symbols": "SELECT c.crash_id, s.date, s.filename, s.version, s.debug_file, "
+    "s.debug_id, s.code_id, s.reason FROM missing_symbols AS s JOIN crashes AS c ON c.id = s.crash",
 }
 
 
 def dump_index(path: Path) -> dict[str, list[tuple]]:
-    """Every row of every table (the generation stamp aside), sorted: equal contents compare."""
+    """Every row of every table, sorted: equal contents compare equal."""
     conn = sqlite3.connect(path)
     try:
-        return {
+        tables = {
             table: sorted(
-                conn.execute(f"SELECT {columns} FROM {table}").fetchall(),
+                conn.execute(query).fetchall(),
                 key=lambda row: tuple("" if v is None else str(v) for v in row),
             )
-            for table, columns in TABLES.items()
+            for table, query in TABLES.items()
         }
+        # No orphans: every module row belongs to an indexed crash.
+        for table in ("crash_modules", "missing_symbols"):
+            total = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            assert total == len(tables[table]), table
+        return tables
     finally:
         conn.close()
 
