@@ -1,20 +1,23 @@
 """``crashproc report ...``: the report commands and the index rebuild, wired to argparse.
 
-Every command takes ``--index PATH`` (the SQLite report index; ``CRASHPROC_REPORT_INDEX`` or
-``./var/report-index.sqlite``) and ``--storage URL`` (the crash storage the index describes;
-``CRASHPROC_STORAGE`` or ``./var/crashes``): ``reindex`` reads it, the reports name it in their
-advice when the index is missing. Errors are one line on stderr and exit status 1 (2 for usage).
+Every command takes ``--storage URL`` (default: the configured storage, ``CRASHPROC_STORAGE``
+or ``./var/crashes``) and ``--index PATH`` (default: ``CRASHPROC_REPORT_INDEX``, else beside a
+local storage directory, ``./var/report-index.sqlite`` by default): ``reindex`` reads the
+storage, the reports read the index of that storage. Errors are one line on stderr and exit
+status 1 (2 for usage and configuration).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
-import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TextIO
 
+from processor.commands.progress import Progress
+from processor.config import Settings
 from processor.reports.compare import PeriodError, compare, parse_period
 from processor.reports.formats import FORMATS
 from processor.reports.index import (
@@ -24,31 +27,49 @@ from processor.reports.index import (
     default_index_path,
 )
 from processor.reports.model import Report
-from processor.reports.progress import ProgressBar
 from processor.reports.queries import DEFAULT_TOP, KINDS, Period, report
 from processor.reports.reindex import reindex
 from processor.storage import StorageError, open_storage
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-STORAGE_ENV = "CRASHPROC_STORAGE"
-DEFAULT_STORAGE = "./var/crashes"
-
-
-def default_storage_url() -> str:
-    return os.environ.get(STORAGE_ENV) or DEFAULT_STORAGE
 
 
 def _error(message: str) -> None:
     print(f"crashproc report: error: {message}", file=sys.stderr)
 
 
+def _resolve(args: argparse.Namespace) -> Settings:
+    """Fill in --storage and --index from the configuration (a ConfigError is a usage error)."""
+    settings = Settings.from_env()
+    args.storage = args.storage or settings.storage
+    args.index = Path(args.index) if args.index else default_index_path(args.storage)
+    return settings
+
+
+class _Bar:
+    """The reindex progress callback (done, total) drawing the shared command progress bar."""
+
+    def __init__(self) -> None:
+        self.bar: Progress | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = Progress(total, "reindex")
+        self.bar.advance(done - self.bar.done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def cmd_reindex(args: argparse.Namespace, out: TextIO) -> int:
+    settings = _resolve(args)
     try:
-        storage = open_storage(args.storage)
+        storage = open_storage(args.storage, s3_endpoint_url=settings.s3_endpoint_url)
     except StorageError as exc:
         _error(str(exc))
         return EXIT_USAGE
-    bar = ProgressBar("reindex")
+    bar = _Bar()
     try:
         with ReportIndex(args.index) as index:
             result = reindex(storage, index, progress=bar)
@@ -56,7 +77,7 @@ def cmd_reindex(args: argparse.Namespace, out: TextIO) -> int:
         _error(str(exc))
         return EXIT_FAILED
     finally:
-        bar.finish()
+        bar.close()
         storage.close()
     print(
         f"indexed {result.indexed} crashes from {storage.describe()} into {args.index}"
@@ -80,6 +101,7 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
 
 def _run(args: argparse.Namespace, out: TextIO, build: Callable[[ReportIndex], Report]) -> int:
     """Open the index for reading, build the report, print it in the chosen format."""
+    _resolve(args)
     try:
         with ReportIndex(args.index, create=False) as index:
             result = build(index)
@@ -152,16 +174,15 @@ def _output_arguments(parser: argparse.ArgumentParser) -> None:
 def _common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--storage",
-        default=default_storage_url(),
         metavar="URL",
-        help=f"crash storage (directory, file:PATH or s3://bucket/prefix; default ${STORAGE_ENV} "
-        f"or {DEFAULT_STORAGE})",
+        help="crash storage: a directory, file:PATH or s3://bucket/prefix (default: "
+        "$CRASHPROC_STORAGE or ./var/crashes)",
     )
     parser.add_argument(
         "--index",
-        default=default_index_path(),
         metavar="PATH",
-        help="report index (default $CRASHPROC_REPORT_INDEX or ./var/report-index.sqlite)",
+        help="report index (default: $CRASHPROC_REPORT_INDEX, else report-index.sqlite beside "
+        "a local storage directory, else ./var/report-index.sqlite)",
     )
 
 

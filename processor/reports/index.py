@@ -21,9 +21,10 @@ from __future__ import annotations
 import datetime
 import os
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from processor.reports.extract import IndexEntry, index_entry
 from processor.storage.crashstorage import CrashStorage
@@ -33,7 +34,8 @@ BUSY_TIMEOUT_MS = 60_000
 MIN_SQLITE = (3, 35)
 # Page cache per connection: the indexes of 100,000 crashes stay mostly in memory.
 CACHE_KIB = 32 * 1024
-DEFAULT_INDEX_PATH = "./var/report-index.sqlite"
+INDEX_NAME = "report-index.sqlite"
+DEFAULT_INDEX_PATH = f"./var/{INDEX_NAME}"
 INDEX_ENV = "CRASHPROC_REPORT_INDEX"
 
 SCHEMA = """
@@ -88,10 +90,26 @@ class SchemaVersionError(ReportIndexError):
     """The index was written by a crashproc with another schema: a reindex recreates it."""
 
 
-def default_index_path(environ: dict[str, str] | None = None) -> Path:
-    """``CRASHPROC_REPORT_INDEX``, else ``./var/report-index.sqlite``."""
+def default_index_path(
+    storage_url: str | None = None, environ: Mapping[str, str] | None = None
+) -> Path:
+    """Where the report index of ``storage_url`` is, unless ``CRASHPROC_REPORT_INDEX`` says.
+
+    Beside a local storage directory (``./var/crashes`` -> ``./var/report-index.sqlite``), so
+    the daemon writing a storage and a report reading it find the same index, and a storage in
+    a scratch directory keeps its index there; ``./var/report-index.sqlite`` for S3.
+    """
     env = os.environ if environ is None else environ
-    return Path(env.get(INDEX_ENV) or DEFAULT_INDEX_PATH)
+    if env.get(INDEX_ENV):
+        return Path(env[INDEX_ENV])
+    directory = None
+    if storage_url and storage_url.startswith("file:"):
+        directory = unquote(urlsplit(storage_url).path)
+    elif storage_url and "://" not in storage_url:
+        directory = storage_url
+    if directory and directory.strip("/"):
+        return Path(directory).parent / INDEX_NAME
+    return Path(DEFAULT_INDEX_PATH)
 
 
 class ReportIndex:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import io
+import os
 import sqlite3
+import sys
+from pathlib import Path
 
 from processor.cli import run
-from processor.reports.progress import ProgressBar, render_bar
-
-
-class Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
+from processor.reports.index import default_index_path
 
 
 def test_reindex_command_prints_the_count(report_storage, tmp_path, capsys):
@@ -52,25 +50,36 @@ def test_reindex_command_errors_are_one_line(tmp_path, capsys):
     assert "unsupported storage URL scheme" in capsys.readouterr().err
 
 
-def test_progress_bar_draws_on_a_terminal_only():
-    terminal = Terminal()
-    bar = ProgressBar("reindex", terminal)
-    for done in range(1, 5):
-        bar(done, 4)
-    bar.finish()
-    lines = terminal.getvalue()
-    assert lines.startswith("\rreindex [")
-    assert lines.endswith(f"\r{render_bar('reindex', 4, 4)}\n")
-    assert "100% 4/4" in lines
-
-    pipe = io.StringIO()
-    quiet = ProgressBar("reindex", pipe)
-    quiet(1, 2)
-    quiet.finish()
-    assert pipe.getvalue() == ""
+def test_reindex_draws_a_progress_bar_on_a_terminal(report_storage, tmp_path, monkeypatch):
+    master, replica = os.openpty()
+    os.set_blocking(master, False)
+    with os.fdopen(replica, "w") as terminal:
+        monkeypatch.setattr(sys, "stderr", terminal)
+        argv = ["--storage", str(report_storage.storage_dir), "--index", str(tmp_path / "i")]
+        assert run(["report", "reindex", *argv], out=io.StringIO()) == 0
+        terminal.flush()
+    drawn = os.read(master, 1 << 16).decode()
+    os.close(master)
+    total = len(report_storage.processed) + len(report_storage.unprocessed)
+    assert "reindex [" in drawn
+    assert f"{total}/{total}" in drawn
 
 
-def test_render_bar():
-    assert render_bar("x", 0, 10) == "x [" + "." * 30 + "]   0% 0/10"
-    assert render_bar("x", 5, 10) == "x [" + "#" * 15 + "." * 15 + "]  50% 5/10"
-    assert render_bar("x", 0, 0).endswith("100% 0/0")
+def test_index_lives_beside_a_local_storage(monkeypatch):
+    monkeypatch.delenv("CRASHPROC_REPORT_INDEX", raising=False)
+    assert default_index_path("./var/crashes") == Path("var/report-index.sqlite")
+    assert default_index_path("/srv/crashes/") == Path("/srv/report-index.sqlite")
+    assert default_index_path("file:/srv/my%20crashes") == Path("/srv/report-index.sqlite")
+    assert default_index_path("s3://bucket/prefix") == Path("var/report-index.sqlite")
+    assert default_index_path(None) == Path("var/report-index.sqlite")
+    env = {"CRASHPROC_REPORT_INDEX": "/data/index.sqlite"}
+    assert default_index_path("/srv/crashes", env) == Path("/data/index.sqlite")
+
+
+def test_reports_find_the_index_beside_the_storage(report_storage, tmp_path, monkeypatch):
+    monkeypatch.delenv("CRASHPROC_REPORT_INDEX", raising=False)
+    private = report_storage.copy_to(tmp_path)  # crashes/ and index.sqlite
+    (tmp_path / "index.sqlite").rename(tmp_path / "report-index.sqlite")
+    out = io.StringIO()
+    assert run(["report", "signatures", "--storage", str(private.storage_dir)], out=out) == 0
+    assert f"{len(report_storage.processed)} crash reports" in out.getvalue()
