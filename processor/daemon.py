@@ -20,10 +20,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from processor.cli import EXIT_USAGE
 from processor.config import Settings
 from processor.observability.emit import record_queue_depth
 from processor.queues import QUEUE_NAMES, CrashQueue, QueueError, open_queue
 from processor.worker import (
+    EXIT_BAD_CONFIGURATION,
     STATE_FAILED,
     STATE_JOB_STARTED,
     STATE_PROCESSED,
@@ -97,22 +99,27 @@ class Daemon:
         self.totals = Totals()
         self.stopping = False
         self.hard_stop = False
+        self.bad_configuration = False
         self._wake = threading.Event()
         self.queue: CrashQueue | None = None
         self._last_log = 0.0
+        self._started = time.monotonic()
         self._last_counts: dict[str, float] = dict.fromkeys(COUNTERS, 0.0)
 
     # -- start-up ---------------------------------------------------------------------------
 
     def check_configuration(self) -> None:
-        """Fail fast, in this process, on what would make every worker fail to start."""
+        """Fail fast on unusable storage, queue or metrics settings.
+
+        The pipeline itself (rules, schemas, stackwalker) is checked by the workers as they
+        build it; one that finds it unusable exits with EXIT_BAD_CONFIGURATION and the daemon
+        stops (building it here too would cost every start a second for nothing).
+        """
         from processor.observability.setup import setup_observability
-        from processor.runner import CrashProcessor
 
         setup_observability(self.settings)  # this process emits the queue-depth gauges
         open_settings_storage(self.settings).close()
         self.queue = open_queue(self.settings.queue, **queue_options(self.settings))
-        CrashProcessor(self.settings).close()
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         if self.stopping:
@@ -154,7 +161,7 @@ class Daemon:
         try:
             for slot in self.slots:
                 self._start(slot)
-            self._last_log = time.monotonic()
+            self._started = self._last_log = time.monotonic()
             while not all(slot.done for slot in self.slots):
                 self._wake.wait(POLL_SECONDS)
                 self._wake.clear()
@@ -169,6 +176,8 @@ class Daemon:
         self.log_progress(final=True)
         if self.queue is not None:
             self.queue.close()
+        if self.bad_configuration:
+            return EXIT_USAGE
         if self.once and self._dead_count() > dead_before:
             return 1
         return 0
@@ -214,6 +223,13 @@ class Daemon:
         in_job = bool(slot.state[STATE_JOB_STARTED])
         self.totals.add(slot.state)
         slot.process = None
+        if exitcode == EXIT_BAD_CONFIGURATION:
+            # Every worker would fail the same way: stop rather than restart in a loop.
+            logger.error("worker %d cannot start with this configuration; stopping", slot.index)
+            self.bad_configuration = True
+            self.stopping = True
+            slot.done = True
+            return
         stopped_as_asked = self.stopping and exitcode == -signal.SIGTERM
         if not in_job and (exitcode == 0 or stopped_as_asked):
             slot.done = True  # stopped as asked, or nothing left to do (--once)
@@ -261,10 +277,15 @@ class Daemon:
             return 0
 
     def log_progress(self, final: bool = False) -> None:
+        """One line: counts, the processing rate (since the last line; over the whole run for
+        the final one), queue depths (also sent as gauges) and live workers."""
         now = time.monotonic()
-        elapsed = max(now - self._last_log, 1e-9)
         counts = self.counts()
-        rate = (counts["processed"] - self._last_counts["processed"]) / elapsed
+        if final:
+            rate = counts["processed"] / max(now - self._started, 1e-9)
+        else:
+            processed = counts["processed"] - self._last_counts["processed"]
+            rate = processed / max(now - self._last_log, 1e-9)
         parts = ", ".join(f"{name} {int(value)}" for name, value in counts.items())
         try:
             depths = self.queue.depths() if self.queue else {}

@@ -159,7 +159,9 @@ def test_progress_line_reports_rates_and_queue_depths(make_site):
     assert float(mid.group(2)) > 0
     assert 0 < int(mid.group(3)) < 40
     assert int(mid.group(1)) + int(mid.group(3)) <= 40
-    assert pattern.search(lines[-1]).group(1) == "40"
+    final = pattern.search(lines[-1])
+    assert final.group(1) == "40"
+    assert float(final.group(2)) > 0, "the final line gives the rate over the whole run"
     assert lines[-1].split("INFO crashproc.daemon: ")[1].startswith("stopped: ")
 
 
@@ -175,3 +177,14 @@ def test_workers_and_daemon_emit_their_metrics(make_site):
     assert re.search(r"gauge\|crashproc\.processor\.queue\.depth\|\d+\|#queue:standard", output)
     assert re.search(r"gauge\|crashproc\.processor\.queue\.depth\|0\|#queue:deadletter", output)
     assert len(re.findall(r"timing\|crashproc\.processor\.process_crash\|", output)) == 3
+
+
+def test_an_unusable_pipeline_stops_the_daemon_instead_of_restarting_workers(make_site):
+    site = make_site()
+    site.submit([d for d, _ in site.crashes(2)])
+    daemon = site.start_daemon(CRASHPROC_EXTRA_RULES="no_such_module.NoSuchRule")
+    assert daemon.wait(timeout=60) == 2
+    output = daemon.output()
+    assert "cannot load rule 'no_such_module.NoSuchRule'" in output
+    assert "cannot start with this configuration; stopping" in output
+    assert open_queue(site.queue_url).depths()["standard"] == 2, "nothing was lost"
