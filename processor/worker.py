@@ -223,6 +223,11 @@ class Worker:
                 time.sleep(QUEUE_RETRY_WAIT * (attempt + 1))
 
     def close(self) -> None:
+        if self.queue is not None:
+            try:
+                self.queue.forget_consumer(self.config.consumer)
+            except QueueError as exc:
+                logger.warning("worker %s: %s", self.config.consumer, exc)
         for resource in (self.processor, self.queue, self.storage):
             if resource is not None:
                 try:

@@ -1,4 +1,4 @@
-"""The production commands of ``crashproc``: submit, daemon, reprocess (one module each)."""
+"""The production commands of ``crashproc``: submit, daemon, reprocess, queue (one module each)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import argparse
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Register every command of this package on the ``crashproc`` subparsers."""
-    from processor.commands import daemon, reprocess, submit
+    from processor.commands import daemon, queue, reprocess, submit
 
-    for module in (submit, daemon, reprocess):
+    for module in (submit, daemon, reprocess, queue):
         module.add_parser(commands)

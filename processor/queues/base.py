@@ -147,6 +147,11 @@ class CrashQueue(ABC):
     def requeue_dead_letters(self, job_ids: Iterable[str] | None = None) -> int:
         """Put dead-lettered crashes back on their queues with fresh attempts."""
 
+    def forget_consumer(self, consumer: str) -> None:
+        """A consumer stops for good: drop what the backend keeps about it (if it holds
+        nothing)."""
+        return None
+
     def dead_letter_count(self) -> int:
         return len(self.dead_letters())
 

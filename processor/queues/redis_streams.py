@@ -361,6 +361,16 @@ class RedisCrashQueue(CrashQueue):
                 self._call(lambda s=stream: self.client.xgroup_delconsumer(s, GROUP, consumer))
         return released
 
+    def forget_consumer(self, consumer: str) -> None:
+        for stream in self.streams.values():
+            pending = self._call(
+                lambda s=stream: self.client.xpending_range(
+                    s, GROUP, min="-", max="+", count=1, consumername=consumer
+                )
+            )
+            if not pending:
+                self._call(lambda s=stream: self.client.xgroup_delconsumer(s, GROUP, consumer))
+
     # -- inspecting -------------------------------------------------------------------------
 
     def depths(self) -> dict[str, int]:

@@ -272,7 +272,7 @@ class SQLiteCrashQueue(CrashQueue):
         ]
 
     def requeue_dead_letters(self, job_ids: Iterable[str] | None = None) -> int:
-        wanted = None if job_ids is None else {int(j) for j in job_ids}
+        wanted = None if job_ids is None else {int(j) for j in job_ids if str(j).isdigit()}
         now = time.time()
         with self._write() as db:
             rows = db.execute(

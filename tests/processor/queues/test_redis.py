@@ -68,3 +68,18 @@ def test_a_dead_consumer_is_forgotten_once_released(redis_server):
     assert [c["name"] for c in consumers if c["name"] in (b"doomed", "doomed")] == []
     again = queue.claim("next")
     assert (again.crash_id, again.last_error) == (IDS[0], "worker died: killed by SIGKILL")
+
+
+def test_a_stopping_consumer_is_forgotten_unless_it_holds_crashes(redis_server):
+    queue = open_queue(f"{redis_server.url}?prefix=stopping")
+    queue.publish(STANDARD, IDS[:1])
+    held = queue.claim("busy")
+    assert queue.claim("idle") is None  # the group now knows "idle" too
+    queue.forget_consumer("idle")
+    queue.forget_consumer("busy")
+    names = {
+        c["name"].decode() if isinstance(c["name"], bytes) else c["name"]
+        for c in queue.client.xinfo_consumers(queue.streams[STANDARD], GROUP)
+    }
+    assert names == {"busy"}, "a consumer holding a crash keeps it"
+    assert queue.ack(held)
