@@ -19,19 +19,23 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from processor.config import Settings
+from processor.config import ConfigError, Settings
 from processor.job import ALREADY_DONE, PermanentFailure, failure_text, run_job
 from processor.pipeline import _traceback_without_message as traceback_without_message
 from processor.queues import REPROCESSING, CrashQueue, Delivery, QueueError, open_queue
-from processor.storage import CrashStorage, open_storage
+from processor.rulesets import RulesetError
+from processor.storage import CrashStorage, StorageError, open_storage
+from schemas.library import SchemaError
 
 logger = logging.getLogger("crashproc.worker")
 
 # Slots of the shared state array (doubles).
 STATE_JOB_STARTED, STATE_PROCESSED, STATE_SKIPPED, STATE_FAILED = range(4)
 STATE_SIZE = 4
-# Exit status of a worker that could not start (bad configuration): restarting cannot help.
-EXIT_STARTUP_FAILED = 3
+# Exit status of a worker that cannot start because the configuration is unusable (restarting
+# cannot help), and of one that cannot start for now (storage or queue unreachable).
+EXIT_BAD_CONFIGURATION = 3
+EXIT_START_FAILED = 4
 IDLE_WAIT = 0.5
 QUEUE_RETRY_WAIT = 1.0
 ACK_ATTEMPTS = 5
@@ -219,6 +223,11 @@ class Worker:
                 time.sleep(QUEUE_RETRY_WAIT * (attempt + 1))
 
     def close(self) -> None:
+        if self.queue is not None:
+            try:
+                self.queue.forget_consumer(self.config.consumer)
+            except QueueError as exc:
+                logger.warning("worker %s: %s", self.config.consumer, exc)
         for resource in (self.processor, self.queue, self.storage):
             if resource is not None:
                 try:
@@ -237,9 +246,20 @@ def worker_main(config: WorkerConfig, state: Any = None, log_level: int = loggin
     signal.signal(signal.SIGINT, worker.request_stop)
     try:
         worker.start()
-    except Exception as exc:
+    except (ConfigError, RulesetError, SchemaError) as exc:
         logger.error("worker %s cannot start: %s", config.consumer, exc)
-        raise SystemExit(EXIT_STARTUP_FAILED) from None
+        raise SystemExit(EXIT_BAD_CONFIGURATION) from None
+    except (StorageError, QueueError) as exc:
+        logger.error("worker %s cannot start: %s", config.consumer, exc)
+        raise SystemExit(EXIT_START_FAILED) from None
+    except Exception as exc:
+        logger.error(
+            "worker %s cannot start: %s\n%s",
+            config.consumer,
+            exc.__class__.__name__,
+            traceback_without_message(exc),
+        )
+        raise SystemExit(EXIT_START_FAILED) from None
     try:
         worker.run()
     finally:
