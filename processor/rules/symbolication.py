@@ -15,6 +15,7 @@ missing stayed so (``symbolication.missing_modules``), so reports can count the 
 from __future__ import annotations
 
 import os
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -120,15 +121,14 @@ class DumpFrames:
             base, end = _int(module.get("base_addr")), _int(module.get("end_addr"))
             if base is not None and end is not None and end > base:
                 ranges.append((base, end, index))
+        ranges.sort()
+        bases = [base for base, _, _ in ranges]
         self.by_module: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for frame in self._frames(json_dump):
             offset = _int(frame.get("offset"))
-            if offset is None:
-                continue
-            for base, end, index in ranges:
-                if base <= offset < end:
-                    self.by_module[index].append(frame)
-                    break
+            i = bisect_right(bases, offset) - 1 if offset is not None else -1
+            if i >= 0 and offset < ranges[i][1]:
+                self.by_module[ranges[i][2]].append(frame)
 
     @staticmethod
     def _frames(json_dump: dict[str, Any]) -> Iterator[dict[str, Any]]:
