@@ -32,7 +32,7 @@ def _error(message: str) -> None:
     print(f"crashproc: error: {message}", file=sys.stderr)
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def pipeline_settings(args: argparse.Namespace) -> Settings:
     """Environment settings, overridden by the flags given."""
     settings = Settings.from_env()
     if getattr(args, "schema_dir", None):
@@ -105,7 +105,7 @@ def cmd_process(args: argparse.Namespace, out: TextIO) -> int:
     from processor.runner import CrashProcessor
 
     try:
-        settings = _settings(args)
+        settings = pipeline_settings(args)
         processor = CrashProcessor(settings, error_reporter=setup_observability(settings))
     except (ConfigError, RulesetError, SchemaError) as exc:
         _error(str(exc))

@@ -40,9 +40,6 @@ def traceback_without_message(exc: BaseException) -> str:
     return f"Traceback (most recent call last):\n{frames}{type(exc).__qualname__}"
 
 
-_traceback_without_message = traceback_without_message  # the name other modules first used
-
-
 class UnknownRuleset(KeyError):
     pass
 

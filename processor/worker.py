@@ -21,7 +21,7 @@ from typing import Any
 
 from processor.config import ConfigError, Settings
 from processor.job import ALREADY_DONE, PermanentFailure, failure_text, run_job
-from processor.pipeline import _traceback_without_message as traceback_without_message
+from processor.pipeline import traceback_without_message
 from processor.queues import REPROCESSING, CrashQueue, Delivery, QueueError, open_queue
 from processor.rulesets import RulesetError
 from processor.storage import CrashStorage, StorageError, open_storage

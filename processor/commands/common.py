@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from processor.cli import _settings
+from processor.cli import pipeline_settings
 from processor.config import Settings
 
 
@@ -34,7 +34,7 @@ def add_queue_argument(parser: argparse.ArgumentParser, **kwargs: object) -> Non
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """Environment settings, overridden by the pipeline, storage, queue and worker flags."""
-    settings = _settings(args)
+    settings = pipeline_settings(args)
     if getattr(args, "storage", None):
         settings.storage = args.storage
     if getattr(args, "queue", None):

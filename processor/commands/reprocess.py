@@ -30,7 +30,7 @@ from processor.commands.progress import Progress
 from processor.config import ConfigError, Settings
 from processor.crashid import crash_id_problem
 from processor.job import PermanentFailure, run_job
-from processor.pipeline import _traceback_without_message as traceback_without_message
+from processor.pipeline import traceback_without_message
 from processor.queues import REPROCESSING, QueueError, open_queue
 from processor.rulesets import RULESETS, RulesetError
 from processor.storage import CrashNotFound, CrashStorage, StorageError
