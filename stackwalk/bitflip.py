@@ -4,8 +4,8 @@ violation part of `crash_inconsistencies`, as rust-minidump computes them.
 On amd64, a crash address that points at no accessible memory but becomes an
 accessible address (or null) when one bit is flipped may be a hardware bit flip. The
 memory map comes from the dump's MemoryInfoList (Windows) or LinuxMaps; heuristics
-look at the crashing context's registers. Register-based candidates need amd64
-instruction analysis, which we do not do, so only the crash address is tried.
+look at the crashing context's registers. Candidates come from the crash address and
+from the registers the crashing instruction addresses memory with (stackwalk.opanalysis).
 """
 
 from __future__ import annotations
@@ -57,11 +57,17 @@ class MemoryInfoMap:
         self.regions = kept
         self._starts = [r.start for r in kept]
 
-    def at(self, address: int) -> Region | None:
+    def index_at(self, address: int) -> int | None:
+        """The position in `regions` of the region holding `address` (neighbours are
+        next to it: guard-page detection looks at them)."""
         i = bisect_right(self._starts, address) - 1
         if i >= 0 and address <= self.regions[i].last:
-            return self.regions[i]
+            return i
         return None
+
+    def at(self, address: int) -> Region | None:
+        i = self.index_at(address)
+        return None if i is None else self.regions[i]
 
     @classmethod
     def from_dump(cls, memory_info: list | None, linux_maps: list | None) -> MemoryInfoMap:
@@ -103,7 +109,11 @@ def _is_repeated(value: int, size: int) -> bool:
 
 
 def _candidate(
-    address: int, original: int, non_canonical: bool, context: CpuContext | None
+    address: int,
+    original: int,
+    non_canonical: bool,
+    context: CpuContext | None,
+    source_register: str | None,
 ) -> dict:
     is_null = address == 0
     was_low = is_null and original <= LOW_ADDRESS_CUTOFF
@@ -130,7 +140,7 @@ def _candidate(
         confidence = f32(confidence * f32(0.50))
     return {
         "address": address,
-        "source_register": None,
+        "source_register": source_register,
         "details": {
             "was_non_canonical": non_canonical,
             "is_null": is_null,
@@ -160,11 +170,16 @@ def possible_bit_flips(
     operation: str | None,
     memory: MemoryInfoMap,
     context: CpuContext | None,
+    *,
+    non_canonical: bool = False,
+    source_register: str | None = None,
 ) -> list[dict]:
     """Candidate intended addresses, lowest bit first.
 
     rust-minidump 0.25 only looks for flips on amd64 (its other 64-bit CPUs print none),
-    over the 48 canonical address bits.
+    over the 48 canonical address bits, or over the 16 bits above them when `address`
+    is the non-canonical address the instruction really accessed. `source_register`
+    names the register `address` came from, when the candidates are a register's.
     """
     if cpu != "amd64" or pointer_width != 8:
         return []
@@ -172,11 +187,11 @@ def possible_bit_flips(
     if region is not None and _allowed(region, operation):
         return []
     found = []
-    for bit in range(48):
+    for bit in range(48, 64) if non_canonical else range(48):
         candidate = address ^ (1 << bit)
         if candidate == 0:
-            found.append(_candidate(candidate, address, False, context))
+            found.append(_candidate(candidate, address, non_canonical, context, source_register))
         region = memory.at(candidate)
         if region is not None and _allowed(region, operation):
-            found.append(_candidate(candidate, address, False, context))
+            found.append(_candidate(candidate, address, non_canonical, context, source_register))
     return found

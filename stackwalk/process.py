@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from stackwalk.bitflip import MemoryInfoMap, crash_inconsistencies, possible_bit_flips
+from stackwalk.bitflip import MemoryInfoMap, crash_inconsistencies
 from stackwalk.context import CpuContext
 from stackwalk.crash_reason import crash_address, crash_reason, windows_error
 from stackwalk.evil import Evil, read_evil
@@ -31,6 +31,14 @@ from stackwalk.minidump.context import REGISTER_BYTES, REGISTERS, read_context
 from stackwalk.minidump.linux import microcode_version, parse_hex_version, proc_status_pid
 from stackwalk.minidump.module_list import DumpModule
 from stackwalk.modules import Module, ModuleMap
+from stackwalk.opanalysis import (
+    adjusted_address,
+    analyze,
+    bit_flips,
+    crash_info_fields,
+    inconsistencies,
+    mark_guard_pages,
+)
 
 __all__ = ["to_json", "walk_minidump", "walk_minidump_with_notes"]
 
@@ -288,7 +296,14 @@ def walk_minidump_with_notes(
         "status": "OK",
         "system_info": _system_info_json(dump, info, evil),
         "crash_info": _crash_info_json(
-            dump, info, exception, exception_context, requesting_index, hexa
+            dump,
+            info,
+            exception,
+            exception_context,
+            requesting_index,
+            hexa,
+            memory,
+            _exception_stack(thread_list, exception, memory),
         ),
         "threads": threads_json,
         "thread_count": len(threads_json),
@@ -352,8 +367,23 @@ def _system_info_json(dump: Minidump, info, evil: Evil) -> dict:
     }
 
 
+def _exception_stack(thread_list, exception, memory: MemoryMap) -> MemoryRegion | None:
+    """The stack memory of the thread the exception names (op analysis reads it)."""
+    for thread in thread_list if exception is not None else ():
+        if thread.thread_id == exception.thread_id:
+            return thread.stack or memory.region_at(thread.stack_start)
+    return None
+
+
 def _crash_info_json(
-    dump: Minidump, info, exception, context: CpuContext | None, requesting_index, hexa: Hex
+    dump: Minidump,
+    info,
+    exception,
+    context: CpuContext | None,
+    requesting_index,
+    hexa: Hex,
+    memory: MemoryMap,
+    stack: MemoryRegion | None,
 ) -> dict:
     out = {
         "type": None,
@@ -376,15 +406,27 @@ def _crash_info_json(
         out["type"] = reason
         out["address"] = hexa(address)
         memory_info = dump.stream(fmt.MEMORY_INFO_LIST)
-        memory = MemoryInfoMap.from_dump(memory_info, dump.stream(fmt.LINUX_MAPS))
+        windows_info = MemoryInfoMap.from_dump(memory_info, None)
         operation = None
         if reason.startswith("EXCEPTION_ACCESS_VIOLATION_"):
             operation = reason.rsplit("_", 1)[1].lower()
-        out["crash_inconsistencies"] = crash_inconsistencies(
-            address, operation, MemoryInfoMap.from_dump(memory_info, None)
-        )
-        flips = possible_bit_flips(
-            address, info.cpu, info.pointer_width, operation, memory, context
+        analysis = analyze(context, memory, stack) if context is not None else None
+        adjusted = adjusted_address(analysis, info.os_key, reason, address)
+        if analysis is not None:
+            mark_guard_pages(analysis.memory_accesses, windows_info)
+            out.update(crash_info_fields(analysis, adjusted, hexa))
+        out["crash_inconsistencies"] = inconsistencies(
+            analysis, info.os_key, reason, address, context.instruction_pointer if context else 0
+        ) + crash_inconsistencies(address, operation, windows_info)
+        flips = bit_flips(
+            analysis,
+            adjusted,
+            address,
+            info.cpu,
+            info.pointer_width,
+            operation,
+            MemoryInfoMap.from_dump(memory_info, dump.stream(fmt.LINUX_MAPS)),
+            context,
         )
         for flip in flips:
             flip["address"] = hexa(flip["address"])

@@ -21,16 +21,6 @@ HAS_UNWINDER = importlib.util.find_spec("stackwalk.unwind") is not None and hasa
     importlib.import_module("stackwalk.unwind"), "walk_stack"
 )
 
-# amd64 instruction analysis (yaxpeax disassembly, memory accesses, bit flips) is not
-# implemented; these crash_info fields are compared only when the peer has nothing there.
-OP_ANALYSIS_FIELDS = (
-    "instruction",
-    "memory_accesses",
-    "possible_bit_flips",
-    "adjusted_address",
-    "instruction_pointer_update",
-)
-
 
 def run_peer(peer: Path, dump: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
@@ -71,16 +61,6 @@ def without_frames(doc: dict) -> dict:
     return doc
 
 
-def without_op_analysis(ours: dict, theirs: dict) -> tuple[dict, dict]:
-    """Drop the op-analysis fields where only the peer has values."""
-    ours, theirs = json.loads(json.dumps(ours)), json.loads(json.dumps(theirs))
-    for key in OP_ANALYSIS_FIELDS:
-        if theirs["crash_info"].get(key) is not None and ours["crash_info"].get(key) is None:
-            ours["crash_info"].pop(key)
-            theirs["crash_info"].pop(key)
-    return ours, theirs
-
-
 def without_symbol_stats(doc: dict) -> dict:
     doc = json.loads(json.dumps(doc))
     for module in doc.get("modules", []):
@@ -107,7 +87,7 @@ def peer_differences(peer: Path, dump: Path, ours: dict, *args: str) -> list[str
     proc = run_peer(peer, dump, *args)
     assert proc.returncode == 0, proc.stderr
     theirs = json.loads(proc.stdout)
-    ours, theirs = without_op_analysis(normalized(ours), normalized(theirs))
+    ours, theirs = normalized(ours), normalized(theirs)
     return diff(first_frames(ours), first_frames(theirs)) + diff(
         without_frames(ours), without_frames(theirs)
     )
