@@ -14,6 +14,7 @@ from importlib import metadata
 from typing import Any
 
 from processor.pipeline import traceback_without_message
+from processor.recovery import recovery_record
 from processor.stackwalker import WalkOutcome, tail
 from symbols.provider import ModuleSymbols, SymbolProvider
 from symbols.supplier import ModuleId
@@ -21,18 +22,6 @@ from symbols.supplier import ModuleId
 logger = logging.getLogger(__name__)
 READ_ERROR_RETURN_CODE = 1
 WALKER_BUG_RETURN_CODE = 70  # EX_SOFTWARE
-
-
-def recovered_module(module: ModuleId, found: ModuleSymbols) -> dict[str, Any]:
-    """The processed crash's record of a module found by code-info lookup."""
-    code_file = (module.code_file or "").replace("\\", "/").rsplit("/", 1)[-1]
-    return {
-        "filename": code_file or None,
-        "code_id": module.code_id,
-        "debug_file": found.lookup.debug_file,
-        "debug_id": found.lookup.debug_id,
-        "symbols_found": found.symbols is not None,
-    }
 
 
 class RecordingProvider:
@@ -48,7 +37,7 @@ class RecordingProvider:
 
     def recovered(self) -> list[dict[str, Any]]:
         return [
-            recovered_module(module, found)
+            recovery_record(module.code_file, module.code_id, found)
             for module, found in self.asked.items()
             if found.lookup.from_code_info
         ]

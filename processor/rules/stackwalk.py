@@ -14,6 +14,7 @@ from typing import Any
 from processor.crashdir import precomputed_output_path
 from processor.metrics import METRICS
 from processor.observability.emit import stackwalk_timer
+from processor.recovery import recovered_note
 from processor.rules.base import Rule
 from processor.stackwalker import DEFAULT_MAX_OUTPUT_BYTES, ExternalStackwalker, read_output
 from processor.status import Status
@@ -144,8 +145,6 @@ def walk_dump(
         stderr=outcome.stderr,
     )
     if outcome.recovered:
-        from processor.rules.symbolication import recovered_note
-
         result["symbolication"] = {"recovered_modules": outcome.recovered, "missing_modules": []}
         prefix = "" if name == dump_field else f"{name}: "
         for record in outcome.recovered:

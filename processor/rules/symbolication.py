@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from processor.metrics import METRICS
+from processor.recovery import recovered_note, recovery_record
 from processor.rules.base import Rule
 from processor.rules.stackwalk import DUMP_FIELD, minidump_names, walk_dump
 from processor.status import Status
@@ -84,14 +85,6 @@ def classify_missing(module: Mapping[str, Any], found: ModuleSymbols) -> str:
     if any(a.outcome in (fetch.REFUSED, fetch.TOO_LARGE, fetch.CORRUPT) for a in attempts):
         return REFUSED
     return NOT_FOUND
-
-
-def recovered_note(record: Mapping[str, Any]) -> str:
-    code_id = str(record.get("code_id") or "").upper()
-    return (
-        f"code-info lookup: {record.get('filename')}/{code_id} -> "
-        f"{record.get('debug_file')}/{record.get('debug_id')}"
-    )
 
 
 def _unique(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -294,17 +287,10 @@ class SymbolicationRule(Rule):
 
     @staticmethod
     def _recover(module: dict, found: ModuleSymbols, prefix: str, status: Status) -> dict:
-        lookup = found.lookup
-        record = {
-            "filename": module.get("filename"),
-            "code_id": module.get("code_id"),
-            "debug_file": lookup.debug_file,
-            "debug_id": lookup.debug_id,
-            "symbols_found": found.symbols is not None,
-        }
+        record = recovery_record(module.get("filename"), module.get("code_id"), found)
         status.add_note(prefix + recovered_note(record))
-        module["debug_file"] = lookup.debug_file
-        module["debug_id"] = lookup.debug_id
+        module["debug_file"] = found.lookup.debug_file
+        module["debug_id"] = found.lookup.debug_id
         return record
 
     @staticmethod
