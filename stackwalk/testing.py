@@ -18,6 +18,7 @@ import struct
 from dataclasses import dataclass
 
 from stackwalk.minidump import format as fmt
+from stackwalk.minidump.context import AMD64_LAYOUT, X86_LAYOUT
 
 ARCH = {"x86": 0, "amd64": 9, "arm": 5, "arm64": 12, "arm64_old": 0x8003, "ppc": 3, "mips": 1}
 PLATFORM = {
@@ -35,18 +36,6 @@ CONTEXT_FLAGS = {
     "arm64": fmt.CONTEXT_ARM64 | 0x7,
     "arm64_old": fmt.CONTEXT_ARM64_OLD | 0x7,
 }
-_AMD64_ORDER = (
-    "rax",
-    "rcx",
-    "rdx",
-    "rbx",
-    "rsp",
-    "rbp",
-    "rsi",
-    "rdi",
-    *tuple(f"r{i}" for i in range(8, 16)),
-)
-_X86_ORDER = ("edi", "esi", "ebx", "edx", "ecx", "eax", "ebp", "eip", "cs", "eflags", "esp")
 
 
 def encode_context(cpu: str, regs: dict[str, int], flags: int | None = None) -> bytes:
@@ -56,12 +45,12 @@ def encode_context(cpu: str, regs: dict[str, int], flags: int | None = None) -> 
     if cpu == "x86":
         out = bytearray(716)
         struct.pack_into("<I", out, 0, flags)
-        struct.pack_into("<11I", out, 156, *(get(n, 0) for n in _X86_ORDER))
+        struct.pack_into("<11I", out, 156, *(get(n, 0) for n in X86_LAYOUT))
     elif cpu == "amd64":
         out = bytearray(1232)
         struct.pack_into("<I", out, 0x30, flags)
         struct.pack_into("<I", out, 0x44, get("eflags", 0))
-        struct.pack_into("<17Q", out, 0x78, *(get(n, 0) for n in _AMD64_ORDER), get("rip", 0))
+        struct.pack_into("<17Q", out, 0x78, *(get(n, 0) for n in AMD64_LAYOUT), get("rip", 0))
     elif cpu == "arm":
         out = bytearray(368)
         iregs = [get(f"r{i}", 0) for i in range(16)]

@@ -29,30 +29,31 @@ REGISTERS = {
 REGISTER_BYTES = {"x86": 4, "amd64": 8, "arm": 4, "arm64": 8}
 
 _SIZES = {"x86": 716, "amd64": 1232, "arm": 368, "arm64": 912, "arm64_old": 796}
+# The integer registers in layout order: x86's 11 words at offset 156, amd64's 16 quadwords at
+# offset 0x78 (rip follows). The test dump writer lays contexts out from the same tables.
+X86_LAYOUT = ("edi", "esi", "ebx", "edx", "ecx", "eax", "ebp", "eip", "cs", "eflags", "esp")
+AMD64_LAYOUT = (
+    "rax",
+    "rcx",
+    "rdx",
+    "rbx",
+    "rsp",
+    "rbp",
+    "rsi",
+    "rdi",
+    *(f"r{i}" for i in range(8, 16)),
+)
 
 
 def _x86(r: Reader) -> dict[str, int]:
-    edi, esi, ebx, edx, ecx, eax, ebp, eip, _cs, eflags, esp = r.unpack("11I", 156)
-    return dict(
-        eip=eip, esp=esp, ebp=ebp, ebx=ebx, esi=esi, edi=edi, eax=eax, ecx=ecx, edx=edx,
-        eflags=eflags,
-    )  # fmt: skip
+    regs = dict(zip(X86_LAYOUT, r.unpack("11I", 156), strict=True))
+    del regs["cs"]  # rust-minidump does not list the segment register
+    return regs
 
 
 def _amd64(r: Reader) -> dict[str, int]:
-    values = r.unpack("17Q", 0x78)  # rax rcx rdx rbx rsp rbp rsi rdi r8..r15, then rip
-    names = (
-        "rax",
-        "rcx",
-        "rdx",
-        "rbx",
-        "rsp",
-        "rbp",
-        "rsi",
-        "rdi",
-        *tuple(f"r{i}" for i in range(8, 16)),
-    )
-    regs = dict(zip(names, values[:16], strict=True))
+    values = r.unpack("17Q", 0x78)  # AMD64_LAYOUT, then rip
+    regs = dict(zip(AMD64_LAYOUT, values[:16], strict=True))
     regs["rip"] = values[16]
     return regs
 
@@ -71,12 +72,8 @@ def _arm64_regs(iregs: tuple[int, ...], sp: int, pc: int) -> dict[str, int]:
 
 
 def _arm64(r: Reader) -> dict[str, int]:
-    values = r.unpack("33Q", 8)  # x0..x30, sp, pc
-    return _arm64_regs(values[:31], values[31], values[32])
-
-
-def _arm64_old(r: Reader) -> dict[str, int]:
-    values = r.unpack("33Q", 8)  # x0..x30, sp, then pc
+    """Both arm64 layouts (old and new) hold x0..x30, sp, pc from offset 8."""
+    values = r.unpack("33Q", 8)
     return _arm64_regs(values[:31], values[31], values[32])
 
 
@@ -86,7 +83,7 @@ _LAYOUTS = {
     "amd64": ("amd64", "amd64", fmt.CONTEXT_AMD64, "I", 0x30, _amd64),
     "arm": ("arm", "arm", fmt.CONTEXT_ARM, "I", 0, _arm),
     "arm64": ("arm64", "arm64", fmt.CONTEXT_ARM64, "I", 0, _arm64),
-    "arm64_old": ("arm64", "arm64_old", fmt.CONTEXT_ARM64_OLD, "Q", 0, _arm64_old),
+    "arm64_old": ("arm64", "arm64_old", fmt.CONTEXT_ARM64_OLD, "Q", 0, _arm64),
 }
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from stackwalk.context import CpuContext
 from stackwalk.memory import MemoryRegion
 from stackwalk.modules import Module, ModuleMap
+from stackwalk.testing import encode_context
 
 SIGNATURE = 0x504D444D  # "MDMP"
 VERSION = 0xA793
@@ -98,68 +99,6 @@ class Scenario:
 # -- the binary format ------------------------------------------------------------------
 
 
-def _context_x86(r: Mapping[str, int]) -> bytes:
-    flags = 0x0001003F
-    head = struct.pack("<I6I", flags, *[0] * 6) + bytes(112)
-    segs = struct.pack("<4I", 0, 0, 0, 0)
-    gprs = struct.pack("<6I", *(r.get(n, 0) for n in ("edi", "esi", "ebx", "edx", "ecx", "eax")))
-    ctrl = struct.pack(
-        "<6I", r.get("ebp", 0), r.get("eip", 0), 0, r.get("eflags", 0), r.get("esp", 0), 0
-    )
-    return head + segs + gprs + ctrl + bytes(512)  # 716 bytes
-
-
-_AMD64_ORDER = [
-    "rax",
-    "rcx",
-    "rdx",
-    "rbx",
-    "rsp",
-    "rbp",
-    "rsi",
-    "rdi",
-    "r8",
-    "r9",
-    "r10",
-    "r11",
-    "r12",
-    "r13",
-    "r14",
-    "r15",
-]
-
-
-def _context_amd64(r: Mapping[str, int]) -> bytes:
-    flags = 0x0010000B
-    head = struct.pack("<6QII6HI6Q", *[0] * 6, flags, 0, *[0] * 6, 0, *[0] * 6)
-    gprs = struct.pack("<16Q", *(r.get(n, 0) for n in _AMD64_ORDER))
-    tail = struct.pack("<Q", r.get("rip", 0)) + bytes(512 + 416 + 48)
-    return head + gprs + tail  # 1232 bytes
-
-
-def _context_arm(r: Mapping[str, int]) -> bytes:
-    flags = 0x40000002
-    names = [f"r{i}" for i in range(11)] + ["fp", "r12", "sp", "lr", "pc"]
-    iregs = [r.get(n, 0) for n in names]
-    return struct.pack("<I16II", flags, *iregs, 0) + bytes(8 + 256 + 32)  # 368 bytes
-
-
-def _context_arm64(r: Mapping[str, int]) -> bytes:
-    flags = 0x00400003
-    names = [f"x{i}" for i in range(29)] + ["fp", "lr"]
-    iregs = [r.get(n, 0) for n in names]
-    head = struct.pack("<II31QQQ", flags, 0, *iregs, r.get("sp", 0), r.get("pc", 0))
-    return head + bytes(512 + 8 + 32 + 64 + 8 + 16)  # 912 bytes
-
-
-_CONTEXTS = {
-    "x86": _context_x86,
-    "amd64": _context_amd64,
-    "arm": _context_arm,
-    "arm64": _context_arm64,
-}
-
-
 class _DumpWriter:
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
@@ -216,7 +155,7 @@ class _DumpWriter:
         s = self.scenario
         entries = []
         for t in s.threads:
-            ctx = _CONTEXTS[s.cpu](t.registers)
+            ctx = encode_context(s.cpu, t.registers)
             ctx_rva = self._append(ctx)
             stack_rva = self._append(bytes(t.stack.data))
             entries.append(
