@@ -1,0 +1,41 @@
+"""Conventions every crashproc command line follows: ``--version`` and quiet closed pipes.
+
+A command piped into ``head`` must stop quietly when the reader goes away, as Unix tools do,
+instead of printing a ``BrokenPipeError`` traceback; ``run_main`` gives every console script
+that behaviour in one place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+
+from crashproc import version
+
+# The status a shell reports for a process killed by SIGPIPE (128 + 13).
+EXIT_CLOSED_PIPE = 141
+
+
+def add_version_argument(parser: argparse.ArgumentParser) -> None:
+    """``--version``: prints ``PROG VERSION`` and exits 0."""
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {version()}",
+        help="print the version and exit",
+    )
+
+
+def run_main(main: Callable[[], int]) -> int:
+    """Run a console script's ``main``; a reader that closed our stdout ends the run quietly."""
+    try:
+        status = main()
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        # Python flushes stdout again at exit; point it at /dev/null so that flush cannot fail.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_CLOSED_PIPE
