@@ -15,7 +15,18 @@ import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
-from processor.config import STACKWALKER_MODES, ConfigError, Settings
+from crashproc.cli import add_version_argument, run_main
+from processor.commands.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_common_arguments,
+    add_pipeline_arguments,
+    add_setting_argument,
+    error,
+    settings_from_args,
+)
+from processor.config import ConfigError
 from processor.crashdir import RAW_CRASH_FILE, CrashInputError, load_crash_dir
 from processor.pipeline import UnknownRuleset
 from processor.reports.commands import add_report_commands
@@ -23,32 +34,7 @@ from processor.rulesets import RULESETS, RulesetError
 from schemas import docs as schema_docs
 from schemas.library import SchemaError, load_schema
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
 logger = logging.getLogger("crashproc")
-
-
-def _error(message: str) -> None:
-    print(f"crashproc: error: {message}", file=sys.stderr)
-
-
-def pipeline_settings(args: argparse.Namespace) -> Settings:
-    """Environment settings, overridden by the flags given."""
-    settings = Settings.from_env()
-    if getattr(args, "schema_dir", None):
-        settings.schema_dir = Path(args.schema_dir)
-    for flag in ("stackwalker", "stackwalker_command"):
-        if getattr(args, flag, None):
-            setattr(settings, flag, getattr(args, flag))
-    for flag in ("symbols_paths", "symbols_urls", "symbols_trusted_hosts"):
-        if getattr(args, flag, None):
-            setattr(settings, flag, list(getattr(args, flag)))
-    if getattr(args, "symbols_cache", None):
-        settings.symbols_cache = Path(args.symbols_cache)
-    if getattr(args, "symbols_timeout", None):
-        settings.symbols_timeout = args.symbols_timeout
-    settings.check()
-    return settings
 
 
 def dumps_json(document: Any) -> str:
@@ -105,15 +91,15 @@ def cmd_process(args: argparse.Namespace, out: TextIO) -> int:
     from processor.runner import CrashProcessor
 
     try:
-        settings = pipeline_settings(args)
+        settings = settings_from_args(args)
         processor = CrashProcessor(settings, error_reporter=setup_observability(settings))
     except (ConfigError, RulesetError, SchemaError) as exc:
-        _error(str(exc))
+        error(str(exc))
         return EXIT_USAGE
     try:
         processor.check_ruleset(args.ruleset)
     except UnknownRuleset as exc:
-        _error(exc.args[0])
+        error(exc.args[0])
         return EXIT_USAGE
     public_schema = load_schema("processed_crash", settings.schema_dir) if args.public else None
     status = EXIT_OK
@@ -122,13 +108,13 @@ def cmd_process(args: argparse.Namespace, out: TextIO) -> int:
             crash = load_crash_dir(directory)
             processed = processor.process(crash, args.ruleset)
         except CrashInputError as exc:
-            _error(str(exc))
+            error(str(exc))
             status = EXIT_FAILED
             continue
         except Exception as exc:
             # A bug must not cost the rest of the batch; the message may hold crash data.
             logger.exception("processing %s failed", directory)
-            _error(f"{directory}: unexpected {exc.__class__.__name__} while processing")
+            error(f"{directory}: unexpected {exc.__class__.__name__} while processing")
             status = EXIT_FAILED
             continue
         document = public_schema.public_view(processed) if public_schema else processed
@@ -157,14 +143,21 @@ def _read_document(path: str, kind: str) -> Any:
         return json.load(fp)
 
 
+def _schema_dir(args: argparse.Namespace) -> Path | None:
+    """--schema-dir, else the configured schema directory."""
+    return settings_from_args(args).schema_dir
+
+
 def cmd_schema_validate(args: argparse.Namespace, out: TextIO) -> int:
-    schema = load_schema("raw_crash" if args.kind == "raw" else "processed_crash", args.schema_dir)
+    schema = load_schema(
+        "raw_crash" if args.kind == "raw" else "processed_crash", _schema_dir(args)
+    )
     status = EXIT_OK
     for path in args.files:
         try:
             document = _read_document(path, args.kind)
         except (OSError, ValueError) as exc:
-            _error(f"{path}: cannot read JSON ({exc.__class__.__name__}: {exc})")
+            error(f"{path}: cannot read JSON ({exc.__class__.__name__}: {exc})")
             status = EXIT_FAILED
             continue
         issues = schema.validate(document, strict=not args.allow_unknown)
@@ -179,21 +172,22 @@ def cmd_schema_validate(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_schema_redact(args: argparse.Namespace, out: TextIO) -> int:
-    schema = load_schema("raw_crash" if args.raw else "processed_crash", args.schema_dir)
+    schema = load_schema("raw_crash" if args.raw else "processed_crash", _schema_dir(args))
     try:
         document = _read_document(args.file, "raw" if args.raw else "processed")
     except (OSError, ValueError) as exc:
-        _error(f"{args.file}: cannot read JSON ({exc.__class__.__name__}: {exc})")
+        error(f"{args.file}: cannot read JSON ({exc.__class__.__name__}: {exc})")
         return EXIT_FAILED
     if not isinstance(document, dict):
-        _error(f"{args.file}: expected a JSON object")
+        error(f"{args.file}: expected a JSON object")
         return EXIT_FAILED
     print(json.dumps(schema.public_view(document), ensure_ascii=False, indent=2), file=out)
     return EXIT_OK
 
 
 def cmd_schema_docs(args: argparse.Namespace, out: TextIO) -> int:
-    schemas = [load_schema(name, args.schema_dir) for name in ("raw_crash", "processed_crash")]
+    schema_dir = _schema_dir(args)
+    schemas = [load_schema(name, schema_dir) for name in ("raw_crash", "processed_crash")]
     text = schema_docs.render(schemas, args.format)
     if args.out:
         write_atomically(Path(args.out), text)
@@ -229,54 +223,10 @@ def _add_process_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(func=cmd_process)
 
 
-def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
-    """The flags that shape the pipeline (schemas, stackwalker, symbols), read by _settings:
-    every command that processes crashes takes them."""
-    parser.add_argument("--schema-dir", help="directory with edited copies of the schemas")
-    parser.add_argument(
-        "--stackwalker",
-        choices=STACKWALKER_MODES,
-        help="auto (default): the external command when found, else builtin; builtin: the "
-        "Python stackwalker in-process; external: the command, required; none: stored outputs only",
-    )
-    parser.add_argument("--stackwalker-command", help="minidump-stackwalk compatible command")
-    parser.add_argument(
-        "--symbols-path",
-        dest="symbols_paths",
-        action="append",
-        metavar="DIR",
-        help="symbol store (repeatable)",
-    )
-    parser.add_argument(
-        "--symbols-url",
-        dest="symbols_urls",
-        action="append",
-        metavar="URL",
-        help="symbols server (repeatable)",
-    )
-    parser.add_argument(
-        "--symbols-cache",
-        metavar="DIR",
-        help="downloaded symbols, parsed-symbol cache and store indexes (default ~/.cache/crashproc)",
-    )
-    parser.add_argument(
-        "--symbols-trusted-host",
-        dest="symbols_trusted_hosts",
-        action="append",
-        metavar="HOST",
-        help="host a symbols server may redirect code-info lookups to (repeatable)",
-    )
-    parser.add_argument(
-        "--symbols-timeout",
-        type=float,
-        metavar="SECONDS",
-        help="deadline for one symbol download, retries included (default 300)",
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crashproc", description="Process crash reports.")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    add_common_arguments(parser, top=True)
+    add_version_argument(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     process = commands.add_parser("process", help="process crash directories")
@@ -305,12 +255,24 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("--out", metavar="PATH", help="write to PATH instead of stdout")
     docs.set_defaults(func=cmd_schema_docs)
     for sub in (validate, redact, docs):
-        sub.add_argument("--schema-dir", help="directory with edited copies of the schemas")
+        add_setting_argument(sub, "schema_dir")
 
-    from processor.commands import add_commands  # submit, daemon, reprocess
+    from processor.commands import add_commands  # submit, daemon, reprocess, queue, config
 
     add_commands(commands)
+    for sub in _leaf_parsers(parser):
+        add_common_arguments(sub)
     return parser
+
+
+def _leaf_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every parser that runs a command (the ones without subcommands of their own)."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                found.extend(_leaf_parsers(sub) or [sub])
+    return found
 
 
 def _configure_logging(verbosity: int) -> None:
@@ -318,25 +280,45 @@ def _configure_logging(verbosity: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def run(argv: list[str] | None = None, out: TextIO | None = None) -> int:
+def standalone_parser(command: str, prog: str) -> argparse.ArgumentParser:
+    """The parser of one ``crashproc`` command run under its own name (``process-crash``,
+    ``reprocess-crash``): its help and errors name that program."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            sub = action.choices[command]
+            sub.prog = prog
+            add_version_argument(sub)
+            return sub
+    raise AssertionError("crashproc has no subcommands")
+
+
+def run(argv: list[str] | None = None, out: TextIO | None = None, prog: str | None = None) -> int:
+    """Run a ``crashproc`` command line; with ``prog``, ``argv`` is the arguments of the
+    command ``argv[0]`` run under that program name."""
+    if prog is None:
+        args = build_parser().parse_args(argv)
+    else:
+        assert argv
+        args = standalone_parser(argv[0], prog).parse_args(argv[1:])
+        args.config = getattr(args, "config", None)
+        args.verbose = getattr(args, "verbose", 0)
     _configure_logging(args.verbose)
     try:
         return args.func(args, out or sys.stdout)
     except (ConfigError, SchemaError) as exc:
-        _error(str(exc))
+        error(str(exc))
         return EXIT_USAGE
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run(argv)
+    return run_main(lambda: run(argv))
 
 
 def process_crash_main(argv: list[str] | None = None) -> int:
     """``process-crash DIR...``: the same as ``crashproc process DIR...``."""
     argv = sys.argv[1:] if argv is None else argv
-    return run(["process", *argv])
+    return run_main(lambda: run(["process", *argv], prog="process-crash"))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,10 @@
-"""Processor settings: defaults for one machine, overridable from the environment and flags."""
+"""Processor settings: the installation's configuration as the processor's commands use it.
+
+The settings themselves (keys, types, defaults, environment variables) are declared once in
+``crashproc/settings.yaml`` and read by ``crashproc.config`` (file, environment, flags, with
+provenance). This module maps them onto ``Settings``, the plain object the pipeline, the
+daemon and its workers are built from (it is pickled to worker processes).
+"""
 
 from __future__ import annotations
 
@@ -6,146 +12,153 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-ENV_PREFIX = "CRASHPROC_"
-# auto: the external command when it is found, else the built-in one.
-STACKWALKER_MODES = ("auto", "builtin", "external", "none")
-METRICS_BACKENDS = ("none", "logging", "statsd", "datadog")
+from crashproc import config as configuration
+from crashproc.config import ConfigError, Configuration
+
+__all__ = ["FIELD_KEYS", "METRICS_BACKENDS", "STACKWALKER_MODES", "ConfigError", "Settings"]
+
+STACKWALKER_MODES = configuration.setting("stackwalker.mode").choices
+METRICS_BACKENDS = configuration.setting("metrics.backend").choices
+
+# Settings field -> declared setting key.
+FIELD_KEYS: dict[str, str] = {
+    "schema_dir": "processor.schema_dir",
+    "extra_rules": "processor.extra_rules",
+    "beta_version_table": "processor.beta_version_table",
+    "max_annotation_size": "processor.max_annotation_size",
+    "hostname": "processor.hostname",
+    "stackwalker": "stackwalker.mode",
+    "stackwalker_command": "stackwalker.command",
+    "stackwalker_timeout": "stackwalker.timeout",
+    "symbols_paths": "symbols.paths",
+    "symbols_urls": "symbols.urls",
+    "symbols_cache": "symbols.cache",
+    "symbols_trusted_hosts": "symbols.trusted_hosts",
+    "symbols_timeout": "symbols.timeout",
+    "storage": "storage.url",
+    "s3_endpoint_url": "storage.s3_endpoint_url",
+    "queue": "queue.url",
+    "queue_lease": "queue.lease",
+    "queue_max_attempts": "queue.max_attempts",
+    "queue_retry_delay": "queue.retry_delay",
+    "workers": "daemon.workers",
+    "job_timeout": "daemon.job_timeout",
+    "daemon_log_interval": "daemon.log_interval",
+    "report_index": "reports.index",
+    "metrics": "metrics.backend",
+    "statsd_host": "metrics.statsd_host",
+    "statsd_port": "metrics.statsd_port",
+    "sentry_dsn": "sentry.dsn",
+}
+_PATH_FIELDS = ("schema_dir", "beta_version_table", "symbols_cache", "report_index")
+# Fields whose paths must exist wherever crashes are processed (see check_resources).
+RESOURCE_FIELDS = ("schema_dir", "beta_version_table", "symbols_paths")
 
 
-class ConfigError(ValueError):
-    """A setting that cannot be used; the message names it."""
-
-
-def _int(name: str, text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise ConfigError(f"{ENV_PREFIX}{name} must be an integer") from None
-
-
-def _float(name: str, text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise ConfigError(f"{ENV_PREFIX}{name} must be a number") from None
-
-
-def _list(text: str) -> list[str]:
-    return [item.strip() for item in text.split(",") if item.strip()]
+def _cpu_count() -> int:
+    return os.cpu_count() or 1
 
 
 @dataclass
 class Settings:
-    """Everything a pipeline needs to be built; every field has a working default."""
+    """Everything a pipeline, the daemon and the storage/queue commands need; every field has
+    a working default (see crashproc/settings.yaml for what each means)."""
 
-    # Directory holding raw_crash.schema.yaml and processed_crash.schema.yaml (None: bundled).
     schema_dir: Path | None = None
-    # Dotted paths of extra Rule classes, run before signature generation.
     extra_rules: list[str] = field(default_factory=list)
-    # Local table (JSON or CSV) of beta/aurora versions by build id (None: an empty table).
     beta_version_table: Path | None = None
-    # Annotation values longer than this are not copied into the processed crash.
     max_annotation_size: int = 1024 * 1024
     hostname: str | None = None
-    # auto: the external command when it is found, else builtin; external: it must be found;
-    # builtin: the Python stackwalker in-process (sharing the symbol caches); none: stored
-    # outputs only.
     stackwalker: str = "auto"
     stackwalker_command: str = "minidump-stackwalk"
     stackwalker_timeout: float = 120.0
     symbols_paths: list[str] = field(default_factory=list)
     symbols_urls: list[str] = field(default_factory=list)
     symbols_cache: Path | None = None
-    # Hosts a symbols server may redirect code-info lookups to (its own host always counts).
     symbols_trusted_hosts: list[str] = field(default_factory=list)
-    # Seconds for one symbol file download, retries included; a slower server is "timeout".
     symbols_timeout: float = 300.0
-    # Crash storage (a directory, file:PATH or s3://bucket/prefix) and crash queue
-    # (sqlite:PATH or redis://host:port/db) of the submit, daemon and reprocess commands.
     storage: str = "./var/crashes"
     queue: str = "sqlite:./var/queue.sqlite"
-    # S3-compatible endpoint for s3:// storage (None: AWS, or boto3's own configuration).
     s3_endpoint_url: str | None = None
-    # Daemon worker processes; stackwalking is CPU-bound, so one per core.
-    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
-    # Seconds a claimed crash stays leased without a heartbeat (a dead worker's crashes come
-    # back after this), attempts before a crash is dead-lettered, first retry delay.
+    workers: int = field(default_factory=_cpu_count)
     queue_lease: float = 60.0
     queue_max_attempts: int = 3
     queue_retry_delay: float = 5.0
-    # Seconds one crash may take before its worker is killed and the crash retried.
     job_timeout: float = 900.0
-    # Seconds between the daemon's progress log lines.
     daemon_log_interval: float = 60.0
-    # Where metrics go (none, logging, statsd, datadog) and the statsd agent to send them to.
+    # The report index (None: beside a local storage directory, see reports.index).
+    report_index: Path | None = None
     metrics: str = "none"
     statsd_host: str = "localhost"
     statsd_port: int = 8125
-    # Sentry DSN for error reports (None: no reporting). It holds a key: never shown.
+    # It holds a key: never shown.
     sentry_dsn: str | None = field(default=None, repr=False)
 
     @classmethod
+    def load(
+        cls,
+        config_file: str | os.PathLike[str] | None = None,
+        environ: Mapping[str, str] | None = None,
+        flags: Mapping[str, tuple[Any, str]] | None = None,
+    ) -> Settings:
+        """Flags > environment > configuration file > defaults. ``flags`` maps Settings field
+        names to (value, flag name) for the flags given."""
+        keyed = {FIELD_KEYS[name]: given for name, given in (flags or {}).items()}
+        return cls.from_configuration(
+            configuration.load(config_file=config_file, environ=environ, flags=keyed)
+        )
+
+    @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if environ is None else environ
-        settings = cls()
+        """The environment and defaults only (no configuration file), as a library caller
+        or a test wants them."""
+        env = dict(os.environ if environ is None else environ)
+        env.pop(configuration.CONFIG_ENV, None)
+        return cls.from_configuration(
+            configuration.load(environ=env, cwd=Path("/nonexistent-crashproc-config"))
+        )
 
-        def get(name: str) -> str | None:
-            value = env.get(ENV_PREFIX + name)
-            return value if value not in (None, "") else None
-
-        if (value := get("SCHEMA_DIR")) is not None:
-            settings.schema_dir = Path(value)
-        if (value := get("EXTRA_RULES")) is not None:
-            settings.extra_rules = _list(value)
-        if (value := get("BETA_VERSION_TABLE")) is not None:
-            settings.beta_version_table = Path(value)
-        if (value := get("MAX_ANNOTATION_SIZE")) is not None:
-            settings.max_annotation_size = _int("MAX_ANNOTATION_SIZE", value)
-        if (value := get("HOSTNAME")) is not None:
-            settings.hostname = value
-        if (value := get("STACKWALKER")) is not None:
-            settings.stackwalker = value
-        if (value := get("STACKWALKER_COMMAND")) is not None:
-            settings.stackwalker_command = value
-        if (value := get("STACKWALKER_TIMEOUT")) is not None:
-            settings.stackwalker_timeout = float(_int("STACKWALKER_TIMEOUT", value))
-        if (value := get("SYMBOLS_PATH")) is not None:
-            settings.symbols_paths = _list(value)
-        if (value := get("SYMBOLS_URL")) is not None:
-            settings.symbols_urls = _list(value)
-        if (value := get("SYMBOLS_CACHE")) is not None:
-            settings.symbols_cache = Path(value)
-        if (value := get("SYMBOLS_TRUSTED_HOSTS")) is not None:
-            settings.symbols_trusted_hosts = _list(value)
-        if (value := get("SYMBOLS_TIMEOUT")) is not None:
-            settings.symbols_timeout = float(_int("SYMBOLS_TIMEOUT", value))
-        for name in ("STORAGE", "QUEUE", "S3_ENDPOINT_URL", "METRICS", "STATSD_HOST", "SENTRY_DSN"):
-            if (value := get(name)) is not None:
-                setattr(settings, name.lower(), value)
-        for name in ("WORKERS", "QUEUE_MAX_ATTEMPTS", "STATSD_PORT"):
-            if (value := get(name)) is not None:
-                setattr(settings, name.lower(), _int(name, value))
-        for name in ("QUEUE_LEASE", "QUEUE_RETRY_DELAY", "JOB_TIMEOUT", "DAEMON_LOG_INTERVAL"):
-            if (value := get(name)) is not None:
-                setattr(settings, name.lower(), _float(name, value))
-        settings.check()
+    @classmethod
+    def from_configuration(cls, config: Configuration) -> Settings:
+        values: dict[str, Any] = {}
+        for name, key in FIELD_KEYS.items():
+            value = config[key]
+            if value is None and name == "workers":
+                continue  # one per CPU
+            if value is not None and name in _PATH_FIELDS:
+                value = Path(value)
+            values[name] = value
+        settings = cls(**values)
+        settings.configuration = config
         return settings
 
+    def __post_init__(self) -> None:
+        # The configuration these settings came from, for error messages naming where a
+        # value was set (None when built in code).
+        self.configuration: Configuration | None = None
+
     def check(self) -> None:
-        if self.workers < 1 or self.queue_max_attempts < 1:
-            raise ConfigError("workers and queue_max_attempts must be at least 1")
-        if min(self.queue_lease, self.job_timeout, self.daemon_log_interval) <= 0:
-            raise ConfigError("queue_lease, job_timeout and daemon_log_interval must be > 0")
-        if self.queue_retry_delay < 0:
-            raise ConfigError("queue_retry_delay must not be negative")
-        if self.metrics not in METRICS_BACKENDS:
-            raise ConfigError(
-                f"metrics must be one of {', '.join(METRICS_BACKENDS)}, not {self.metrics!r}"
-            )
-        if not 0 < self.statsd_port < 65536:
-            raise ConfigError("statsd_port must be a port number (1-65535)")
-        if self.stackwalker not in STACKWALKER_MODES:
-            raise ConfigError(
-                f"stackwalker must be one of {', '.join(STACKWALKER_MODES)}, not {self.stackwalker!r}"
-            )
+        """Every field against its declaration (for settings built or changed in code)."""
+        for name, key in FIELD_KEYS.items():
+            value = getattr(self, name)
+            configuration.check_value(key, value, origin=f"setting {key}")
+
+    def origin(self, name: str) -> str:
+        """Where a field's value was set: a file line, a variable, a flag, or the default."""
+        key = FIELD_KEYS[name]
+        return self.configuration.origin(key) if self.configuration else f"setting {key}"
+
+    def check_resources(self) -> None:
+        """Raise ConfigError for a path that processing needs but that is missing, before
+        any crash is touched (a missing symbols store would otherwise cost every crash its
+        symbols, silently)."""
+        self.check()
+        for name in RESOURCE_FIELDS:
+            value = getattr(self, name)
+            for path in value if isinstance(value, list) else [value]:
+                if path is not None and not os.path.exists(os.path.expanduser(path)):
+                    raise ConfigError(
+                        f"{self.origin(name)}: {FIELD_KEYS[name]}: {path} does not exist"
+                    )

@@ -20,7 +20,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from processor.cli import EXIT_USAGE
 from processor.config import Settings
 from processor.observability.emit import record_queue_depth
 from processor.queues import QUEUE_NAMES, CrashQueue, QueueError, open_queue
@@ -60,6 +59,11 @@ def death_reason(exitcode: int | None) -> str:
             name = f"signal {-exitcode}"
         return f"worker died: killed by {name}"
     return f"worker died: exit status {exitcode}"
+
+
+# run()'s status when a worker found the configuration unusable: the command line's usage
+# status, so `crashproc daemon` exits 2 as for any configuration error.
+EXIT_UNUSABLE_CONFIGURATION = 2
 
 
 @dataclass
@@ -117,6 +121,7 @@ class Daemon:
         """
         from processor.observability.setup import setup_observability
 
+        self.settings.check_resources()
         setup_observability(self.settings)  # this process emits the queue-depth gauges
         open_settings_storage(self.settings).close()
         self.queue = open_queue(self.settings.queue, **queue_options(self.settings))
@@ -177,7 +182,7 @@ class Daemon:
         if self.queue is not None:
             self.queue.close()
         if self.bad_configuration:
-            return EXIT_USAGE
+            return EXIT_UNUSABLE_CONFIGURATION
         if self.once and self._dead_count() > dead_before:
             return 1
         return 0

@@ -21,6 +21,7 @@ class CrashProcessor:
         self, settings: Settings | None = None, error_reporter: ErrorReporter | None = None
     ):
         self.settings = settings or Settings()
+        self.settings.check_resources()
         self.pipeline = Pipeline(
             build_rulesets(self.settings),
             hostname=self.settings.hostname,

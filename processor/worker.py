@@ -62,14 +62,14 @@ def queue_options(settings: Settings) -> dict[str, float]:
 def open_settings_storage(settings: Settings) -> CrashStorage:
     """The configured crash storage, with the public copy made by the configured schemas;
     each processed crash it saves also goes into the report index (crashproc report)."""
-    from processor.reports.index import attach_report_index, default_index_path
+    from processor.reports.index import attach_report_index, configured_index_path
     from schemas.library import load_schema
 
     public_view = load_schema("processed_crash", settings.schema_dir).public_view
     storage = open_storage(
         settings.storage, public_view=public_view, s3_endpoint_url=settings.s3_endpoint_url
     )
-    attach_report_index(storage, default_index_path(settings.storage))
+    attach_report_index(storage, configured_index_path(settings.report_index, settings.storage))
     return storage
 
 

@@ -1,4 +1,5 @@
-"""The production commands of ``crashproc``: submit, daemon, reprocess, queue (one module each)."""
+"""The production commands of ``crashproc``: submit, daemon, reprocess, queue, config (one module
+each)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import argparse
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Register every command of this package on the ``crashproc`` subparsers."""
-    from processor.commands import daemon, queue, reprocess, submit
+    from processor.commands import config, daemon, queue, reprocess, submit
 
-    for module in (submit, daemon, reprocess, queue):
+    for module in (submit, daemon, reprocess, queue, config):
         module.add_parser(commands)

@@ -6,8 +6,9 @@ import argparse
 import logging
 from typing import TextIO
 
-from processor.cli import EXIT_USAGE, add_pipeline_arguments
 from processor.commands.common import (
+    EXIT_USAGE,
+    add_pipeline_arguments,
     add_queue_argument,
     add_storage_argument,
     error,

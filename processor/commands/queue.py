@@ -10,8 +10,14 @@ import argparse
 import datetime
 from typing import TextIO
 
-from processor.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from processor.commands.common import add_queue_argument, error, settings_from_args
+from processor.commands.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_queue_argument,
+    error,
+    settings_from_args,
+)
 from processor.config import ConfigError
 from processor.queues import QUEUE_NAMES, CrashQueue, QueueError, open_queue
 from processor.worker import queue_options

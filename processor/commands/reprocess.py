@@ -19,8 +19,13 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
-from processor.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_pipeline_arguments, run
+from crashproc.cli import run_main
+from processor.cli import run
 from processor.commands.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_pipeline_arguments,
     add_queue_argument,
     add_storage_argument,
     error,
@@ -174,6 +179,7 @@ def cmd_reprocess(args: argparse.Namespace, out: TextIO, stdin: TextIO | None = 
         return EXIT_USAGE
     try:
         settings = settings_from_args(args)
+        settings.check_resources()  # the daemon reprocessing queued crashes reads them too
         needs_storage = not to_queue or args.all or args.since or args.until
         storage = open_settings_storage(settings) if needs_storage else None
     except (ConfigError, RulesetError, StorageError) as exc:
@@ -258,4 +264,4 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def main(argv: list[str] | None = None) -> int:
     """``reprocess-crash ...``: the same as ``crashproc reprocess ...``."""
     argv = sys.argv[1:] if argv is None else argv
-    return run(["reprocess", *argv])
+    return run_main(lambda: run(["reprocess", *argv], prog="reprocess-crash"))

@@ -10,8 +10,10 @@ import argparse
 import sys
 from typing import Any, TextIO
 
-from processor.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from processor.commands.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
     add_queue_argument,
     add_storage_argument,
     error,

@@ -13,9 +13,16 @@ import argparse
 import datetime
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TextIO
 
+from processor.commands.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_setting_argument,
+    add_storage_argument,
+    settings_from_args,
+)
 from processor.commands.progress import Progress
 from processor.config import Settings
 from processor.reports.compare import PeriodError, compare, parse_period
@@ -24,14 +31,12 @@ from processor.reports.index import (
     MissingIndexError,
     ReportIndex,
     ReportIndexError,
-    default_index_path,
+    configured_index_path,
 )
 from processor.reports.model import Report
 from processor.reports.queries import DEFAULT_TOP, KINDS, Period, report
 from processor.reports.reindex import reindex
 from processor.storage import StorageError, open_storage
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _error(message: str) -> None:
@@ -40,9 +45,9 @@ def _error(message: str) -> None:
 
 def _resolve(args: argparse.Namespace) -> Settings:
     """Fill in --storage and --index from the configuration (a ConfigError is a usage error)."""
-    settings = Settings.from_env()
-    args.storage = args.storage or settings.storage
-    args.index = Path(args.index) if args.index else default_index_path(args.storage)
+    settings = settings_from_args(args)
+    args.storage = settings.storage
+    args.index = configured_index_path(settings.report_index, settings.storage)
     return settings
 
 
@@ -172,18 +177,8 @@ def _output_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _common_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--storage",
-        metavar="URL",
-        help="crash storage: a directory, file:PATH or s3://bucket/prefix (default: "
-        "$CRASHPROC_STORAGE or ./var/crashes)",
-    )
-    parser.add_argument(
-        "--index",
-        metavar="PATH",
-        help="report index (default: $CRASHPROC_REPORT_INDEX, else report-index.sqlite beside "
-        "a local storage directory, else ./var/report-index.sqlite)",
-    )
+    add_storage_argument(parser)
+    add_setting_argument(parser, "report_index", metavar="PATH")
 
 
 def add_report_commands(commands: Any) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime
 import os
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -36,7 +36,6 @@ MIN_SQLITE = (3, 35)
 CACHE_KIB = 32 * 1024
 INDEX_NAME = "report-index.sqlite"
 DEFAULT_INDEX_PATH = f"./var/{INDEX_NAME}"
-INDEX_ENV = "CRASHPROC_REPORT_INDEX"
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -90,18 +89,13 @@ class SchemaVersionError(ReportIndexError):
     """The index was written by a crashproc with another schema: a reindex recreates it."""
 
 
-def default_index_path(
-    storage_url: str | None = None, environ: Mapping[str, str] | None = None
-) -> Path:
-    """Where the report index of ``storage_url`` is, unless ``CRASHPROC_REPORT_INDEX`` says.
+def default_index_path(storage_url: str | None = None) -> Path:
+    """Where the report index of ``storage_url`` is when the configuration names none.
 
     Beside a local storage directory (``./var/crashes`` -> ``./var/report-index.sqlite``), so
     the daemon writing a storage and a report reading it find the same index, and a storage in
     a scratch directory keeps its index there; ``./var/report-index.sqlite`` for S3.
     """
-    env = os.environ if environ is None else environ
-    if env.get(INDEX_ENV):
-        return Path(env[INDEX_ENV])
     directory = None
     if storage_url and storage_url.startswith("file:"):
         directory = unquote(urlsplit(storage_url).path)
@@ -110,6 +104,11 @@ def default_index_path(
     if directory and directory.strip("/"):
         return Path(directory).parent / INDEX_NAME
     return Path(DEFAULT_INDEX_PATH)
+
+
+def configured_index_path(report_index: Path | None, storage_url: str | None) -> Path:
+    """The configured index (``reports.index``), else the one beside the storage."""
+    return Path(report_index) if report_index else default_index_path(storage_url)
 
 
 class ReportIndex:

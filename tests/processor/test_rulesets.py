@@ -130,5 +130,7 @@ def test_settings_from_environment(tmp_path):
     assert settings.max_annotation_size == 10
     assert settings.hostname == "worker-1"
     assert settings.beta_version_table is None
-    with pytest.raises(ConfigError, match="CRASHPROC_MAX_ANNOTATION_SIZE must be an integer"):
+    with pytest.raises(
+        ConfigError, match=r"CRASHPROC_MAX_ANNOTATION_SIZE: processor\.max_annotation_size must be"
+    ):
         Settings.from_env({"CRASHPROC_MAX_ANNOTATION_SIZE": "big"})

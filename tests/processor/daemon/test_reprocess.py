@@ -177,7 +177,7 @@ def test_queue_flag_alone_uses_the_configured_queue(site, tmp_path, monkeypatch)
             ["--queue", "de1bb258-cbbf-4589-a673-34f800260918"],
             "looks like a crash id: write --queue=URL",
         ),
-        (["--all", "--queue=amqp://x/"], "unsupported queue URL 'amqp'"),
+        (["--all", "--queue=amqp://x/"], "unsupported URL scheme 'amqp'"),
     ],
 )
 def test_usage_errors(site, capsys, argv, problem):

@@ -46,11 +46,11 @@ def test_environment():
 @pytest.mark.parametrize(
     "name, value, problem",
     [
-        ("WORKERS", "two", "CRASHPROC_WORKERS must be an integer"),
-        ("WORKERS", "0", "workers and queue_max_attempts must be at least 1"),
-        ("QUEUE_LEASE", "soon", "CRASHPROC_QUEUE_LEASE must be a number"),
-        ("QUEUE_LEASE", "0", "must be > 0"),
-        ("QUEUE_RETRY_DELAY", "-1", "queue_retry_delay must not be negative"),
+        ("WORKERS", "two", "CRASHPROC_WORKERS: daemon.workers must be an integer"),
+        ("WORKERS", "0", "daemon.workers must be at least 1"),
+        ("QUEUE_LEASE", "soon", "CRASHPROC_QUEUE_LEASE: queue.lease must be a number"),
+        ("QUEUE_LEASE", "0", "queue.lease must be greater than 0"),
+        ("QUEUE_RETRY_DELAY", "-1", "queue.retry_delay must be at least 0"),
     ],
 )
 def test_bad_values(name, value, problem):

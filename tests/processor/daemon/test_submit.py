@@ -94,7 +94,7 @@ def test_unusable_storage_or_queue_urls_are_usage_errors(tmp_path, capsys):
         out=out,
     )
     assert code == 2
-    assert "unsupported queue URL 'amqp'" in capsys.readouterr().err
+    assert "unsupported URL scheme 'amqp'" in capsys.readouterr().err
     code = run(["submit", "--storage", "ftp://h/x", str(SAMPLES / "linux-amd64")], out=out)
     assert code == 2
-    assert "unsupported storage URL scheme 'ftp'" in capsys.readouterr().err
+    assert "unsupported URL scheme 'ftp'" in capsys.readouterr().err

@@ -59,9 +59,12 @@ def test_settings_read_metrics_and_sentry_from_the_environment():
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"CRASHPROC_METRICS": "graphite"}, "metrics must be one of none, logging, statsd"),
-        ({"CRASHPROC_STATSD_PORT": "0"}, "statsd_port must be a port number"),
-        ({"CRASHPROC_STATSD_PORT": "eighty"}, "CRASHPROC_STATSD_PORT must be an integer"),
+        ({"CRASHPROC_METRICS": "graphite"}, "metrics.backend must be one of none, logging, statsd"),
+        ({"CRASHPROC_STATSD_PORT": "0"}, "metrics.statsd_port must be at least 1"),
+        (
+            {"CRASHPROC_STATSD_PORT": "eighty"},
+            "CRASHPROC_STATSD_PORT: metrics.statsd_port must be an integer",
+        ),
         ({"CRASHPROC_SENTRY_DSN": "not-a-dsn-secretkey"}, "the Sentry DSN is not valid"),
     ],
 )

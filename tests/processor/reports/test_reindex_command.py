@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from processor.cli import run
-from processor.reports.index import default_index_path
+from processor.reports.index import configured_index_path, default_index_path
 
 
 def test_reindex_command_prints_the_count(report_storage, tmp_path, capsys):
@@ -47,7 +47,7 @@ def test_reindex_command_errors_are_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("crashproc report: error: ") and "Traceback" not in err
     assert run(["report", "reindex", "--storage", "ftp://x/y", "--index", str(bad)]) == 2
-    assert "unsupported storage URL scheme" in capsys.readouterr().err
+    assert "unsupported URL scheme 'ftp'" in capsys.readouterr().err
 
 
 def test_reindex_draws_a_progress_bar_on_a_terminal(report_storage, tmp_path, monkeypatch):
@@ -72,8 +72,13 @@ def test_index_lives_beside_a_local_storage(monkeypatch):
     assert default_index_path("file:/srv/my%20crashes") == Path("/srv/report-index.sqlite")
     assert default_index_path("s3://bucket/prefix") == Path("var/report-index.sqlite")
     assert default_index_path(None) == Path("var/report-index.sqlite")
-    env = {"CRASHPROC_REPORT_INDEX": "/data/index.sqlite"}
-    assert default_index_path("/srv/crashes", env) == Path("/data/index.sqlite")
+
+
+def test_the_configured_index_wins_over_the_one_beside_the_storage():
+    assert configured_index_path(Path("/data/index.sqlite"), "/srv/crashes") == Path(
+        "/data/index.sqlite"
+    )
+    assert configured_index_path(None, "/srv/crashes") == Path("/srv/report-index.sqlite")
 
 
 def test_reports_find_the_index_beside_the_storage(report_storage, tmp_path, monkeypatch):
