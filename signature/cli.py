@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from crashproc.cli import add_version_argument, run_main
 from signature.crashdata import convert_to_crash_data, validation_errors
 from signature.cstack import FrameDecision
 from signature.generator import SignatureGenerator
@@ -39,12 +40,17 @@ class InputError(Exception):
 
 
 def _parse_documents(label: str, text: str) -> Iterator[tuple[str, Any]]:
-    """Yield (where, parsed JSON value) for a file holding JSON or JSON lines."""
+    """Yield (where, parsed JSON value) for a file holding JSON or JSON lines.
+
+    A file is read as JSON lines only when it is not one JSON document and its first line is
+    a JSON object: a text, YAML or broken pretty-printed JSON file is one error, not one per
+    line. A bad line in a JSON lines file is an error for that line alone.
+    """
     try:
         document = json.loads(text)
     except json.JSONDecodeError as whole_error:
         lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
-        if len(lines) < 2:
+        if len(lines) < 2 or not _is_json_object(lines[0][1]):
             raise InputError(f"{label}: not valid JSON ({whole_error})") from None
         for number, line in lines:
             try:
@@ -57,6 +63,13 @@ def _parse_documents(label: str, text: str) -> Iterator[tuple[str, Any]]:
             yield f"{label}[{index}]", item
     else:
         yield label, document
+
+
+def _is_json_object(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except json.JSONDecodeError:
+        return False
 
 
 def as_crash_data(document: Any) -> Any:
@@ -208,8 +221,8 @@ def cmd_fixture(args: argparse.Namespace, generator: SignatureGenerator, out: Te
         "expected_proto_signature": result.proto_signature,
     }
     text = json.dumps(fixture, indent=2, ensure_ascii=False) + "\n"
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
     else:
         out.write(text)
     return 0
@@ -217,15 +230,25 @@ def cmd_fixture(args: argparse.Namespace, generator: SignatureGenerator, out: Te
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="signature", description=__doc__.split("\n")[0])
+    add_version_argument(parser)
     parser.add_argument(
         "--signature-list-dir",
+        metavar="DIR",
         help="directory with the four signature list .txt files (default: bundled lists)",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     gen = sub.add_parser("generate", help="print one signature per crash")
-    gen.add_argument("files", nargs="*", metavar="FILE", help="crash data files, - for stdin")
-    gen.add_argument("--format", choices=("text", "json"), default="text")
+    gen.add_argument(
+        "files", nargs="*", metavar="FILE", help="crash data files, - for stdin (default: stdin)"
+    )
+    gen.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text: one signature per line; json: one object per line with the proto "
+        "signature and notes (default: %(default)s)",
+    )
     gen.add_argument(
         "--lenient",
         action="store_true",
@@ -234,29 +257,36 @@ def build_parser() -> argparse.ArgumentParser:
     gen.set_defaults(handler=cmd_generate)
 
     exp = sub.add_parser("explain", help="show why each frame was kept or skipped")
-    exp.add_argument("file", metavar="FILE")
+    exp.add_argument("file", metavar="FILE", help="crash data file, - for stdin")
     exp.set_defaults(handler=cmd_explain)
 
     fix = sub.add_parser("fixture", help="write a test fixture from a processed crash")
-    fix.add_argument("processed_crash", metavar="PROCESSED_CRASH.json")
-    fix.add_argument("-o", "--output", help="write here instead of stdout")
-    fix.add_argument("--description", help="fixture description")
+    fix.add_argument(
+        "processed_crash", metavar="PROCESSED_CRASH.json", help="a processed crash (JSON)"
+    )
+    fix.add_argument("-o", "--out", metavar="PATH", help="write to PATH instead of stdout")
+    fix.add_argument("--output", dest="out", help=argparse.SUPPRESS)  # the flag's former name
+    fix.add_argument(
+        "--description",
+        help="fixture description (default: generated from PROCESSED_CRASH.json's name)",
+    )
     fix.set_defaults(handler=cmd_fixture)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``signature`` console script; returns the exit status."""
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         generator = SignatureGenerator(signature_list_dir=args.signature_list_dir)
     except SignatureListError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    try:
-        return args.handler(args, generator, sys.stdout)
-    except BrokenPipeError:
-        return 0
+    return args.handler(args, generator, sys.stdout)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``signature`` console script; returns the exit status."""
+    return run_main(lambda: _run(argv))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from crashproc.cli import add_version_argument, run_main
 from stackwalk.human import render
 from stackwalk.minidump import MinidumpError
 from stackwalk.process import to_json, walk_minidump_with_notes
@@ -25,16 +26,40 @@ def build_parser() -> argparse.ArgumentParser:
         prog="stackwalk",
         description="Walk the stacks of a minidump (minidump-stackwalk compatible).",
     )
+    add_version_argument(parser)
     parser.add_argument("dump", type=Path, help="the minidump file")
     parser.add_argument(
-        "symbols_path", nargs="*", type=Path, help="symbol directories or .sym files"
+        "symbols_path",
+        nargs="*",
+        type=Path,
+        metavar="SYMBOLS_PATH",
+        help="symbol directories or .sym files",
     )
-    parser.add_argument("--symbols-url", action="append", default=[], help="symbol server base URL")
-    parser.add_argument("--symbols-cache", type=Path, help="download cache directory")
-    parser.add_argument("--json", action="store_true", help="print the JSON document")
+    parser.add_argument(
+        "--symbols-url",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="symbols server base URL (repeatable; needs --symbols-cache)",
+    )
+    parser.add_argument(
+        "--symbols-cache", type=Path, metavar="DIR", help="where downloaded symbols are kept"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the JSON document minidump-stackwalk prints"
+    )
     parser.add_argument("--pretty", action="store_true", help="pretty-print the JSON")
-    parser.add_argument("--human", action="store_true", help="print a readable report")
-    parser.add_argument("--evil-json", type=Path, help="Socorro's raw crash annotations (JSON)")
+    parser.add_argument(
+        "--human",
+        action="store_true",
+        help="print a readable report (the default without --json; with it, after the JSON)",
+    )
+    parser.add_argument(
+        "--evil-json",
+        type=Path,
+        metavar="FILE",
+        help="Socorro's raw crash annotations (JSON): module signers, CPU microcode version",
+    )
     return parser
 
 
@@ -52,7 +77,7 @@ def _provider(args: argparse.Namespace):
     return SymbolProvider(supplier), supplier
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if args.symbols_url and not args.symbols_cache:
         print("stackwalk: --symbols-url needs --symbols-cache", file=sys.stderr)
@@ -77,8 +102,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(to_json(result.document, pretty=args.pretty))
     if args.human or not args.json:
         sys.stdout.write(render(result.document))
-    sys.stdout.flush()
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``stackwalk`` console script; returns the exit status."""
+    return run_main(lambda: _run(argv))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """`symbols` command line: add/index/lookup a store, check/repair files, serve a store.
 
 Exit status: 0 success, 1 the operation found problems (missing symbols, defects,
-refused files), 2 usage errors.
+refused files), 2 usage errors, 141 the reader of the output went away.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from crashproc.cli import add_version_argument, run_main
 from symbols.check import UnrepairableError, check_file, repair_stream
 from symbols.errors import SymbolError
 from symbols.store import DEFECT_POLICIES, SymbolStore, print_progress
@@ -75,7 +76,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_repair(args: argparse.Namespace) -> int:
-    out = Path(args.output) if args.output else Path(args.file + ".repaired")
+    out = Path(args.out) if args.out else Path(args.file + ".repaired")
     try:
         with open(args.file, "rb") as src, open(out, "wb") as dst:
             fixed = repair_stream(src, dst)
@@ -90,16 +91,21 @@ def _cmd_repair(args: argparse.Namespace) -> int:
 
 
 def _cmd_locate(args: argparse.Namespace) -> int:
+    from symbols.fetch import HttpOptions
     from symbols.supplier import ModuleId, SymbolSupplier
 
-    if args.symbols_url and not args.symbols_cache:
+    if args.symbols_urls and not args.symbols_cache:
         print("--symbols-url needs --symbols-cache", file=sys.stderr)
         return 2
+    options = HttpOptions()
+    if args.symbols_timeout is not None:
+        options = HttpOptions(deadline=args.symbols_timeout)
     supplier = SymbolSupplier(
-        symbols_paths=args.symbols_path,
-        symbols_urls=args.symbols_url,
+        symbols_paths=args.symbols_paths,
+        symbols_urls=args.symbols_urls,
         cache_dir=args.symbols_cache,
-        trusted_hosts=args.trusted_host,
+        options=options,
+        trusted_hosts=args.symbols_trusted_hosts,
     )
     try:
         module = ModuleId(args.code_file, args.code_id, args.debug_file, args.debug_id)
@@ -157,75 +163,127 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="symbols", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    add_version_argument(parser)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("add", help="store .sym files or zips of them, and index them")
-    p.add_argument("store", type=Path)
-    p.add_argument("files", nargs="+")
+    p.add_argument("store", type=Path, help="the symbol store directory (created if missing)")
+    p.add_argument("files", nargs="+", metavar="FILE", help=".sym files or zips of them")
     p.add_argument(
         "--on-defect",
         choices=DEFECT_POLICIES,
         default="refuse",
-        help="what to do with files that have dump_syms defects (default refuse)",
+        help="what to do with files that have dump_syms defects (default: %(default)s)",
     )
     p.set_defaults(func=_cmd_add)
 
     p = sub.add_parser("index", help="(re)build the code-info index of a store (resumable)")
-    p.add_argument("store", type=Path)
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("store", type=Path, help="the symbol store directory")
+    p.add_argument("--quiet", action="store_true", help="print no progress")
     p.set_defaults(func=_cmd_index)
 
     p = sub.add_parser("lookup", help="print the debug file and id for a code file and id")
-    p.add_argument("store", type=Path)
-    p.add_argument("code_file")
-    p.add_argument("code_id")
+    p.add_argument("store", type=Path, help="the symbol store directory")
+    p.add_argument("code_file", help="the module's code file name, e.g. xul.dll")
+    p.add_argument("code_id", help="the module's code id (PE timestamp and size)")
     p.set_defaults(func=_cmd_lookup)
 
     p = sub.add_parser("check", help="report malformed records with line numbers")
-    p.add_argument("files", nargs="+")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("files", nargs="+", metavar="FILE", help=".sym files")
+    p.add_argument("--quiet", action="store_true", help="print nothing for files without defects")
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("repair", help="write a copy with the dump_syms defects fixed")
-    p.add_argument("file")
-    p.add_argument("-o", "--output", help="output path (default FILE.repaired)")
+    p.add_argument("file", metavar="FILE", help="the .sym file to repair")
+    p.add_argument("-o", "--out", metavar="PATH", help="write here (default: FILE.repaired)")
+    p.add_argument("--output", dest="out", help=argparse.SUPPRESS)  # the flag's former name
     p.set_defaults(func=_cmd_repair)
 
     p = sub.add_parser("locate", help="find the symbol file of a module, saying what was tried")
-    p.add_argument("--code-file")
-    p.add_argument("--code-id")
-    p.add_argument("--debug-file")
-    p.add_argument("--debug-id")
-    p.add_argument("--symbols-path", type=Path, action="append", default=[])
-    p.add_argument("--symbols-url", action="append", default=[])
-    p.add_argument("--symbols-cache", type=Path)
-    p.add_argument(
-        "--trusted-host",
-        action="append",
-        default=[],
-        help="host a code-info redirect may point to besides the server itself",
-    )
+    p.add_argument("--code-file", help="the module's code file name, e.g. xul.dll")
+    p.add_argument("--code-id", help="the module's code id")
+    p.add_argument("--debug-file", help="the module's debug file name, e.g. xul.pdb")
+    p.add_argument("--debug-id", help="the module's debug id")
+    _add_supplier_arguments(p)
     p.set_defaults(func=_cmd_locate)
 
     p = sub.add_parser("symbolicate", help="look module offsets up in a .sym file")
-    p.add_argument("file")
-    p.add_argument("offsets", nargs="+", help="hex module offsets")
-    p.add_argument("--cache", type=Path, help="compact cache directory to use (else parse)")
+    p.add_argument("file", metavar="FILE", help="the .sym file")
+    p.add_argument("offsets", nargs="+", metavar="OFFSET", help="hex module offsets")
+    p.add_argument(
+        "--cache", type=Path, metavar="DIR", help="compact cache directory to use (else parse)"
+    )
     p.set_defaults(func=_cmd_symbolicate)
 
     p = sub.add_parser("serve", help="serve a store with the Tecken download API")
-    p.add_argument("store", type=Path)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--token", help="API token for POST /upload/ (else $SYMBOLS_UPLOAD_TOKEN)")
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("store", type=Path, help="the symbol store directory")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    p.add_argument(
+        "--port", type=int, default=8000, help="port to listen on (default: %(default)s)"
+    )
+    p.add_argument("--token", help="API token for POST /upload/ (default: $SYMBOLS_UPLOAD_TOKEN)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="gunicorn worker processes, when gunicorn is installed (default: %(default)s)",
+    )
     p.set_defaults(func=_cmd_serve)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _add_supplier_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where symbols are looked for, under the names ``crashproc process`` gives them."""
+    parser.add_argument(
+        "--symbols-path",
+        dest="symbols_paths",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="symbol store (repeatable)",
+    )
+    parser.add_argument(
+        "--symbols-url",
+        dest="symbols_urls",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="symbols server (repeatable; needs --symbols-cache)",
+    )
+    parser.add_argument(
+        "--symbols-cache", type=Path, metavar="DIR", help="where downloaded symbols are kept"
+    )
+    parser.add_argument(
+        "--symbols-trusted-host",
+        dest="symbols_trusted_hosts",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="host a symbols server may redirect code-info lookups to (repeatable)",
+    )
+    # The flag's former name, kept working for existing scripts.
+    parser.add_argument(
+        "--trusted-host", dest="symbols_trusted_hosts", action="append", help=argparse.SUPPRESS
+    )
+    parser.add_argument(
+        "--symbols-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="deadline for one symbol download, retries included (default: 300)",
+    )
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     return args.func(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``symbols`` console script; returns the exit status."""
+    return run_main(lambda: _run(argv))
 
 
 if __name__ == "__main__":

@@ -114,6 +114,24 @@ def test_unreadable_inputs(
     assert "Traceback" not in err
 
 
+def test_a_file_that_is_not_json_is_one_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("".join(f"line {n} of prose\n" for n in range(50)))
+    pretty = tmp_path / "pretty.json"  # broken pretty-printed JSON, not JSON lines
+    pretty.write_text('{\n  "hang": "ui",\n  oops\n}\n')
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"hang": "ui"}))
+    status, out, err = run(capsys, monkeypatch, "generate", str(text), str(pretty), str(good))
+    assert (status, out) == (1, "hang: ui | EMPTY: no frame data available\n")
+    assert err.splitlines() == [
+        f"error: {text}: not valid JSON (Expecting value: line 1 column 1 (char 0))",
+        f"error: {pretty}: not valid JSON "
+        "(Expecting property name enclosed in double quotes: line 3 column 3 (char 20))",
+    ]
+
+
 def test_bad_signature_list_dir(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,8 +1,10 @@
-"""`symbols locate` and `symbols symbolicate` end to end."""
+"""`symbols locate` and `symbols symbolicate` end to end; flags named as in crashproc."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import pytest
 
 from symbols.cli import main
 from symbols.server import start_background
@@ -62,3 +64,20 @@ def test_symbolicate(tmp_path: Path, testdata: Path, capsys) -> None:
     bad = tmp_path / "bad.sym"
     bad.write_bytes(b"MODULE a b C0 bad\nFILE 1")
     assert main(["symbolicate", str(bad), "0"]) == 1
+
+
+def test_locate_flags_are_named_as_crashproc_process_names_them(tmp_path: Path, capsys) -> None:
+    store = SymbolStore(tmp_path / "store")
+    store.add_path(TEST_APP_CODE_SYM)
+    module = ["--debug-file", "test_app.pdb", "--debug-id", TEST_APP_ID]
+    for flags in (
+        ["--symbols-path", str(store.root), "--symbols-trusted-host", "example.com"],
+        # The former name still works (hidden from --help).
+        ["--symbols-path", str(store.root), "--trusted-host", "example.com"],
+    ):
+        assert main(["locate", *module, *flags, "--symbols-timeout", "5"]) == 0
+        assert capsys.readouterr().out.startswith(str(store.root))
+    with pytest.raises(SystemExit):
+        main(["locate", "--help"])
+    text = capsys.readouterr().out
+    assert "--symbols-trusted-host HOST" in text and "--trusted-host" not in text
