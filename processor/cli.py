@@ -236,7 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="validate, redact and document with the schemas")
     schema_commands = schema.add_subparsers(dest="schema_command", required=True, metavar="ACTION")
     validate = schema_commands.add_parser("validate", help="validate documents against a schema")
-    validate.add_argument("kind", choices=("raw", "processed"))
+    validate.add_argument(
+        "kind", choices=("raw", "processed"), help="raw: a raw crash; processed: a processed crash"
+    )
     validate.add_argument(
         "files", nargs="+", metavar="FILE", help="JSON files (or crash directories for raw)"
     )
@@ -245,13 +247,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.set_defaults(func=cmd_schema_validate)
     redact = schema_commands.add_parser("redact", help="print the public view of a document")
-    redact.add_argument("file", metavar="FILE")
+    redact.add_argument("file", metavar="FILE", help="the JSON document")
     redact.add_argument(
         "--raw", action="store_true", help="FILE is a raw crash (default: processed)"
     )
     redact.set_defaults(func=cmd_schema_redact)
     docs = schema_commands.add_parser("docs", help="write the data dictionary")
-    docs.add_argument("--format", choices=("md", "html"), default="md")
+    docs.add_argument(
+        "--format", choices=("md", "html"), default="md", help="md (default: Markdown) or html"
+    )
     docs.add_argument("--out", metavar="PATH", help="write to PATH instead of stdout")
     docs.set_defaults(func=cmd_schema_docs)
     for sub in (validate, redact, docs):

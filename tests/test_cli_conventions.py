@@ -1,4 +1,4 @@
-"""The standalone commands (``stackwalk``, ``signature``, ``symbols``) behave as one program.
+"""The commands (``crashproc``, ``stackwalk``, ``signature``, ``symbols``) behave as one program.
 
 Every one prints ``--version``, documents each argument and its default, and ends quietly
 (status 141, nothing on stderr) when the reader of its output goes away, as ``| head`` does.
@@ -18,13 +18,24 @@ import pytest
 
 import crashproc
 from crashproc.cli import EXIT_CLOSED_PIPE
+from processor.cli import build_parser as crashproc_parser
 from signature.cli import build_parser as signature_parser
 from stackwalk.cli import build_parser as stackwalk_parser
 from symbols.cli import build_parser as symbols_parser
 from tests.cli_conventions import arguments_without_help, defaults_not_shown
 
-PARSERS = {"stackwalk": stackwalk_parser, "signature": signature_parser, "symbols": symbols_parser}
-MODULES = {"stackwalk": "stackwalk.cli", "signature": "signature.cli", "symbols": "symbols.cli"}
+PARSERS = {
+    "crashproc": crashproc_parser,
+    "stackwalk": stackwalk_parser,
+    "signature": signature_parser,
+    "symbols": symbols_parser,
+}
+MODULES = {
+    "crashproc": "processor",
+    "stackwalk": "stackwalk.cli",
+    "signature": "signature.cli",
+    "symbols": "symbols.cli",
+}
 
 
 def command(name: str) -> list[str]:

@@ -241,7 +241,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--until", type=parse_date, metavar="DATE", help="stored crashes to DATE")
     parser.add_argument("--all", action="store_true", help="every stored crash")
     parser.add_argument(
-        "--ruleset", choices=sorted(RULESETS), default="default", help="ruleset to run"
+        "--ruleset",
+        choices=sorted(RULESETS),
+        default="default",
+        help="ruleset to run (default: default)",
     )
     parser.add_argument(
         "--preview",

@@ -173,7 +173,12 @@ def _output_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help=f"rows to show (default {DEFAULT_TOP})",
     )
-    parser.add_argument("--format", choices=list(FORMATS), default="text")
+    parser.add_argument(
+        "--format",
+        choices=list(FORMATS),
+        default="text",
+        help="text (default), md, csv, json or html (one self-contained page)",
+    )
 
 
 def _common_arguments(parser: argparse.ArgumentParser) -> None:
