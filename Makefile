@@ -16,11 +16,12 @@ $(STAMP): pyproject.toml setup.cfg
 
 # The demo's symbol store: the test app's symbols as a build would upload them (with INFO
 # CODE_ID, so modules without a debug id are found by code-info lookup) plus crash-client's.
-SHARED := ../shared/testdata
+# The .sym files live in tests/data, their one home in the repository.
+TESTDATA := tests/data
 DEMO_SYMBOLS := .cache/demo-symbols
 $(DEMO_SYMBOLS)/.built: $(STAMP)
 	rm -rf $(DEMO_SYMBOLS)
-	$(BIN)/symbols add $(DEMO_SYMBOLS) $(SHARED)/symbols-with-code-id/*/*/*.sym $(SHARED)/symbols/crash-client/*/*.sym
+	$(BIN)/symbols add $(DEMO_SYMBOLS) $(TESTDATA)/symbols-with-code-id/*/*/*.sym $(TESTDATA)/symbols/crash-client/*/*.sym
 	touch $@
 
 demo: install $(DEMO_SYMBOLS)/.built

@@ -47,7 +47,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
 REPO = HERE.parent
 SAMPLES = REPO / "examples" / "crashes"
-SHARED = REPO.parent / "shared" / "testdata"
+TESTDATA = REPO / "tests" / "data"
 STACKWALK = "crashproc.processor.stackwalk.timing"
 PROCESS_CRASH = "crashproc.processor.process_crash"
 FINAL_LINE = re.compile(r"stopped: processed (\d+), already done (\d+), failed (\d+)")
@@ -65,10 +65,10 @@ def run(argv: list[str], env: dict[str, str] | None = None) -> subprocess.Comple
 
 def build_store(store: Path) -> Path:
     """The demo's symbol store (the Makefile's DEMO_SYMBOLS recipe)."""
-    files = sorted(SHARED.glob("symbols-with-code-id/*/*/*.sym"))
-    files += sorted(SHARED.glob("symbols/crash-client/*/*.sym"))
+    files = sorted(TESTDATA.glob("symbols-with-code-id/*/*/*.sym"))
+    files += sorted(TESTDATA.glob("symbols/crash-client/*/*.sym"))
     if not files:
-        raise SystemExit(f"no symbol files under {SHARED}")
+        raise SystemExit(f"no symbol files under {TESTDATA}")
     run(["symbols.cli", "add", str(store), *map(str, files)])
     return store
 

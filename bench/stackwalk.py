@@ -6,7 +6,7 @@ Usage: ``make bench-stackwalk`` or
 The processor walks dumps with the built-in stackwalker in its own process, sharing one
 SymbolProvider across crashes, whereas an external stackwalker pays a process start and a
 cold symbol cache for every crash. So the comparison that matters to a processor is, per
-dump in ../shared/testdata that the peer can walk (symbols from ../shared/testdata/symbols):
+dump in tests/data that the peer can walk (symbols from tests/data/symbols):
 
 * ours: `stackwalk.process.walk_minidump` with one provider reused for every run (a few
   warm-up runs, then the median of ``--runs``); the JSON document is not serialized, since
@@ -41,17 +41,16 @@ HERE = Path(__file__).resolve().parent
 # This script is named like the package it measures: keep its directory off sys.path.
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
 REPO = HERE.parent
-SHARED = REPO.parent / "shared"
-TESTDATA = SHARED / "testdata"
+TESTDATA = REPO / "tests" / "data"
 SYMBOLS = TESTDATA / "symbols"
-FETCH = SHARED / "tools" / "fetch-minidump-stackwalk"
+FETCH = REPO / "tools" / "fetch-minidump-stackwalk"
 
 # A fresh interpreter walking one dump through our command (symbols parsed from scratch).
 _WHOLE_PROCESS = "import sys\nfrom stackwalk.cli import main\nsys.exit(main(sys.argv[1:]))\n"
 
 
 def fetch_peer(dest: Path) -> Path:
-    """The peer binary, fetched by the shared script when it is not there yet."""
+    """The peer binary, fetched by tools/fetch-minidump-stackwalk when it is not there yet."""
     proc = subprocess.run(
         ["bash", str(FETCH), str(dest)], capture_output=True, text=True, cwd=REPO, check=False
     )

@@ -26,8 +26,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CRASHES = HERE / "crashes"
-# ../shared sits beside the clone (see tests/conftest.py).
-TESTDATA = HERE.parent.parent / "shared" / "testdata"
+# The rust-minidump test dumps: tests/data is their one home in the repository.
+TESTDATA = HERE.parent / "tests" / "data"
 LICENSE = "LICENSE-rust-minidump"
 
 FIREFOX_ID = "{ec8030f7-c20a-464f-9b0e-13a3a9e97384}"

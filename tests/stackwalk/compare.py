@@ -10,7 +10,7 @@ from pathlib import Path
 from tests.conftest import TESTDATA
 
 SYMBOLS = TESTDATA / "symbols"
-DUMPS = sorted(TESTDATA.glob("*.dmp")) if TESTDATA.is_dir() else []
+DUMPS = sorted(TESTDATA.glob("*.dmp"))
 # The peer exits 1 without JSON on these (no thread list), and so do we.
 UNPROCESSABLE = {"invalid-range.dmp", "invalid-record-count.dmp"}
 

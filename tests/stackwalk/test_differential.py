@@ -1,4 +1,4 @@
-"""Every dump in ../shared/testdata against rust-minidump's minidump-stackwalk 0.25.
+"""Every dump in tests/data against rust-minidump's minidump-stackwalk 0.25.
 
 All top-level fields are compared field by field, amd64 instruction analysis included;
 the frames themselves are part B's (tests/stackwalk/unwind) and are set aside here.

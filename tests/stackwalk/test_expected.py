@@ -1,4 +1,4 @@
-"""test.dmp with the shared symbols must equal rust-minidump's published output."""
+"""test.dmp with its symbols from tests/data must equal rust-minidump's published output."""
 
 from __future__ import annotations
 

@@ -38,7 +38,7 @@ def peer_crash_info(peer, path) -> dict:
 @pytest.mark.parametrize(
     "name", ["linux-mini.dmp", "invalid-parameter.dmp", "pipeline-inlines-macos-segv.dmp"]
 )
-def test_shared_amd64_dumps_agree_field_for_field(peer_stackwalker, testdata_dir, name):
+def test_amd64_test_dumps_agree_field_for_field(peer_stackwalker, testdata_dir, name):
     path = testdata_dir / name
     theirs = peer_crash_info(peer_stackwalker, path)
     ours = crash_info(walk_minidump(path))

@@ -1,4 +1,4 @@
-"""Facts rust-minidump's own tests state about the shared dumps, read with our reader."""
+"""Facts rust-minidump's own tests state about the dumps in tests/data, read with our reader."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fixtures for the symbols tests: the shared .sym files and the rust-minidump peer."""
+"""Fixtures for the symbols tests: the .sym files in tests/data and the rust-minidump peer."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
-TESTDATA = SHARED / "testdata"
+from tests.conftest import TESTDATA
+
 TEST_APP_ID = "5A9832E5287241C1838ED98914E9B7FF1"
 TEST_APP_SYM = TESTDATA / "symbols" / "test_app.pdb" / TEST_APP_ID / "test_app.sym"
 TEST_APP_CODE_SYM = (
@@ -23,8 +22,6 @@ CRASH_CLIENT_SYM = (
 
 @pytest.fixture(scope="session")
 def testdata() -> Path:
-    if not TESTDATA.is_dir():
-        pytest.skip(f"{TESTDATA} is not present beside the clone")
     return TESTDATA
 
 

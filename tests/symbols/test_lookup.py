@@ -1,6 +1,6 @@
 """Lookup results compared with two independent references.
 
-1. rust-minidump's minidump-stackwalk (the behaviour we must match) on the shared dumps:
+1. rust-minidump's minidump-stackwalk (the behaviour we must match) on the dumps in tests/data:
    every symbolicated frame's function, offset, file, line and inline chain.
 2. symbolic's SymCache at every address of test_app.sym and at every record boundary of
    crash-client.sym (results are constant between boundaries, so this covers every
@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 import symbolic
 
 from symbols.parser import parse_file
@@ -61,8 +60,6 @@ def _compare(sym: SymbolFile, path: Path, addresses: list[int]) -> dict[str, lis
 
 
 def test_every_address_of_test_app_against_symbolic() -> None:
-    if not TEST_APP_SYM.is_file():
-        pytest.skip("shared test data missing")
     sym = parse_file(str(TEST_APP_SYM))
     end = max(sym.functions.ends[-1], sym.publics[-1].address) + 0x10
     diffs = _compare(sym, TEST_APP_SYM, list(range(end)))
@@ -98,8 +95,6 @@ def _boundaries(path: Path) -> list[int]:
 
 
 def test_every_boundary_of_crash_client_against_symbolic() -> None:
-    if not CRASH_CLIENT_SYM.is_file():
-        pytest.skip("shared test data missing")
     sym = parse_file(str(CRASH_CLIENT_SYM))
     points = _boundaries(CRASH_CLIENT_SYM)
     assert len(points) > 50_000

@@ -1,6 +1,6 @@
 """A small realistic crash storage for the report tests, made by the real pipeline.
 
-The example crashes are processed (stackwalk output, symbolication through the shared symbol
+The example crashes are processed (stackwalk output, symbolication through the test symbol
 store, signature generation) under chosen crash ids and dates, with a few variations: another
 product, an IPC message name that puts ``<``, ``&`` and quotes into the signature, one crash
 processed without a symbols source from another walker's stored output (its missing modules
@@ -29,12 +29,12 @@ from processor.runner import CrashProcessor
 from processor.storage import CrashStorage, open_storage, stored_outputs
 from processor.symbolsetup import build_symbol_provider
 from stackwalk.process import walk_minidump
+from tests.conftest import TESTDATA
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO / "examples" / "crashes"
-SHARED = REPO.parent / "shared"
-SYMBOLS = SHARED / "testdata" / "symbols-with-code-id"
-PLAIN_SYMBOLS = SHARED / "testdata" / "symbols"  # no INFO CODE_ID: code-info lookups fail
+SYMBOLS = TESTDATA / "symbols-with-code-id"
+PLAIN_SYMBOLS = TESTDATA / "symbols"  # no INFO CODE_ID: code-info lookups fail
 KERNEL32 = ("kernel32.pdb", "BCE8785C57B44245A669896B6A19B9542", "kernel32.sym")
 
 # Windows for the compare tests: the "fix" landed between them.
@@ -49,7 +49,7 @@ class Variant:
     day: datetime.date
     product: str | None = None
     ipc_name: str | None = None
-    # Symbol stores: "code-id" (the shared store with code ids), "plain" (without them),
+    # Symbol stores: "code-id" (the tests/data store with code ids), "plain" (without them),
     # "corrupt" (a store whose kernel32 symbols are garbage, then "code-id"), None (no source).
     symbols: str | None = "code-id"
 
@@ -143,8 +143,6 @@ def walked_elsewhere(dumps: dict[str, str], directory: Path, crash_id: str) -> s
 
 @pytest.fixture(scope="session")
 def report_storage(tmp_path_factory: pytest.TempPathFactory) -> ReportStorage:
-    if not SYMBOLS.is_dir():
-        pytest.skip(f"{SYMBOLS} is not present beside the clone")
     root = tmp_path_factory.mktemp("report-storage")
     built = ReportStorage(root / "crashes", root / "index.sqlite")
     storage = built.storage()

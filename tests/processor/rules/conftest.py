@@ -1,4 +1,4 @@
-"""Fixtures for rule tests: running one rule, and real stackwalker output for the shared dumps."""
+"""Fixtures for rule tests: running one rule, and real stackwalker output for the test dumps."""
 
 from __future__ import annotations
 
@@ -14,10 +14,7 @@ import pytest
 from processor.rules.base import Rule
 from processor.status import Status
 from schemas.library import load_schema
-
-REPO = Path(__file__).resolve().parents[3]
-SHARED = REPO.parent / "shared"
-TESTDATA = SHARED / "testdata"
+from tests.conftest import TESTDATA
 
 
 @pytest.fixture
@@ -63,9 +60,7 @@ def schema_problems() -> Callable[[Mapping[str, Any]], dict[str, list[str]]]:
 @pytest.fixture(scope="session")
 def stackwalk(peer_stackwalker: Path) -> Callable[[str], dict[str, Any]]:
     """``stackwalk("test.dmp")`` -> the peer minidump-stackwalk's ``--json`` output for a
-    shared test dump, symbolicated with the shared symbols (a fresh copy per call)."""
-    if not TESTDATA.is_dir():
-        pytest.skip(f"{TESTDATA} is not present beside the clone")
+    dump in tests/data, symbolicated with its symbols (a fresh copy per call)."""
     exe = str(peer_stackwalker)
     cache: dict[str, dict[str, Any]] = {}
 

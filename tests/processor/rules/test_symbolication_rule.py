@@ -1,6 +1,6 @@
 """SymbolicationRule: code-info recovery of a module without a debug id, end to end.
 
-The crash is the sample made from ../shared/testdata/test-no-debug-id.dmp: its stored
+The crash is the sample made from tests/data/test-no-debug-id.dmp: its stored
 stackwalker output was walked without test_app's symbols, and its module list has no debug
 file or id for test_app.exe. Symbols come from (a) a local store, (b) our own symbols server
 over HTTP on 127.0.0.1, (c) real local servers that fail (500, silence, a redirect to a host

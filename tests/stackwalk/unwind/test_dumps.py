@@ -1,8 +1,8 @@
-"""The shared dumps: our frames against rust-minidump's, and the documented results.
+"""The test dumps: our frames against rust-minidump's, and the documented results.
 
-Every thread of every dump in ../shared/testdata is walked by `walk_minidump` (our reader
+Every thread of every dump in tests/data is walked by `walk_minidump` (our reader
 plus this unwinder) and by the peer (`minidump-stackwalk --json DUMP SYMBOLS`), with and
-without the shared symbols, and frames are compared by (module, module_offset, function,
+without its symbols, and frames are compared by (module, module_offset, function,
 trust). The expectations in stackwalk-symbols.md section 5.8 are checked on our output
 alone, so they hold even where the peer cannot be run.
 """
@@ -22,7 +22,7 @@ from symbols.supplier import SymbolSupplier
 from tests.conftest import TESTDATA
 
 SYMBOLS = TESTDATA / "symbols"
-DUMPS = sorted(TESTDATA.glob("*.dmp")) if TESTDATA.is_dir() else []
+DUMPS = sorted(TESTDATA.glob("*.dmp"))
 # No thread list: neither side produces frames for these (part A tests the errors).
 UNPROCESSABLE = {"invalid-range.dmp", "invalid-record-count.dmp"}
 WALKABLE = [d for d in DUMPS if d.name not in UNPROCESSABLE]
