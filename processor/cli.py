@@ -70,15 +70,18 @@ def frame_count(processed: dict[str, Any]) -> int:
     return 0
 
 
-def summary_line(processed: dict[str, Any]) -> str:
+def summary_line(processed: dict[str, Any], source: str | Path | None = None) -> str:
+    """One line per crash: where it came from (a crash directory's name), crash id,
+    signature, frames, code-info recoveries, notes, ok/FAILED."""
     notes = processed.get("processor_notes") or ""
     note_count = len(notes.splitlines())
     crash_id = processed.get("crash_id") or processed.get("uuid") or "?"
     signature = processed.get("signature") or "(no signature)"
     ok = "ok" if processed.get("success") else "FAILED"
     recovered = len((processed.get("symbolication") or {}).get("recovered_modules") or ())
+    origin = f"{Path(source).name}  " if source is not None else ""
     return (
-        f"{crash_id}  {signature}  frames={frame_count(processed)}  "
+        f"{origin}{crash_id}  {signature}  frames={frame_count(processed)}  "
         f"code-info-recovered={recovered}  notes={note_count}  {ok}"
     )
 
@@ -121,9 +124,9 @@ def cmd_process(args: argparse.Namespace, out: TextIO) -> int:
         if args.out:
             target = Path(args.out) / f"{crash.crash_id}.json"
             write_atomically(target, dumps_json(document) + "\n")
-            print(f"{summary_line(processed)}  -> {target}", file=out)
+            print(f"{summary_line(processed, directory)}  -> {target}", file=out)
         elif args.format == "summary":
-            print(summary_line(processed), file=out)
+            print(summary_line(processed, directory), file=out)
         else:
             print(dumps_json(document), file=out)
         out.flush()

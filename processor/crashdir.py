@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from processor.crashid import crash_id_problem, create_crash_id
+from processor.crashid import crash_id_problem, derive_crash_id
 
 RAW_CRASH_FILE = "raw_crash.json"
 PRECOMPUTED_SUFFIX = ".json"
@@ -77,6 +78,31 @@ def load_raw_crash(path: Path) -> dict[str, Any]:
     return raw_crash
 
 
+def assign_crash_id(raw_crash: dict[str, Any], content: bytes, dumps: dict[str, str]) -> str:
+    """Give a crash without a uuid the id its content makes, dated by its submission.
+
+    The same directory processed or submitted twice is then one crash (the same id, stored
+    once), as a client's retried upload with its own id would be: a random id would make
+    a new crash each time. The dumps count by name and size.
+    """
+    for name, dump_path in sorted(dumps.items()):
+        content += f"\0{name}\0{os.stat(dump_path).st_size}".encode()
+    crash_id = derive_crash_id(content, _submitted(raw_crash.get("submitted_timestamp")))
+    raw_crash["uuid"] = crash_id
+    return crash_id
+
+
+def _submitted(value: object) -> datetime.datetime:
+    """The submission time a raw crash states, else now (UTC)."""
+    if isinstance(value, str):
+        try:
+            moment = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            return _utc_now()
+        return moment.astimezone(datetime.UTC) if moment.tzinfo else moment
+    return _utc_now()
+
+
 def load_crash_dir(path: str | Path) -> CrashInput:
     """Load one crash directory, assigning collector fields that a hand-made one lacks."""
     path = Path(path)
@@ -86,14 +112,13 @@ def load_crash_dir(path: str | Path) -> CrashInput:
     notes: list[str] = []
 
     crash_id = raw_crash.get("uuid")
-    if crash_id is None:
-        crash_id = create_crash_id(_utc_now())
-        raw_crash["uuid"] = crash_id
-        notes.append("crash id assigned: the raw crash had no uuid")
-    else:
+    if crash_id is not None:
         problem = crash_id_problem(crash_id)
         if problem:
             raise CrashInputError(f"{path}: {problem}")
+    # Read before the collector fields are filled in: the id of a crash without one is
+    # derived from what the directory holds (see assign_crash_id).
+    content = json.dumps(raw_crash, sort_keys=True, ensure_ascii=True).encode()
     if "submitted_timestamp" not in raw_crash:
         raw_crash["submitted_timestamp"] = _utc_now().isoformat()
         notes.append("submitted_timestamp assigned: the raw crash had none")
@@ -122,6 +147,10 @@ def load_crash_dir(path: str | Path) -> CrashInput:
             and dump_name not in dumps
         ):
             notes.append(f"ignored {entry.name!r}: a stored stackwalker output without its dump")
+
+    if crash_id is None:
+        crash_id = assign_crash_id(raw_crash, content, dumps)
+        notes.insert(0, "crash id assigned: the raw crash had no uuid")
 
     metadata = raw_crash.get("metadata")
     checksums = metadata.get("dump_checksums") if isinstance(metadata, dict) else None

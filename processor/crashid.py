@@ -7,6 +7,7 @@ a malformed id must be refused before it turns into a storage path.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import re
 import uuid
 
@@ -23,6 +24,16 @@ def create_crash_id(timestamp: datetime.datetime | None = None, throttle: int = 
         raise ValueError("throttle must be a single digit")
     when = timestamp or datetime.datetime.now(datetime.UTC)
     return f"{str(uuid.uuid4())[:-7]}{throttle}{when:%y%m%d}"
+
+
+def derive_crash_id(content: bytes, timestamp: datetime.datetime, throttle: int = 0) -> str:
+    """A crash id made from ``content`` (the same content gives the same id), dated
+    ``timestamp``: for crashes that come without one, so handing the same crash in twice
+    names one crash, not two."""
+    if not 0 <= throttle <= 9:
+        raise ValueError("throttle must be a single digit")
+    digest = hashlib.sha256(content).digest()[:16]
+    return f"{str(uuid.UUID(bytes=digest))[:-7]}{throttle}{timestamp:%y%m%d}"
 
 
 def crash_id_problem(crash_id: object) -> str | None:

@@ -98,6 +98,7 @@ def test_one_bad_crash_does_not_stop_the_batch(tmp_path, capsys):
     code, out = crashproc("process", "--format", "summary", str(bad), str(good), str(empty))
     assert code == 1
     assert len(out.splitlines()) == 1
+    assert out.startswith("no-minidump  ")  # each line names the directory it came from
     err = capsys.readouterr().err
     assert f"{bad}/raw_crash.json: not valid JSON" in err
     assert f"{empty}: no raw_crash.json in the crash directory" in err

@@ -57,6 +57,24 @@ def test_assigns_crash_id_and_submitted_timestamp(tmp_path):
     ]
 
 
+def test_a_crash_without_an_id_gets_the_same_id_each_time(tmp_path):
+    """Processing or submitting the same directory twice names one crash, not two."""
+    raw = {"ProductName": "Firefox", "submitted_timestamp": "2026-11-12T16:55:09+00:00"}
+    places = [tmp_path / name for name in "abc"]
+    for place in places:
+        place.mkdir()
+    first_dir = make_dir(places[0], raw)
+    first = load_crash_dir(first_dir).crash_id
+    assert load_crash_dir(first_dir).crash_id == first
+    copy = make_dir(places[1], raw)
+    assert load_crash_dir(copy).crash_id == first
+    assert first.endswith("0261112")  # throttle digit 0, dated by submitted_timestamp
+    other = load_crash_dir(make_dir(places[2], {**raw, "ProductName": "Focus"}))
+    assert other.crash_id != first
+    (copy / "upload_file_minidump").write_bytes(b"MDMP")
+    assert load_crash_dir(copy).crash_id != first  # the dumps count too
+
+
 @pytest.mark.parametrize(
     ("raw", "message"),
     [

@@ -95,6 +95,8 @@ def test_submit_and_daemon_work_from_s3(s3_server, s3_bucket, tmp_path, sample):
             "CRASHPROC_QUEUE": f"sqlite:{tmp_path / 'queue.sqlite'}",
             "CRASHPROC_STACKWALKER": "none",
             "CRASHPROC_WORKERS": "1",
+            # The index of an S3 storage is ./var/report-index.sqlite unless configured.
+            "CRASHPROC_REPORT_INDEX": str(tmp_path / "report-index.sqlite"),
         }
     )
 
@@ -121,3 +123,4 @@ def test_submit_and_daemon_work_from_s3(s3_server, s3_bucket, tmp_path, sample):
     assert processed["stackwalk_version"] == "precomputed"
     public = storage.load_processed_crash(crash_id, public=True)
     assert public == json.loads(json.dumps(storage.public_view(processed)))
+    assert (tmp_path / "report-index.sqlite").is_file()  # the configured index was kept
