@@ -16,6 +16,21 @@ TESTDATA = REPO / "tests" / "data"
 FETCH_PEER = REPO / "tools" / "fetch-minidump-stackwalk"
 
 
+# What the commands create in the working directory by default (./var: storage, queue, index;
+# crashproc.toml is read from there): a test must never touch the checkout's own.
+DEFAULT_STATE = (REPO / "var", REPO / "crashproc.toml")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def the_checkout_stays_clean() -> Iterator[None]:
+    """Fail the run when a test wrote the default state into the repository (a test that
+    forgot to point storage, queue or index at its own directory)."""
+    before = {path for path in DEFAULT_STATE if path.exists()}
+    yield
+    leaked = [str(path) for path in DEFAULT_STATE if path.exists() and path not in before]
+    assert not leaked, f"a test wrote into the checkout: {leaked}"
+
+
 @pytest.fixture
 def testdata_dir() -> Path:
     return TESTDATA

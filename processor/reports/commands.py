@@ -111,16 +111,36 @@ def _run(args: argparse.Namespace, out: TextIO, build: Callable[[ReportIndex], R
         with ReportIndex(args.index, create=False) as index:
             result = build(index)
     except MissingIndexError:
-        _error(
-            f"no report index at {args.index}: build it with `crashproc report reindex "
-            f"--storage {args.storage} --index {args.index}`"
-        )
+        _error(_missing_index_advice(args))
         return EXIT_FAILED
     except ReportIndexError as exc:
         _error(str(exc))
         return EXIT_FAILED
     out.write(FORMATS[args.format](result))
     return EXIT_OK
+
+
+def _missing_index_advice(args: argparse.Namespace) -> str:
+    """What to run when there is no index: fill the storage first if it is empty (as after
+    `make demo`, which processes without storing), else rebuild the index from it. Only a
+    local storage is looked into: a remote one may be slow to answer an error path."""
+    empty = False
+    if "://" not in args.storage:
+        try:
+            storage = open_storage(args.storage)
+            empty = next(iter(storage.list_crash_ids()), None) is None
+        except (StorageError, OSError):
+            empty = False
+    if empty:
+        return (
+            f"no crashes stored in {args.storage} yet: store and process some with "
+            "`crashproc submit CRASH_DIR...` then `crashproc daemon --once` "
+            "(the daemon keeps the report index), then run this report again"
+        )
+    return (
+        f"no report index at {args.index}: build it from the stored crashes with "
+        f"`crashproc report reindex --storage {args.storage} --index {args.index}`"
+    )
 
 
 def cmd_compare(args: argparse.Namespace, out: TextIO) -> int:

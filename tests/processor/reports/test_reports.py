@@ -214,6 +214,15 @@ def test_missing_index_names_the_reindex_command(tmp_path, capsys):
     assert not missing.exists()
 
 
+def test_missing_index_over_an_empty_storage_says_how_to_fill_it(tmp_path, capsys):
+    """As after `make demo`, which processes without storing anything."""
+    status = run(["report", "signatures", "--storage", str(tmp_path / "crashes")])
+    assert status == 1
+    err = capsys.readouterr().err
+    assert f"no crashes stored in {tmp_path / 'crashes'} yet" in err
+    assert "`crashproc submit CRASH_DIR...` then `crashproc daemon --once`" in err
+
+
 def hostile_report() -> Report:
     return Report(
         title="t",
