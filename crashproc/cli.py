@@ -1,4 +1,5 @@
-"""Conventions every crashproc command line follows: ``--version`` and quiet closed pipes.
+"""Conventions every crashproc command line follows: ``--version``, quiet closed pipes, and
+flags whose help says which configured setting they override.
 
 A command piped into ``head`` must stop quietly when the reader goes away, as Unix tools do,
 instead of printing a ``BrokenPipeError`` traceback; ``run_main`` gives every console script
@@ -12,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from crashproc import version
+from crashproc import config, version
 
 # The status a shell reports for a process killed by SIGPIPE (128 + 13).
 EXIT_CLOSED_PIPE = 141
@@ -26,6 +27,15 @@ def add_version_argument(parser: argparse.ArgumentParser) -> None:
         version=f"%(prog)s {version()}",
         help="print the version and exit",
     )
+
+
+def setting_help(key: str, text: str | None = None) -> str:
+    """The help of a flag that sets configured value ``key``: what it does, its real default,
+    and the file key and environment variable that set it too."""
+    decl = config.setting(key)
+    return (
+        f"{text or decl.help} (default: {decl.default_text()}; config {decl.key}, env {decl.env})"
+    ).replace("%", "%%")
 
 
 def run_main(main: Callable[[], int]) -> int:

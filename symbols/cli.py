@@ -11,7 +11,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from crashproc.cli import add_version_argument, run_main
+from crashproc import config
+from crashproc.cli import add_version_argument, run_main, setting_help
 from symbols.check import UnrepairableError, check_file, repair_stream
 from symbols.errors import SymbolError
 from symbols.store import DEFECT_POLICIES, SymbolStore, print_progress
@@ -155,10 +156,60 @@ def _cmd_symbolicate(args: argparse.Namespace) -> int:
     return 0
 
 
+# `serve`'s flags and the settings they override (crashproc/settings.yaml).
+SERVE_SETTINGS = {
+    "store": "symbols_server.store",
+    "host": "symbols_server.host",
+    "port": "symbols_server.port",
+    "workers": "symbols_server.workers",
+}
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
+    """Serve with the installation's configuration, the flags given overriding it."""
     from symbols.server import serve
 
-    return serve(args.store, host=args.host, port=args.port, token=args.token, workers=args.workers)
+    flags = {
+        key: (getattr(args, name), f"--{name}" if name != "store" else "STORE")
+        for name, key in SERVE_SETTINGS.items()
+        if getattr(args, name) is not None
+    }
+    try:
+        loaded = config.load(config_file=args.config, flags=flags)
+        loaded.check(SERVE_SETTINGS.values())
+    except config.ConfigError as exc:
+        print(f"symbols serve: error: {exc}", file=sys.stderr)
+        return 2
+    if loaded["symbols_server.store"] is None:
+        print(
+            "symbols serve: error: no store to serve: give STORE or set symbols_server.store",
+            file=sys.stderr,
+        )
+        return 2
+    return serve(
+        Path(loaded["symbols_server.store"]),
+        host=loaded["symbols_server.host"],
+        port=loaded["symbols_server.port"],
+        token=args.token,
+        workers=loaded["symbols_server.workers"],
+        token_sha256=loaded["symbols_server.upload_token_sha256"],
+    )
+
+
+def _cmd_token(args: argparse.Namespace) -> int:
+    """A new upload token, and the hash the server's configuration keeps instead of it."""
+    import secrets
+
+    from symbols.server import token_digest
+
+    token = sys.stdin.readline().rstrip("\n") if args.from_stdin else secrets.token_urlsafe(32)
+    if not token:
+        print("symbols token: error: no token on standard input", file=sys.stderr)
+        return 2
+    if not args.from_stdin:
+        print(f"token: {token}")
+    print(f'upload_token_sha256 = "{token_digest(token)}"  # [symbols_server] in crashproc.toml')
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -215,22 +266,46 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_symbolicate)
 
-    p = sub.add_parser("serve", help="serve a store with the Tecken download API")
-    p.add_argument("store", type=Path, help="the symbol store directory")
-    p.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    p = sub.add_parser(
+        "serve",
+        help="serve a store with the Tecken download API (settings: [symbols_server])",
     )
     p.add_argument(
-        "--port", type=int, default=8000, help="port to listen on (default: %(default)s)"
+        "store",
+        nargs="?",
+        type=Path,
+        help=setting_help("symbols_server.store", "the symbol store directory"),
     )
-    p.add_argument("--token", help="API token for POST /upload/ (default: $SYMBOLS_UPLOAD_TOKEN)")
+    p.add_argument("--host", help=setting_help("symbols_server.host", "address to listen on"))
+    p.add_argument(
+        "--port", type=int, help=setting_help("symbols_server.port", "port to listen on")
+    )
+    p.add_argument(
+        "--token",
+        help="API token for POST /upload/, kept only as its hash (default: $SYMBOLS_UPLOAD_TOKEN, "
+        "else the configured symbols_server.upload_token_sha256; see `symbols token`)",
+    )
     p.add_argument(
         "--workers",
         type=int,
-        default=2,
-        help="gunicorn worker processes, when gunicorn is installed (default: %(default)s)",
+        help=setting_help(
+            "symbols_server.workers", "gunicorn worker processes, when gunicorn is installed"
+        ),
+    )
+    p.add_argument(
+        "--config",
+        metavar="PATH",
+        help="configuration file (default: $CRASHPROC_CONFIG, else ./crashproc.toml if present)",
     )
     p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser("token", help="make an upload token and the hash to configure for it")
+    p.add_argument(
+        "--from-stdin",
+        action="store_true",
+        help="hash the token read from standard input instead of making a new one",
+    )
+    p.set_defaults(func=_cmd_token)
     return parser
 
 

@@ -10,6 +10,7 @@ heartbeats and `POST /upload/` (zip of .sym files, API token).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import hmac
 import json
 import logging
@@ -93,10 +94,16 @@ class SymbolsApp:
     """The WSGI application; one instance serves one store."""
 
     def __init__(
-        self, store: SymbolStore, token: str | None = None, max_upload: int = DEFAULT_MAX_UPLOAD
+        self,
+        store: SymbolStore,
+        token: str | None = None,
+        max_upload: int = DEFAULT_MAX_UPLOAD,
+        token_sha256: str | None = None,
     ) -> None:
         self.store = store
-        self.token = token
+        # Only the token's SHA-256 is kept (a plain token given here is hashed at once), so
+        # neither memory nor the configuration holds the secret itself.
+        self.token_sha256 = (token_digest(token) if token else token_sha256 or "").lower()
         self.max_upload = max_upload
 
     def __call__(self, environ: dict, start: StartResponse) -> Iterable[bytes]:
@@ -196,7 +203,9 @@ class SymbolsApp:
 
     def _authorized(self, environ: dict) -> bool:
         given = environ.get("HTTP_AUTH_TOKEN", "")
-        return bool(self.token) and hmac.compare_digest(given.encode(), self.token.encode())
+        return bool(self.token_sha256 and given) and hmac.compare_digest(
+            token_digest(given), self.token_sha256
+        )
 
     def _upload(self, environ: dict, start: StartResponse) -> list[bytes]:
         if not self._authorized(environ):
@@ -276,9 +285,18 @@ class QuietHandler(WSGIRequestHandler):
         log.debug("%s %s", self.address_string(), format % args)
 
 
-def make_app(store_root: Path, token: str | None = None) -> SymbolsApp:
+def token_digest(token: str) -> str:
+    """The hex SHA-256 of an upload token: what the configuration stores and the server keeps."""
+    return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def make_app(
+    store_root: Path, token: str | None = None, token_sha256: str | None = None
+) -> SymbolsApp:
     return SymbolsApp(
-        SymbolStore(store_root), token=token or os.environ.get("SYMBOLS_UPLOAD_TOKEN") or None
+        SymbolStore(store_root),
+        token=token or os.environ.get("SYMBOLS_UPLOAD_TOKEN") or None,
+        token_sha256=token_sha256,
     )
 
 
@@ -303,9 +321,10 @@ def serve(
     port: int = 8000,
     token: str | None = None,
     workers: int = 2,
+    token_sha256: str | None = None,
 ) -> int:
     """Run in the foreground: gunicorn when installed, the threaded wsgiref server otherwise."""
-    app = make_app(store_root, token)
+    app = make_app(store_root, token, token_sha256)
     try:
         from gunicorn.app.base import BaseApplication
     except ImportError:

@@ -71,9 +71,13 @@ def test_help_shows_the_defaults(name: str) -> None:
 def test_symbols_serve_help_shows_its_defaults() -> None:
     serve = symbols_parser()._subparsers._group_actions[0].choices["serve"]
     text = " ".join(serve.format_help().split())
-    assert "--host HOST address to listen on (default: 127.0.0.1)" in text
-    assert "--port PORT port to listen on (default: 8000)" in text
-    assert "(default: 2)" in text
+    assert (
+        "--host HOST address to listen on (default: 127.0.0.1; config symbols_server.host" in text
+    )
+    assert "--port PORT port to listen on (default: 8000; config symbols_server.port" in text
+    assert (
+        "(default: 2; config symbols_server.workers, env CRASHPROC_SYMBOLS_SERVER_WORKERS)" in text
+    )
 
 
 def test_the_checks_find_what_they_look_for() -> None:

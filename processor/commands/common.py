@@ -11,6 +11,7 @@ import argparse
 import sys
 from typing import Any
 
+from crashproc import cli
 from crashproc import config as configuration
 from processor.config import FIELD_KEYS, Settings
 
@@ -38,11 +39,8 @@ def error(message: str) -> None:
 
 
 def setting_help(name: str, text: str | None = None) -> str:
-    """A flag's help: what it sets, its default, and the file key and variable that also can."""
-    decl = configuration.setting(FIELD_KEYS[name])
-    return (
-        f"{text or decl.help} (default: {decl.default_text()}; config {decl.key}, env {decl.env})"
-    ).replace("%", "%%")
+    """A flag's help for Settings field ``name`` (see crashproc.cli.setting_help)."""
+    return cli.setting_help(FIELD_KEYS[name], text)
 
 
 def add_setting_argument(
