@@ -9,9 +9,10 @@ STAMP := $(VENV)/.installed
 install: $(STAMP)
 
 # Reinstall only when the packaging files change; the editable install picks up code changes.
+# Every runtime extra (s3, redis) too: the demo and the tests use all the backends.
 $(STAMP): pyproject.toml setup.cfg
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[all,dev]'
 	touch $(STAMP)
 
 # The demo's symbol store: the test app's symbols as a build would upload them (with INFO

@@ -2,8 +2,9 @@
 
 This package sits below ``processor``, ``stackwalk``, ``symbols``, ``signature`` and
 ``schemas``: any of them may import it, and it imports none of them. It holds the
-installation's version, the conventions every command line follows (``cli``), and the
-configuration file every command reads (``config``).
+installation's version, the conventions every command line follows (``cli``), the one
+progress bar of long runs (``progress``), and the configuration file every command reads
+(``config``).
 """
 
 from __future__ import annotations

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from crashproc import config
 from crashproc.cli import add_version_argument, run_main, setting_help
+from crashproc.progress import ProgressCallback
 from symbols.check import UnrepairableError, check_file, repair_stream
 from symbols.errors import SymbolError
-from symbols.store import DEFECT_POLICIES, SymbolStore, print_progress
+from symbols.store import DEFECT_POLICIES, SymbolStore
 
 
 def _cmd_add(args: argparse.Namespace) -> int:
@@ -40,7 +41,8 @@ def _cmd_add(args: argparse.Namespace) -> int:
 
 def _cmd_index(args: argparse.Namespace) -> int:
     store = SymbolStore(args.store)
-    done, problems = store.reindex(progress=None if args.quiet else print_progress)
+    with ProgressCallback("indexing", unit="file") as bar:
+        done, problems = store.reindex(progress=None if args.quiet else bar)
     for problem in problems:
         print(problem, file=sys.stderr)
     print(f"indexed {done} file(s)")

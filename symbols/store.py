@@ -9,7 +9,6 @@ or zip entries that could leave the directory are refused.
 from __future__ import annotations
 
 import os
-import sys
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -204,13 +203,3 @@ class SymbolStore:
             if progress is not None:
                 progress(n, len(files))
         return done, problems
-
-
-def print_progress(done: int, total: int) -> None:
-    """A one-line progress bar on stderr (redrawn in place on terminals)."""
-    width = 30
-    filled = width * done // max(total, 1)
-    end = "\n" if done == total else ""
-    if sys.stderr.isatty() or done == total:
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}{end}")
-        sys.stderr.flush()

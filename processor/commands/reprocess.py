@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from typing import TextIO
 
 from crashproc.cli import run_main
+from crashproc.progress import progress_bar
 from processor.cli import run
 from processor.commands.common import (
     EXIT_FAILED,
@@ -31,7 +32,6 @@ from processor.commands.common import (
     error,
     settings_from_args,
 )
-from processor.commands.progress import Progress
 from processor.config import ConfigError, Settings
 from processor.crashid import crash_id_problem
 from processor.job import PermanentFailure, run_job
@@ -115,7 +115,7 @@ def reprocess_inline(
 
     processor = CrashProcessor(settings, error_reporter=setup_observability(settings))
     done = changed = failed = 0
-    progress = Progress(len(ids), "reprocessing")
+    progress = progress_bar(len(ids), "reprocessing", unit="crash")
     try:
         for crash_id in ids:
             before = original_signature(storage, crash_id)
@@ -140,7 +140,7 @@ def reprocess_inline(
                     verdict = "same" if after == before else "different"
                     print(f"{crash_id}\t{before}\t{after}\t{verdict}", file=out)
                     out.flush()
-            progress.advance()
+            progress.update()
     finally:
         progress.close()
         processor.close()
@@ -150,12 +150,12 @@ def reprocess_inline(
 def queue_for_reprocessing(settings: Settings, ids: list[str], ruleset: str) -> int:
     queue = open_queue(settings.queue, **queue_options(settings))
     queued = 0
-    progress = Progress(len(ids), "queueing")
+    progress = progress_bar(len(ids), "queueing", unit="crash")
     try:
         for start in range(0, len(ids), PUBLISH_BATCH):
             batch = ids[start : start + PUBLISH_BATCH]
             queued += queue.publish(REPROCESSING, batch, ruleset=ruleset)
-            progress.advance(len(batch))
+            progress.update(len(batch))
     finally:
         progress.close()
         queue.close()

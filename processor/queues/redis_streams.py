@@ -1,5 +1,8 @@
 """Redis Streams crash queue: several machines share the queues through one Redis.
 
+redis-py comes with the ``redis`` extra (``pip install 'crashproc[redis]'``); only a ``redis://``
+queue URL imports this module (processor.queues.url says which extra is missing).
+
 Each queue is a stream read by one consumer group; each worker is a consumer. A claimed entry
 sits in the group's pending list under its consumer until it is acked (XACK, then XDEL so the
 stream length is the queue depth). A lease is the entry's idle time: the heartbeat resets it

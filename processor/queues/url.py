@@ -23,7 +23,16 @@ def open_queue(url: str, **options: float) -> CrashQueue:
 
         return SQLiteCrashQueue(path, **options)
     if url.startswith(("redis://", "rediss://", "unix://")):
-        from processor.queues.redis_streams import RedisCrashQueue
+        try:
+            from processor.queues.redis_streams import RedisCrashQueue
+        except ModuleNotFoundError as exc:
+            # redis-py is the optional `redis` extra: say which one to install, not a traceback.
+            if exc.name != "redis":
+                raise
+            scheme = url.split("://", 1)[0]
+            raise QueueError(
+                f"{scheme}:// queues need redis: pip install 'crashproc[redis]'"
+            ) from None
 
         return RedisCrashQueue(url, **options)
     scheme = url.split(":", 1)[0] if ":" in url else ""

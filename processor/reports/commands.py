@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from crashproc.progress import ProgressCallback
 from processor.commands.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -23,7 +24,6 @@ from processor.commands.common import (
     add_storage_argument,
     settings_from_args,
 )
-from processor.commands.progress import Progress
 from processor.config import Settings
 from processor.reports.compare import PeriodError, compare, parse_period
 from processor.reports.formats import FORMATS
@@ -51,22 +51,6 @@ def _resolve(args: argparse.Namespace) -> Settings:
     return settings
 
 
-class _Bar:
-    """The reindex progress callback (done, total) drawing the shared command progress bar."""
-
-    def __init__(self) -> None:
-        self.bar: Progress | None = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.bar is None:
-            self.bar = Progress(total, "reindex")
-        self.bar.advance(done - self.bar.done)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def cmd_reindex(args: argparse.Namespace, out: TextIO) -> int:
     settings = _resolve(args)
     try:
@@ -74,7 +58,7 @@ def cmd_reindex(args: argparse.Namespace, out: TextIO) -> int:
     except StorageError as exc:
         _error(str(exc))
         return EXIT_USAGE
-    bar = _Bar()
+    bar = ProgressCallback("reindex", unit="crash")
     try:
         with ReportIndex(args.index) as index:
             result = reindex(storage, index, progress=bar)

@@ -1,5 +1,8 @@
 """S3 object store (boto3): crash storage for installations that outgrow one machine.
 
+boto3 comes with the ``s3`` extra (``pip install 'crashproc[s3]'``); only an ``s3://`` storage URL
+imports this module (processor.storage.url says which extra is missing).
+
 S3 replaces an object whole on every PUT, so writes are atomic without temporary objects.
 Credentials come from boto3's usual chain (environment, config files, instance roles); an
 S3-compatible server is reached with ``endpoint_url`` (CRASHPROC_S3_ENDPOINT_URL). Error

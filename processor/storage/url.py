@@ -7,6 +7,9 @@ from urllib.parse import unquote, urlsplit
 from processor.storage.crashstorage import CrashStorage, PublicView
 from processor.storage.objectstore import ObjectStore, StorageError
 
+# What the `s3` extra installs (boto3 brings botocore).
+S3_MODULES = frozenset({"boto3", "botocore"})
+
 
 def open_object_store(url: str, s3_endpoint_url: str | None = None) -> ObjectStore:
     """The object store a storage URL names; a bad URL is a StorageError saying why."""
@@ -18,7 +21,15 @@ def open_object_store(url: str, s3_endpoint_url: str | None = None) -> ObjectSto
             raise StorageError(f"storage URL {url!r} names no bucket (s3://bucket/prefix)")
         if parts.query or parts.fragment:
             raise StorageError(f"storage URL {url!r}: s3 URLs take no query or fragment")
-        from processor.storage.s3 import S3ObjectStore
+        try:
+            from processor.storage.s3 import S3ObjectStore
+        except ModuleNotFoundError as exc:
+            # boto3 is the optional `s3` extra: say which one to install, not a traceback.
+            if exc.name not in S3_MODULES:
+                raise
+            raise StorageError(
+                f"s3:// storage needs {exc.name}: pip install 'crashproc[s3]'"
+            ) from None
 
         return S3ObjectStore(parts.netloc, unquote(parts.path), endpoint_url=s3_endpoint_url)
     if url.startswith("file:"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 import zipfile
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from symbols.names import code_info_sym_name, sym_file_name
 from symbols.parser import parse_file
 from symbols.store import SymbolStore
 from tests.symbols.conftest import CRASH_CLIENT_SYM, TEST_APP_CODE_SYM, TEST_APP_ID
+from tests.terminal import Terminal
 
 SMALL = b"MODULE windows x86 ABCDEF0123456789ABCDEF01234567891 %s\nINFO CODE_ID 5F00AA1000 %s\n"
 SMALL_BODY = b"FILE 0 a.c\nFUNC 10 10 0 f\n10 10 1 0\n"
@@ -171,6 +173,26 @@ def test_reindex_is_resumable(tmp_path: Path, testdata: Path) -> None:
     assert seen == [(1, 1)]
     assert store.lookup_code_info("test_app.exe", "45D35F6C2D000").debug_id == TEST_APP_ID
     assert store.reindex() == (0, [])  # already indexed: nothing to redo
+
+
+def test_cli_index_progress_bar_on_a_terminal_only(
+    tmp_path: Path, testdata: Path, monkeypatch, capsys
+) -> None:
+    store = tmp_path / "store"
+    SymbolStore(store).add_path(TEST_APP_CODE_SYM)
+    SymbolStore(store).add_path(CRASH_CLIENT_SYM)
+    index = store / ".code-info.sqlite3"
+    terminal = Terminal()
+    with monkeypatch.context() as patch:
+        patch.setattr(sys, "stderr", terminal.stream)
+        index.unlink()
+        assert main(["index", str(store)]) == 0
+    final = terminal.text().rstrip("\r\n").split("\r")[-1]
+    assert final.startswith("indexing: 100%") and " 2/2 " in final
+    capsys.readouterr()
+    index.unlink()
+    assert main(["index", str(store)]) == 0  # stderr is no terminal here
+    assert capsys.readouterr() == ("indexed 2 file(s)\n", "")
 
 
 def test_cli_add_index_lookup(tmp_path: Path, testdata: Path, capsys) -> None:

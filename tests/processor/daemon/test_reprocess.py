@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import io
-import os
 import sys
 
 import pytest
 
+import crashproc.progress
 from processor.cli import run
-from processor.commands.progress import Progress
 from processor.commands.reprocess import main as reprocess_crash_main
 from processor.config import Settings
 from processor.crashdir import load_crash_dir
@@ -17,6 +16,7 @@ from processor.job import run_job
 from processor.queues import open_queue
 from processor.runner import CrashProcessor
 from processor.storage import open_storage, stored_outputs
+from tests.terminal import Terminal
 
 SAMPLE_NAMES = ["linux-amd64", "windows-x86-test-app", "oom-with-memory-report"]
 
@@ -196,32 +196,29 @@ def test_reprocess_crash_is_the_same_command(site, capsys):
     assert capsys.readouterr().out.startswith(ids[0] + "\t")
 
 
-def test_progress_bar_only_on_a_terminal():
-    # A pseudo-terminal is a real terminal device, so the tty check runs for real.
-    master, slave = os.openpty()
-    with os.fdopen(slave, "w") as terminal:
-        progress = Progress(3, "reprocessing", terminal)
-        for _ in range(3):
-            progress.advance()
-        progress.close()
-    drawn = os.read(master, 4096).decode()
-    os.close(master)
-    assert "reprocessing [" in drawn
-    assert "3/3" in drawn
-    assert drawn.endswith("\r\x1b[K")
+def test_progress_bar_only_on_a_terminal(site, monkeypatch, capsys):
+    """The bar is drawn when stderr is a terminal and ends on the final state, 3/3.
 
-    pipe = io.StringIO()
-    progress = Progress(3, "reprocessing", pipe)
-    progress.advance(3)
-    progress.close()
-    assert pipe.getvalue() == ""
+    Redraws are throttled to one an hour, as a loaded machine may throttle them between
+    crashes: only the first state and close()'s final one can be drawn, so the test does not
+    depend on timing.
+    """
+    storage_url, _ = site
+    monkeypatch.setattr(crashproc.progress, "REDRAW_SECONDS", 3600.0)
+    terminal = Terminal()
+    with monkeypatch.context() as patch:
+        patch.setattr(sys, "stderr", terminal.stream)
+        code, _ = reprocess(storage_url, "--all")
+    drawn = terminal.text()
+    assert code == 0
+    states = [state for state in drawn.split("\r") if state.startswith("reprocessing:")]
+    assert [state.split("|")[2].split()[0] for state in states] == ["0/3", "3/3"]
+    assert "crashproc: reprocessed 3 crash(es)" in drawn
 
-
-def test_progress_line():
-    progress = Progress(10, "queueing", io.StringIO())
-    progress.done = 5
-    line = progress.line(progress.started + 2.0)
-    assert line == "queueing [" + "#" * 15 + "." * 15 + "] 5/10 2.5/s eta 0:02"
+    # stderr is no terminal (pytest captures it): nothing but the summary.
+    code, _ = reprocess(storage_url, "--all")
+    assert code == 0
+    assert capsys.readouterr().err.startswith("crashproc: reprocessed 3 crash(es)")
 
 
 def test_queued_reprocessing_is_done_by_the_daemon(make_site):

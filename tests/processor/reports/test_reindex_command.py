@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import io
-import os
 import sqlite3
 import sys
 from pathlib import Path
 
 from processor.cli import run
 from processor.reports.index import configured_index_path, default_index_path
+from tests.terminal import Terminal
 
 
 def test_reindex_command_prints_the_count(report_storage, tmp_path, capsys):
@@ -51,18 +51,16 @@ def test_reindex_command_errors_are_one_line(tmp_path, capsys):
 
 
 def test_reindex_draws_a_progress_bar_on_a_terminal(report_storage, tmp_path, monkeypatch):
-    master, replica = os.openpty()
-    os.set_blocking(master, False)
-    with os.fdopen(replica, "w") as terminal:
-        monkeypatch.setattr(sys, "stderr", terminal)
+    terminal = Terminal()
+    with monkeypatch.context() as patch:
+        patch.setattr(sys, "stderr", terminal.stream)
         argv = ["--storage", str(report_storage.storage_dir), "--index", str(tmp_path / "i")]
         assert run(["report", "reindex", *argv], out=io.StringIO()) == 0
-        terminal.flush()
-    drawn = os.read(master, 1 << 16).decode()
-    os.close(master)
+    drawn = terminal.text()
     total = len(report_storage.processed) + len(report_storage.unprocessed)
-    assert "reindex [" in drawn
-    assert f"{total}/{total}" in drawn
+    assert "reindex:" in drawn
+    final = drawn.rstrip("\r\n").split("\r")[-1]  # close() draws the final state last
+    assert final.startswith("reindex: 100%") and f" {total}/{total} " in final
 
 
 def test_index_lives_beside_a_local_storage(monkeypatch):
