@@ -66,6 +66,28 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_USAGE if config.problems else EXIT_OK
 
 
+def settings_table() -> str:
+    """Every setting as a Markdown table (the README's settings table is this text)."""
+    lines = [
+        "| setting | environment variable | default | meaning |",
+        "| --- | --- | --- | --- |",
+    ]
+    for decl in configuration.declarations().values():
+        meaning = decl.help
+        if decl.secret:
+            meaning += "; secret: never shown"
+        default = decl.default_text()
+        shown = f"`{default}`" if decl.default not in (None, []) else default
+        meaning = meaning.replace("|", "\\|")
+        lines.append(f"| `{decl.key}` | `{decl.env}` | {shown} | {meaning} |")
+    return "\n".join(lines) + "\n"
+
+
+def cmd_docs(args: argparse.Namespace, out: TextIO) -> int:
+    out.write(settings_table())
+    return EXIT_OK
+
+
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("config", help="the configuration every command reads")
     actions = parser.add_subparsers(dest="config_command", required=True, metavar="ACTION")
@@ -81,3 +103,5 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         if name in FLAGS:
             add_setting_argument(show, name)
     show.set_defaults(func=cmd_show)
+    docs = actions.add_parser("docs", help="every setting as a Markdown table")
+    docs.set_defaults(func=cmd_docs)

@@ -89,7 +89,7 @@ def test_crashproc_sends_a_failing_rules_event_to_sentry(kent):
     )
     assert proc.returncode == 0, proc.stderr
     raw_crash = sample_raw_crash()
-    assert proc.stdout.startswith(raw_crash["uuid"])
+    assert proc.stdout.startswith(f"{SAMPLE.name}  {raw_crash['uuid']}")
     (listed,) = get_json(f"{kent}/api/eventlist/")["events"]
     received = get_json(f"{kent}/api/event/{listed['event_id']}")
     assert received["payload"]["body"]["tags"] == {"crash_id": raw_crash["uuid"]}
