@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from processor.config import ConfigError, Settings
+from processor.provenance import symbol_sources
 from processor.rules.base import Rule
+from processor.rules.provenance import ProcessedWithRule
 from processor.stackwalker import ExternalStackwalker
 from schemas.library import Schema, load_schema
 
@@ -34,6 +36,7 @@ def spec(path: str, **kwargs: str) -> RuleSpec:
 
 
 SIGNATURE_RULE = "processor.rules.signature.SignatureGeneratorRule"
+STACKWALK_RULE = "processor.rules.stackwalk.StackwalkRule"
 
 DEFAULT_RULESET: list[RuleSpec] = [
     # -- Clean up the raw crash: every later rule reads it.
@@ -54,7 +57,7 @@ DEFAULT_RULESET: list[RuleSpec] = [
     spec("processor.rules.general.IdentifierRule"),
     spec("processor.rules.general.MinidumpSha256HashRule"),
     # -- Stackwalker output, then everything derived from json_dump.
-    spec("processor.rules.stackwalk.StackwalkRule", stackwalker="stackwalker"),
+    spec(STACKWALK_RULE, stackwalker="stackwalker"),
     # Before anything reads frames or modules: fills what the stackwalker could not symbolicate
     # (code-info recovery of modules without a debug id included).
     spec(
@@ -107,6 +110,8 @@ DEFAULT_RULESET: list[RuleSpec] = [
     spec(SIGNATURE_RULE, schema="processed_schema"),
     # -- After the signature: only changes the stored crashing_thread for shutdown hangs.
     spec("processor.rules.breakpad.ShutDownHangCrashingThreadRule"),
+    # -- Every ruleset ends with ProcessedWithRule, added by build_rulesets (it needs the
+    #    ruleset's name).
 ]
 
 # Reprocessing that only recomputes the signature from the stored processed crash.
@@ -122,6 +127,11 @@ RULESETS: dict[str, list[RuleSpec]] = {
 
 class RulesetError(ValueError):
     """A rule that cannot be loaded; the message names it."""
+
+
+def ruleset_walks(name: str) -> bool:
+    """Whether the ruleset walks the dumps (so its result depends on stackwalker and symbols)."""
+    return any(s.path == STACKWALK_RULE for s in RULESETS.get(name, []))
 
 
 def import_rule_class(path: str) -> type[Rule]:
@@ -208,4 +218,18 @@ def build_rulesets(settings: Settings | None = None) -> dict[str, list[Rule]]:
             )
             specs[position:position] = [RuleSpec(path) for path in settings.extra_rules]
         rulesets[name] = [s.build(context) for s in specs]
+        rulesets[name].append(processed_with_rule(name, context))
     return rulesets
+
+
+def processed_with_rule(name: str, context: RulesetContext) -> Rule:
+    """The rule recording how ruleset ``name`` ran: here the ruleset's name, the settings and
+    the backend are all known."""
+    if not ruleset_walks(name):
+        return ProcessedWithRule(name)
+    return ProcessedWithRule(
+        name,
+        walks=True,
+        stackwalker=context.stackwalker,
+        symbol_sources=symbol_sources(context.settings),
+    )

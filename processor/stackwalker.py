@@ -8,6 +8,7 @@ comes back as data (return code, status, a problem string), never as an exceptio
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -39,6 +40,19 @@ class WalkOutcome:
     recovered: list[dict[str, Any]] = field(default_factory=list)
 
 
+@functools.cache
+def command_version(command: str) -> str:
+    """What ``command --version`` prints; cached, because every processed crash records it and
+    the answer cannot change while the process runs."""
+    try:
+        done = subprocess.run(
+            [command, "--version"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"unknown ({exc.__class__.__name__})"
+    return done.stdout.strip() or f"unknown ({Path(command).name})"
+
+
 def tail(text: str, lines: int = STDERR_TAIL_LINES) -> str:
     """The last ``lines`` lines, with ``...`` in front when something was cut."""
     parts = text.rstrip("\n").splitlines()
@@ -60,7 +74,6 @@ class ExternalStackwalker:
     extra_args: list[str] = field(default_factory=list)
     timeout: float = DEFAULT_TIMEOUT
     max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
-    _version: str | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def find(cls, command: str = "minidump-stackwalk", **kwargs: Any) -> ExternalStackwalker | None:
@@ -70,20 +83,8 @@ class ExternalStackwalker:
 
     @property
     def version(self) -> str:
-        """``minidump-stackwalk --version``, asked once."""
-        if self._version is None:
-            try:
-                done = subprocess.run(
-                    [self.command, "--version"],
-                    capture_output=True,
-                    text=True,
-                    timeout=10,
-                    check=False,
-                )
-                self._version = done.stdout.strip() or f"unknown ({Path(self.command).name})"
-            except (OSError, subprocess.TimeoutExpired) as exc:
-                self._version = f"unknown ({exc.__class__.__name__})"
-        return self._version
+        """``minidump-stackwalk --version``, asked once per process."""
+        return command_version(self.command)
 
     def argv(
         self, dump_path: str, evil_json_path: str | None, output_path: str, log_path: str

@@ -4,10 +4,16 @@ Crash ids come from arguments, ``--file`` or stdin (``-``), one per line (the fi
 line, so ``crashproc submit`` output can be piped in), or from storage by date (``--since``,
 ``--until``) or ``--all``. Inline (the default) each crash is reprocessed here and saved; with
 ``--queue`` the ids go to the reprocessing queue for the daemon; ``--preview`` shows the
-original and the new signature without saving anything.
+original and the new signature, and how many modules would lose or gain symbols, without saving
+anything.
+
+Reprocessing must not make a crash worse by accident: before anything is reprocessed or queued,
+each stored crash's ``processed_with`` record (see processor.provenance) is compared with this
+command's configuration, which the daemon shares. A symbol source recorded then but not
+configured now, or another stackwalker backend, refuses the whole run unless ``--force``.
 
 Exit status: 0 when every crash was reprocessed (or queued), 1 when any was not, 2 for usage
-or configuration errors.
+or configuration errors, and for a run refused because it would lose symbols or the stackwalker.
 """
 
 from __future__ import annotations
@@ -16,8 +22,10 @@ import argparse
 import datetime
 import logging
 import sys
+from collections import Counter
 from collections.abc import Iterable, Iterator
-from typing import TextIO
+from dataclasses import dataclass
+from typing import Any, TextIO
 
 from crashproc.cli import run_main
 from crashproc.progress import progress_bar
@@ -36,9 +44,16 @@ from processor.config import ConfigError, Settings
 from processor.crashid import crash_id_problem
 from processor.job import PermanentFailure, run_job
 from processor.pipeline import traceback_without_message
+from processor.provenance import (
+    baseline,
+    configured_backend,
+    losses,
+    modules_with_symbols,
+    symbol_sources,
+)
 from processor.queues import REPROCESSING, QueueError, open_queue
-from processor.rulesets import RULESETS, RulesetError
-from processor.storage import CrashNotFound, CrashStorage, StorageError
+from processor.rulesets import RULESETS, RulesetError, ruleset_walks
+from processor.storage import CorruptCrashData, CrashNotFound, CrashStorage, StorageError
 from processor.worker import open_settings_storage, queue_options
 
 logger = logging.getLogger("crashproc.reprocess")
@@ -93,12 +108,78 @@ def split_valid(ids: list[str]) -> tuple[list[str], list[str]]:
     return valid, problems
 
 
-def original_signature(storage: CrashStorage, crash_id: str) -> str:
+def stored_processed(storage: CrashStorage, crash_id: str) -> dict[str, Any] | None:
     try:
-        signature = storage.load_processed_crash(crash_id).get("signature")
+        return storage.load_processed_crash(crash_id)
     except (CrashNotFound, StorageError):
-        return NOT_PROCESSED
+        return None
+
+
+def signature_of(processed: dict[str, Any] | None) -> str:
+    signature = (processed or {}).get("signature")
     return signature if isinstance(signature, str) else NOT_PROCESSED
+
+
+def what_would_be_lost(
+    settings: Settings, storage: CrashStorage, ids: list[str]
+) -> dict[str, list[str]]:
+    """For each stored crash that this configuration would make worse, what it lacks.
+
+    A crash without a readable processed crash has nothing to lose; a storage that cannot be
+    read raises StorageError (the check must not be skipped silently).
+    """
+    backend, sources = configured_backend(settings), symbol_sources(settings)
+    found = {}
+    for crash_id in ids:
+        try:
+            processed = storage.load_processed_crash(crash_id)
+        except (CrashNotFound, CorruptCrashData):
+            continue
+        if lost := losses(baseline(processed), backend, sources):
+            found[crash_id] = lost
+    return found
+
+
+def refusal(lost: dict[str, list[str]], total: int, outcome: str) -> str:
+    """One message for the whole run: what is missing, for how many crashes, and the way out."""
+    counts = Counter(item for items in lost.values() for item in items)
+    lines = [
+        f"reprocessing {len(lost)} of {total} crash(es) would lose what they were processed "
+        "with; this configuration lacks:"
+    ]
+    lines += [f"  {item} ({count} crash(es))" for item, count in counts.most_common()]
+    lines.append(
+        "configure them (--symbols-path, --symbols-url, --stackwalker) or give --force to "
+        f"reprocess anyway; {outcome}"
+    )
+    return "\n".join(lines)
+
+
+@dataclass
+class SymbolChanges:
+    """Modules whose symbols a reprocessing lost or gained, over a run."""
+
+    lost_modules: int = 0
+    gained_modules: int = 0
+    crashes_losing: int = 0
+    crashes_gaining: int = 0
+
+    def add(self, before: dict[str, Any] | None, after: dict[str, Any]) -> tuple[int, int]:
+        """Count one crash; returns its (lost, gained) module counts."""
+        had = modules_with_symbols(before or {})
+        has = modules_with_symbols(after)
+        lost, gained = len(had - has), len(has - had)
+        self.lost_modules += lost
+        self.gained_modules += gained
+        self.crashes_losing += lost > 0
+        self.crashes_gaining += gained > 0
+        return lost, gained
+
+    def summary(self) -> str:
+        return (
+            f"modules with symbols: {self.lost_modules} lost in {self.crashes_losing} crash(es), "
+            f"{self.gained_modules} gained in {self.crashes_gaining} crash(es)"
+        )
 
 
 def reprocess_inline(
@@ -108,8 +189,10 @@ def reprocess_inline(
     ruleset: str,
     preview: bool,
     out: TextIO,
+    symbols: SymbolChanges,
 ) -> tuple[int, int, int]:
-    """Reprocess here; returns (done, with a changed signature, failed)."""
+    """Reprocess here; returns (done, with a changed signature, failed); ``symbols`` counts
+    the modules that lost or gained symbols."""
     from processor.observability.setup import setup_observability
     from processor.runner import CrashProcessor
 
@@ -118,7 +201,8 @@ def reprocess_inline(
     progress = progress_bar(len(ids), "reprocessing", unit="crash")
     try:
         for crash_id in ids:
-            before = original_signature(storage, crash_id)
+            stored = stored_processed(storage, crash_id)
+            before = signature_of(stored)
             try:
                 result = run_job(
                     storage, processor, crash_id, ruleset, use_previous=True, save=not preview
@@ -136,9 +220,14 @@ def reprocess_inline(
                 done += 1
                 after = result.processed.get("signature", "")
                 changed += after != before
+                lost, gained = symbols.add(stored, result.processed)
                 if preview:
                     verdict = "same" if after == before else "different"
-                    print(f"{crash_id}\t{before}\t{after}\t{verdict}", file=out)
+                    print(
+                        f"{crash_id}\t{before}\t{after}\t{verdict}\t"
+                        f"modules with symbols: {lost} lost, {gained} gained",
+                        file=out,
+                    )
                     out.flush()
             progress.update()
     finally:
@@ -180,7 +269,8 @@ def cmd_reprocess(args: argparse.Namespace, out: TextIO, stdin: TextIO | None = 
     try:
         settings = settings_from_args(args)
         settings.check_resources()  # the daemon reprocessing queued crashes reads them too
-        needs_storage = not to_queue or args.all or args.since or args.until
+        guarded = not args.force and ruleset_walks(args.ruleset)
+        needs_storage = not to_queue or args.all or args.since or args.until or guarded
         storage = open_settings_storage(settings) if needs_storage else None
     except (ConfigError, RulesetError, StorageError) as exc:
         error(str(exc))
@@ -197,6 +287,20 @@ def cmd_reprocess(args: argparse.Namespace, out: TextIO, stdin: TextIO | None = 
     for problem in problems:
         error(problem)
 
+    if guarded:
+        assert storage is not None
+        try:
+            lost = what_would_be_lost(settings, storage, ids)
+        except StorageError as exc:
+            error(f"cannot read the stored crashes: {exc}")
+            return EXIT_FAILED
+        if lost and args.preview:
+            warning = refusal(lost, len(ids), "without it, reprocessing would be refused")
+            print(f"crashproc: warning: {warning}", file=sys.stderr)
+        elif lost:
+            error(refusal(lost, len(ids), "nothing was reprocessed or queued"))
+            return EXIT_USAGE
+
     try:
         if to_queue:
             queued = queue_for_reprocessing(settings, ids, args.ruleset)
@@ -207,13 +311,14 @@ def cmd_reprocess(args: argparse.Namespace, out: TextIO, stdin: TextIO | None = 
             failed = 0
         else:
             assert storage is not None
+            symbols = SymbolChanges()
             done, changed, failed = reprocess_inline(
-                settings, storage, ids, args.ruleset, args.preview, out
+                settings, storage, ids, args.ruleset, args.preview, out, symbols
             )
             verb = "previewed" if args.preview else "reprocessed"
             print(
                 f"crashproc: {verb} {done} crash(es) with {args.ruleset}: {changed} with a "
-                f"different signature, {failed} failed",
+                f"different signature, {failed} failed; {symbols.summary()}",
                 file=sys.stderr,
             )
     except (ConfigError, RulesetError, QueueError) as exc:
@@ -249,7 +354,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--preview",
         action="store_true",
-        help="print crash id, original and new signature, same/different; save nothing",
+        help="print crash id, original and new signature, same/different, and how many modules "
+        "lose or gain symbols; save nothing",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="reprocess even crashes that were processed with a symbol source or stackwalker "
+        "this configuration lacks (they may lose symbols)",
     )
     add_storage_argument(parser)
     add_queue_argument(

@@ -88,11 +88,18 @@ def test_order_constraints(rulesets):
     assert before("StackwalkRule", "CrashingThreadInfoRule")
     assert before("AndroidOSInfoRule", "PlatformInfoRule")
     assert before("PlatformInfoRule", "OSPrettyVersionRule")
-    assert default[-2:] == ["SignatureGeneratorRule", "ShutDownHangCrashingThreadRule"]
+    assert default[-3:] == [
+        "SignatureGeneratorRule",
+        "ShutDownHangCrashingThreadRule",
+        "ProcessedWithRule",
+    ]
 
 
 def test_regenerate_signature_runs_only_the_signature_rule(rulesets):
-    assert names(rulesets["regenerate_signature"]) == ["SignatureGeneratorRule"]
+    assert names(rulesets["regenerate_signature"]) == [
+        "SignatureGeneratorRule",
+        "ProcessedWithRule",
+    ]
 
 
 def test_extra_rules_run_just_before_signature_generation():

@@ -88,10 +88,11 @@ def test_preview_shows_old_and_new_signatures_and_saves_nothing(site, capsys):
     assert code == 0
     lines = [line.split("\t") for line in out.splitlines()]
     signatures = {crash_id: storage.load_processed_crash(crash_id)["signature"] for crash_id in ids}
+    same_symbols = "modules with symbols: 0 lost, 0 gained"
     assert lines == [
-        [ids[0], signatures[ids[0]], signatures[ids[0]], "same"],
-        [ids[1], "old | signature", real_signature, "different"],
-        [ids[2], signatures[ids[2]], signatures[ids[2]], "same"],
+        [ids[0], signatures[ids[0]], signatures[ids[0]], "same", same_symbols],
+        [ids[1], "old | signature", real_signature, "different", same_symbols],
+        [ids[2], signatures[ids[2]], signatures[ids[2]], "same", same_symbols],
     ]
     assert storage.load_processed_crash(ids[1]) == stale, "preview saves nothing"
     err = capsys.readouterr().err
