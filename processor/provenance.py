@@ -8,7 +8,9 @@ and ``crashproc reprocess`` compares that record with its own configuration befo
 overwrites anything.
 
 Symbol source locations are stored in public crashes: URLs lose credentials, query and
-fragment (as in the symbolication notes); paths are kept as configured.
+fragment (as in the symbolication notes); paths are made absolute, so a crash processed with
+``--symbols-path syms`` in one directory and reprocessed with the same store named by the
+configuration file (whose paths are absolute) is seen to have the same source.
 """
 
 from __future__ import annotations
@@ -33,9 +35,9 @@ BUILTIN_VERSION_PREFIX = "crashproc-stackwalk"
 
 def symbol_sources(settings: Settings) -> list[dict[str, str]]:
     """The configured symbol sources as the record lists them (URLs redacted)."""
-    return [{"kind": PATH, "location": path} for path in settings.symbols_paths] + [
-        {"kind": URL, "location": public_location(url)} for url in settings.symbols_urls
-    ]
+    return [
+        {"kind": PATH, "location": os.path.abspath(path)} for path in settings.symbols_paths
+    ] + [{"kind": URL, "location": public_location(url)} for url in settings.symbols_urls]
 
 
 def configured_backend(settings: Settings) -> str:
@@ -64,7 +66,7 @@ def _source_key(source: Any) -> tuple[str, str] | None:
     kind, location = source.get("kind"), source.get("location")
     if not (isinstance(kind, str) and isinstance(location, str)):
         return None
-    return kind, os.path.normpath(location) if kind == PATH else location
+    return kind, os.path.abspath(location) if kind == PATH else location
 
 
 def _dump_results(processed: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:

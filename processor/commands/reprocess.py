@@ -149,8 +149,9 @@ def refusal(lost: dict[str, list[str]], total: int, outcome: str) -> str:
     ]
     lines += [f"  {item} ({count} crash(es))" for item, count in counts.most_common()]
     lines.append(
-        "configure them (--symbols-path, --symbols-url, --stackwalker) or give --force to "
-        f"reprocess anyway; {outcome}"
+        "configure them (symbols.paths, symbols.urls, stackwalker.mode in crashproc.toml, or "
+        f"--symbols-path, --symbols-url, --stackwalker) or give --force to reprocess anyway; "
+        f"{outcome}"
     )
     return "\n".join(lines)
 

@@ -14,6 +14,7 @@ import crashproc
 from processor.config import Settings
 from processor.crashdir import load_crash_dir
 from processor.job import run_job
+from processor.provenance import baseline, losses, symbol_sources
 from processor.runner import CrashProcessor
 from processor.storage import open_storage, stored_outputs
 from schemas.library import load_schema
@@ -63,7 +64,7 @@ def test_the_record_names_version_ruleset_backend_and_redacted_sources(tmp_path,
         "ruleset": "default",
         "stackwalker": {"backend": "builtin", "version": crashproc.version()},
         "symbol_sources": [
-            {"kind": "path", "location": "./symbols/store"},
+            {"kind": "path", "location": str(tmp_path / "symbols" / "store")},  # made absolute
             {"kind": "path", "location": str(tmp_path / "srv")},
             {"kind": "url", "location": SHOWN_URL},
         ],
@@ -113,3 +114,20 @@ def test_a_ruleset_that_does_not_walk_keeps_the_walking_pass_record(tmp_path):
         "symbol_sources": [{"kind": "path", "location": str(tmp_path)}],
     }
     assert load_schema("processed_crash").validate(processed, strict=True) == []
+
+
+def test_a_store_named_relatively_or_absolutely_is_the_same_source(tmp_path, monkeypatch):
+    """Processed with `--symbols-path syms` here, reprocessed with the configuration file's
+    absolute path to the same store: nothing is lost."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "syms").mkdir()
+    recorded = {
+        "processed_with": {
+            "stackwalker": {"backend": "builtin"},
+            "symbol_sources": symbol_sources(Settings(symbols_paths=["syms"])),
+        }
+    }
+    now = symbol_sources(Settings(symbols_paths=[str(tmp_path / "syms")]))
+    assert losses(baseline(recorded), "builtin", now) == []
+    elsewhere = symbol_sources(Settings(symbols_paths=[str(tmp_path / "other")]))
+    assert losses(baseline(recorded), "builtin", elsewhere) == [f"symbol path {tmp_path / 'syms'}"]
