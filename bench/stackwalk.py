@@ -90,7 +90,7 @@ def crashing_frames(doc: dict[str, Any]) -> list[tuple[Any, ...]]:
 def provider_for(cache_dir: Path):
     """The processor's SymbolProvider over the test symbols, caching under `cache_dir`."""
     from processor.config import Settings
-    from processor.symbolsetup import build_symbol_provider
+    from processor.resources.symbols import build_symbol_provider
 
     return build_symbol_provider(Settings(symbols_paths=[str(SYMBOLS)], symbols_cache=cache_dir))
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime
 import logging
 import socket
-import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+from processor.errors import ErrorReporter, no_reporter, traceback_without_message
 from processor.metrics import METRICS
 from processor.rules.base import Rule
 from processor.status import Status
@@ -22,22 +22,9 @@ logger = logging.getLogger(__name__)
 
 PLACEHOLDER_SIGNATURE = "EMPTY: crash failed to process"
 
-# Called with the exception and a context dict (crash_id, ruleset, rule) for each rule failure.
-ErrorReporter = Callable[[BaseException, dict[str, str]], None]
-
-
-def _no_reporter(exc: BaseException, context: dict[str, str]) -> None:
-    return None
-
 
 def utc_now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
-
-
-def traceback_without_message(exc: BaseException) -> str:
-    """The stack of ``exc`` and its class, without its message (which may hold protected data)."""
-    frames = "".join(traceback.format_tb(exc.__traceback__))
-    return f"Traceback (most recent call last):\n{frames}{type(exc).__qualname__}"
 
 
 class UnknownRuleset(KeyError):
@@ -55,7 +42,7 @@ class Pipeline:
     ):
         self.rulesets = dict(rulesets)
         self.hostname = hostname or socket.gethostname()
-        self.error_reporter = error_reporter or _no_reporter
+        self.error_reporter = error_reporter or no_reporter
 
     def process_crash(
         self,

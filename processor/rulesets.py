@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from processor.config import ConfigError, Settings
-from processor.provenance import symbol_sources
+from processor.resources.provenance import symbol_sources
+from processor.resources.stackwalker import ExternalStackwalker
 from processor.rules.base import Rule
 from processor.rules.provenance import ProcessedWithRule
-from processor.stackwalker import ExternalStackwalker
 from schemas.library import Schema, load_schema
 
 
@@ -187,20 +187,20 @@ class RulesetContext:
 
     @property
     def builtin_stackwalker(self) -> Any:
-        from processor.builtin_stackwalker import BuiltinStackwalker
+        from processor.resources.builtin_stackwalker import BuiltinStackwalker
 
         return BuiltinStackwalker(self.symbol_provider)
 
     @functools.cached_property
     def symbol_provider(self) -> Any:
         """One provider per pipeline, so symbol files are found and opened once per process."""
-        from processor.symbolsetup import build_symbol_provider
+        from processor.resources.symbols import build_symbol_provider
 
         return build_symbol_provider(self.settings)
 
     @functools.cached_property
     def version_lookup(self) -> Any:
-        from processor.versionlookup import TableVersionLookup
+        from processor.resources.versionlookup import TableVersionLookup
 
         return TableVersionLookup(self.settings.beta_version_table)
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from processor.config import Settings
 from processor.crashdir import CrashInput
-from processor.pipeline import ErrorReporter, Pipeline, UnknownRuleset
+from processor.errors import ErrorReporter
+from processor.pipeline import Pipeline, UnknownRuleset
 from processor.rulesets import build_rulesets
 
 logger = logging.getLogger(__name__)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import socket
 
 from processor.config import Settings
+from processor.errors import ErrorReporter
 from processor.observability.metrics_setup import setup_metrics
 from processor.observability.sentry import report_rule_error, setup_sentry
-from processor.pipeline import ErrorReporter
 
 
 def setup_observability(settings: Settings) -> ErrorReporter | None:

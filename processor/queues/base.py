@@ -8,7 +8,7 @@ consumer renews the lease while it works (a heartbeat) and acks when the result 
 lease that runs out (the worker was killed, the machine died) makes the crash claimable again.
 Every claim counts as an attempt; after ``max_attempts`` the crash goes to the dead-letter list
 with its last error instead of being delivered again, so one poison crash cannot hold a worker
-forever. Because delivery can repeat, processing must be idempotent (see processor/job.py).
+forever. Because delivery can repeat, processing must be idempotent (see processor/service/job.py).
 
 Error texts stored with a crash are written by our own code (exception class names, exit
 signals), never exception messages, which can carry protected crash data.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from processor.javastack import MalformedJavaStackTrace, parse_java_stack_trace
+from processor.resources.javastack import MalformedJavaStackTrace, parse_java_stack_trace
 from processor.rules.base import AnnotationRule
 from processor.status import Status
 

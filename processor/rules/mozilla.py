@@ -15,12 +15,12 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote_plus
 
-from processor.expiring_cache import MISSING, ExpiringCache
 from processor.metrics import METRICS
+from processor.resources.expiring_cache import MISSING, ExpiringCache
+from processor.resources.versionlookup import TableVersionLookup, VersionLookup
 from processor.rules.base import AnnotationRule, Rule
 from processor.rules.safe import is_int
 from processor.status import Status
-from processor.versionlookup import TableVersionLookup, VersionLookup
 
 logger = logging.getLogger(__name__)
 

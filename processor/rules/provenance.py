@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import crashproc
-from processor.provenance import FIELD, stackwalker_record
+from processor.resources.provenance import FIELD, stackwalker_record
 from processor.rules.base import Rule
 from processor.status import Status
 

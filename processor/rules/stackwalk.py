@@ -14,9 +14,13 @@ from typing import Any
 from processor.crashdir import precomputed_output_path
 from processor.metrics import METRICS
 from processor.observability.emit import stackwalk_timer
-from processor.recovery import recovered_note
+from processor.resources.recovery import recovered_note
+from processor.resources.stackwalker import (
+    DEFAULT_MAX_OUTPUT_BYTES,
+    ExternalStackwalker,
+    read_output,
+)
 from processor.rules.base import Rule
-from processor.stackwalker import DEFAULT_MAX_OUTPUT_BYTES, ExternalStackwalker, read_output
 from processor.status import Status
 
 DUMP_FIELD = "upload_file_minidump"

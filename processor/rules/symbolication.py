@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from processor.metrics import METRICS
-from processor.recovery import recovered_note, recovery_record
+from processor.resources.recovery import recovered_note, recovery_record
 from processor.rules.base import Rule
 from processor.rules.stackwalk import DUMP_FIELD, minidump_names, walk_dump
 from processor.status import Status

@@ -183,12 +183,12 @@ def test_common_flags_after_the_subcommand_and_version(installation, capsys):
 @pytest.mark.parametrize(
     "script, module, argv",
     [
-        ("reprocess-crash", "processor.commands.reprocess", ["--help"]),
+        ("reprocess-crash", "processor.cli", ["--help"]),
         ("process-crash", "processor.cli", ["--help"]),
     ],
 )
 def test_alias_commands_name_themselves(script, module, argv):
-    entry = "main" if script == "reprocess-crash" else "process_crash_main"
+    entry = script.replace("-", "_") + "_main"
     proc = subprocess.run(
         [
             sys.executable,

@@ -13,9 +13,9 @@ from pathlib import Path
 import crashproc
 from processor.config import Settings
 from processor.crashdir import load_crash_dir
-from processor.job import run_job
-from processor.provenance import baseline, losses, symbol_sources
+from processor.resources.provenance import baseline, losses, symbol_sources
 from processor.runner import CrashProcessor
+from processor.service.job import run_job
 from processor.storage import open_storage, stored_outputs
 from schemas.library import load_schema
 from tests.conftest import REPO

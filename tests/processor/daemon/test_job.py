@@ -9,8 +9,8 @@ import pytest
 
 from processor.config import Settings
 from processor.crashdir import load_crash_dir
-from processor.job import ALREADY_DONE, PROCESSED, PermanentFailure, failure_text, run_job
 from processor.runner import CrashProcessor
+from processor.service.job import ALREADY_DONE, PROCESSED, PermanentFailure, failure_text, run_job
 from processor.storage import open_storage, stored_outputs
 
 VOLATILE = ("started_datetime", "completed_datetime", "processor_notes")

@@ -8,13 +8,12 @@ import sys
 import pytest
 
 import crashproc.progress
-from processor.cli import run
-from processor.commands.reprocess import main as reprocess_crash_main
+from processor.cli import reprocess_crash_main, run
 from processor.config import Settings
 from processor.crashdir import load_crash_dir
-from processor.job import run_job
 from processor.queues import open_queue
 from processor.runner import CrashProcessor
+from processor.service.job import run_job
 from processor.storage import open_storage, stored_outputs
 from tests.terminal import Terminal
 

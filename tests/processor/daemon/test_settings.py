@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from processor.commands.common import settings_from_args
+from processor.cli.common import settings_from_args
 from processor.config import ConfigError, Settings
 
 

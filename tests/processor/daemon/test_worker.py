@@ -12,8 +12,9 @@ import pytest
 from processor.config import Settings
 from processor.queues import PRIORITY, REPROCESSING, STANDARD, open_queue
 from processor.runner import CrashProcessor
+from processor.service.wiring import open_settings_queue
+from processor.service.worker import Worker, WorkerConfig
 from processor.storage import open_storage
-from processor.worker import Worker, WorkerConfig, queue_options
 
 CRASH_IDS = [f"{i:08x}-0000-4000-8000-000000260918" for i in range(4)]
 
@@ -37,7 +38,7 @@ def make_worker(tmp_path, processor, **settings_values) -> Worker:
         setattr(settings, name, value)
     worker = Worker(WorkerConfig(settings=settings, consumer="worker-under-test", once=True))
     worker.storage = open_storage(settings.storage)
-    worker.queue = open_queue(settings.queue, **queue_options(settings))
+    worker.queue = open_settings_queue(settings)
     worker.processor = processor  # built once for the module: building one takes a second
     for index, crash_id in enumerate(CRASH_IDS):
         worker.storage.save_raw_crash(crash_id, {"uuid": crash_id, "Version": f"{index}"}, {})
@@ -115,7 +116,7 @@ def test_a_busy_queue_makes_the_worker_wait_not_die(tmp_path, processor, monkeyp
     import processor.queues.sqlite as sqlite_queue
 
     monkeypatch.setattr(sqlite_queue, "BUSY_TIMEOUT_SECONDS", 0.1)
-    monkeypatch.setattr("processor.worker.QUEUE_RETRY_WAIT", 0.1)
+    monkeypatch.setattr("processor.service.worker.QUEUE_RETRY_WAIT", 0.1)
     worker = make_worker(tmp_path, processor)
     worker.queue.publish(STANDARD, CRASH_IDS[:1])
     blocker = sqlite3.connect(worker.queue.path, isolation_level=None, check_same_thread=False)

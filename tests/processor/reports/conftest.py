@@ -25,9 +25,9 @@ from processor.config import Settings
 from processor.crashdir import load_crash_dir
 from processor.crashid import create_crash_id
 from processor.reports.index import ReportIndex, attach_report_index
+from processor.resources.symbols import build_symbol_provider
 from processor.runner import CrashProcessor
 from processor.storage import CrashStorage, open_storage, stored_outputs
-from processor.symbolsetup import build_symbol_provider
 from stackwalk.process import walk_minidump
 from tests.conftest import TESTDATA
 

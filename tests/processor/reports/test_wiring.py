@@ -7,7 +7,7 @@ import io
 
 from processor.cli import run
 from processor.config import Settings
-from processor.worker import open_settings_storage
+from processor.service.worker import open_settings_storage
 
 
 def test_daemon_storage_indexes_what_it_saves(report_storage, tmp_path, monkeypatch):

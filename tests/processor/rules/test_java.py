@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from processor.javastack import MalformedJavaStackTrace, parse_java_stack_trace
+from processor.resources.javastack import MalformedJavaStackTrace, parse_java_stack_trace
 from processor.rules.java import JavaStackTraceRule
 
 SECRET = "user@example.com opened https://secret.example/account?id=42"

@@ -8,7 +8,8 @@ import pytest
 from freezegun import freeze_time
 from markus.testing import MetricsMock
 
-from processor.expiring_cache import MISSING, ExpiringCache
+from processor.resources.expiring_cache import MISSING, ExpiringCache
+from processor.resources.versionlookup import TableVersionLookup, VersionLookup, VersionTableError
 from processor.rules.base import Rule
 from processor.rules.mozilla import (
     AddonsRule,
@@ -24,7 +25,6 @@ from processor.rules.mozilla import (
     ThemePrettyNameRule,
     UtilityActorsNameRule,
 )
-from processor.versionlookup import TableVersionLookup, VersionLookup, VersionTableError
 
 SECRET = "https://secret.example/private?token=abc"
 

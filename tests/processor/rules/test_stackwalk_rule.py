@@ -11,8 +11,8 @@ import shutil
 
 import pytest
 
+from processor.resources.stackwalker import ExternalStackwalker, tail
 from processor.rules.stackwalk import StackwalkRule, minidump_names
-from processor.stackwalker import ExternalStackwalker, tail
 from processor.status import Status
 
 

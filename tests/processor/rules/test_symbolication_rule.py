@@ -217,7 +217,7 @@ def test_no_symbol_source_means_the_rule_does_not_run(run_rule) -> None:
 def test_additional_minidumps_are_symbolicated_in_place(
     tmp_path: Path, code_id_store: Path
 ) -> None:
-    from processor.symbolsetup import build_symbol_provider
+    from processor.resources.symbols import build_symbol_provider
 
     stored = json.loads((SAMPLES / "no-debug-id" / "upload_file_minidump.json").read_text())
     processed = {"json_dump": {}, "upload_file_minidump_browser": {"json_dump": stored}}

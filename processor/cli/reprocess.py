@@ -8,7 +8,7 @@ original and the new signature, and how many modules would lose or gain symbols,
 anything.
 
 Reprocessing must not make a crash worse by accident: before anything is reprocessed or queued,
-each stored crash's ``processed_with`` record (see processor.provenance) is compared with this
+each stored crash's ``processed_with`` record (see processor.resources.provenance) is compared with this
 command's configuration, which the daemon shares. A symbol source recorded then but not
 configured now, or another stackwalker backend, refuses the whole run unless ``--force``.
 
@@ -27,10 +27,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from crashproc.cli import run_main
 from crashproc.progress import progress_bar
-from processor.cli import run
-from processor.commands.common import (
+from processor.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
@@ -42,19 +40,19 @@ from processor.commands.common import (
 )
 from processor.config import ConfigError, Settings
 from processor.crashid import crash_id_problem
-from processor.job import PermanentFailure, run_job
-from processor.pipeline import traceback_without_message
-from processor.provenance import (
+from processor.errors import traceback_without_message
+from processor.queues import REPROCESSING, QueueError
+from processor.resources.provenance import (
     baseline,
     configured_backend,
     losses,
     modules_with_symbols,
     symbol_sources,
 )
-from processor.queues import REPROCESSING, QueueError, open_queue
 from processor.rulesets import RULESETS, RulesetError, ruleset_walks
+from processor.service.job import PermanentFailure, run_job
+from processor.service.wiring import open_settings_queue, open_settings_storage
 from processor.storage import CorruptCrashData, CrashNotFound, CrashStorage, StorageError
-from processor.worker import open_settings_storage, queue_options
 
 logger = logging.getLogger("crashproc.reprocess")
 
@@ -238,7 +236,7 @@ def reprocess_inline(
 
 
 def queue_for_reprocessing(settings: Settings, ids: list[str], ruleset: str) -> int:
-    queue = open_queue(settings.queue, **queue_options(settings))
+    queue = open_settings_queue(settings)
     queued = 0
     progress = progress_bar(len(ids), "queueing", unit="crash")
     try:
@@ -375,9 +373,3 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     add_pipeline_arguments(parser)
     parser.set_defaults(func=cmd_reprocess)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``reprocess-crash ...``: the same as ``crashproc reprocess ...``."""
-    argv = sys.argv[1:] if argv is None else argv
-    return run_main(lambda: run(["reprocess", *argv], prog="reprocess-crash"))

@@ -10,7 +10,7 @@ import argparse
 import datetime
 from typing import TextIO
 
-from processor.commands.common import (
+from processor.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
@@ -19,8 +19,8 @@ from processor.commands.common import (
     settings_from_args,
 )
 from processor.config import ConfigError
-from processor.queues import QUEUE_NAMES, CrashQueue, QueueError, open_queue
-from processor.worker import queue_options
+from processor.queues import QUEUE_NAMES, CrashQueue, QueueError
+from processor.service.wiring import open_settings_queue
 
 
 def _iso(timestamp: float) -> str:
@@ -75,7 +75,7 @@ ACTIONS = {"status": cmd_status, "dead": cmd_dead, "retry": cmd_retry}
 def cmd_queue(args: argparse.Namespace, out: TextIO) -> int:
     try:
         settings = settings_from_args(args)
-        queue = open_queue(settings.queue, **queue_options(settings))
+        queue = open_settings_queue(settings)
     except (ConfigError, QueueError) as exc:
         error(str(exc))
         return EXIT_USAGE

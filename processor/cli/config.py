@@ -13,7 +13,7 @@ import sys
 from typing import TextIO
 
 from crashproc import config as configuration
-from processor.commands.common import (
+from processor.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     FLAGS,

@@ -22,8 +22,9 @@ from typing import Any
 
 from processor.config import Settings
 from processor.observability.emit import record_queue_depth
-from processor.queues import QUEUE_NAMES, CrashQueue, QueueError, open_queue
-from processor.worker import (
+from processor.queues import QUEUE_NAMES, CrashQueue, QueueError
+from processor.service.wiring import open_settings_queue, open_settings_storage
+from processor.service.worker import (
     EXIT_BAD_CONFIGURATION,
     STATE_FAILED,
     STATE_JOB_STARTED,
@@ -31,8 +32,6 @@ from processor.worker import (
     STATE_SIZE,
     STATE_SKIPPED,
     WorkerConfig,
-    open_settings_storage,
-    queue_options,
     worker_main,
 )
 
@@ -124,7 +123,7 @@ class Daemon:
         self.settings.check_resources()
         setup_observability(self.settings)  # this process emits the queue-depth gauges
         open_settings_storage(self.settings).close()
-        self.queue = open_queue(self.settings.queue, **queue_options(self.settings))
+        self.queue = open_settings_queue(self.settings)
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         if self.stopping:

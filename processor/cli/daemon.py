@@ -6,7 +6,7 @@ import argparse
 import logging
 from typing import TextIO
 
-from processor.commands.common import (
+from processor.cli.common import (
     EXIT_USAGE,
     add_pipeline_arguments,
     add_queue_argument,
@@ -21,7 +21,7 @@ from processor.storage import StorageError
 
 
 def cmd_daemon(args: argparse.Namespace, out: TextIO) -> int:
-    from processor.daemon import Daemon
+    from processor.service.daemon import Daemon
 
     # The progress line is the daemon's main output: shown without -v.
     logging.getLogger("crashproc.daemon").setLevel(logging.INFO)

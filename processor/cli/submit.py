@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Any, TextIO
 
-from processor.commands.common import (
+from processor.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
@@ -21,9 +21,9 @@ from processor.commands.common import (
 )
 from processor.config import ConfigError
 from processor.crashdir import CrashInputError, load_crash_dir
-from processor.queues import PRIORITY, STANDARD, QueueError, open_queue
-from processor.storage import StorageError, open_storage, stored_outputs
-from processor.worker import queue_options
+from processor.queues import PRIORITY, STANDARD, QueueError
+from processor.service.wiring import open_settings_queue, open_settings_storage
+from processor.storage import StorageError, stored_outputs
 
 PUBLISH_BATCH = 50
 
@@ -42,8 +42,8 @@ def add_collector_notes(raw_crash: dict[str, Any], notes: list[str]) -> None:
 def cmd_submit(args: argparse.Namespace, out: TextIO) -> int:
     try:
         settings = settings_from_args(args)
-        storage = open_storage(settings.storage, s3_endpoint_url=settings.s3_endpoint_url)
-        queue = open_queue(settings.queue, **queue_options(settings))
+        storage = open_settings_storage(settings, processed=False)
+        queue = open_settings_queue(settings)
     except (ConfigError, StorageError, QueueError) as exc:
         error(str(exc))
         return EXIT_USAGE

@@ -13,9 +13,9 @@ import logging
 from importlib import metadata
 from typing import Any
 
-from processor.pipeline import traceback_without_message
-from processor.recovery import recovery_record
-from processor.stackwalker import WalkOutcome, tail
+from processor.errors import traceback_without_message
+from processor.resources.recovery import recovery_record
+from processor.resources.stackwalker import WalkOutcome, tail
 from symbols.provider import ModuleSymbols, SymbolProvider
 from symbols.supplier import ModuleId
 

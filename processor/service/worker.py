@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from processor.config import ConfigError, Settings
-from processor.job import ALREADY_DONE, PermanentFailure, failure_text, run_job
-from processor.pipeline import traceback_without_message
-from processor.queues import REPROCESSING, CrashQueue, Delivery, QueueError, open_queue
+from processor.errors import traceback_without_message
+from processor.queues import REPROCESSING, CrashQueue, Delivery, QueueError
 from processor.rulesets import RulesetError
-from processor.storage import CrashStorage, StorageError, open_storage
+from processor.service.job import ALREADY_DONE, PermanentFailure, failure_text, run_job
+from processor.service.wiring import open_settings_queue, open_settings_storage
+from processor.storage import CrashStorage, StorageError
 from schemas.library import SchemaError
 
 logger = logging.getLogger("crashproc.worker")
@@ -49,28 +50,6 @@ class WorkerConfig:
     consumer: str
     once: bool = False
     idle_wait: float = IDLE_WAIT
-
-
-def queue_options(settings: Settings) -> dict[str, float]:
-    return {
-        "lease_seconds": settings.queue_lease,
-        "max_attempts": settings.queue_max_attempts,
-        "retry_delay": settings.queue_retry_delay,
-    }
-
-
-def open_settings_storage(settings: Settings) -> CrashStorage:
-    """The configured crash storage, with the public copy made by the configured schemas;
-    each processed crash it saves also goes into the report index (crashproc report)."""
-    from processor.reports.index import attach_report_index, configured_index_path
-    from schemas.library import load_schema
-
-    public_view = load_schema("processed_crash", settings.schema_dir).public_view
-    storage = open_storage(
-        settings.storage, public_view=public_view, s3_endpoint_url=settings.s3_endpoint_url
-    )
-    attach_report_index(storage, configured_index_path(settings.report_index, settings.storage))
-    return storage
 
 
 class Heartbeat:
@@ -132,7 +111,7 @@ class Worker:
         # Metrics sockets and Sentry clients belong to the process that uses them.
         reporter = setup_observability(self.settings)
         self.storage = open_settings_storage(self.settings)
-        self.queue = open_queue(self.settings.queue, **queue_options(self.settings))
+        self.queue = open_settings_queue(self.settings)
         self.processor = CrashProcessor(self.settings, error_reporter=reporter)
 
     def request_stop(self, *_: Any) -> None:

@@ -1,4 +1,4 @@
-"""``crashproc report ...``: the report commands and the index rebuild, wired to argparse.
+"""``crashproc report ...``: the report commands and the index rebuild.
 
 Every command takes ``--storage URL`` (default: the configured storage, ``CRASHPROC_STORAGE``
 or ``./var/crashes``) and ``--index PATH`` (default: ``CRASHPROC_REPORT_INDEX``, else beside a
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from crashproc.progress import ProgressCallback
-from processor.commands.common import (
+from processor.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
@@ -190,7 +190,7 @@ def _common_arguments(parser: argparse.ArgumentParser) -> None:
     add_setting_argument(parser, "report_index", metavar="PATH")
 
 
-def add_report_commands(commands: Any) -> None:
+def add_parser(commands: Any) -> None:
     """Add ``report`` and its sub-commands to the ``crashproc`` sub-parsers ``commands``."""
     report = commands.add_parser("report", help="reports over processed crashes")
     actions = report.add_subparsers(dest="report_command", required=True, metavar="REPORT")
