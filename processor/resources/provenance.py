@@ -23,7 +23,7 @@ from typing import Any
 
 import crashproc
 from processor.config import Settings
-from processor.rules.symbolication import public_location
+from processor.resources.symbols import public_location
 
 FIELD = "processed_with"
 BUILTIN, EXTERNAL, NONE = "builtin", "external", "none"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from processor.config import Settings
 from processor.observability.emit import record_symbol_cache, record_symbol_download
@@ -50,3 +51,12 @@ def build_symbol_provider(settings: Settings) -> SymbolProvider | None:
     return SymbolProvider(
         supplier, SymbolCache(cache_dir / SYMCACHE_DIR, on_open=record_symbol_cache)
     )
+
+
+def public_location(location: str) -> str:
+    """A tried location fit for public notes: URLs lose credentials and query strings."""
+    parts = urlsplit(location)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    return location

@@ -19,10 +19,10 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from processor.metrics import METRICS
 from processor.resources.recovery import recovered_note, recovery_record
+from processor.resources.symbols import public_location
 from processor.rules.base import Rule
 from processor.rules.stackwalk import DUMP_FIELD, minidump_names, walk_dump
 from processor.status import Status
@@ -60,15 +60,6 @@ def _int(text: Any) -> int | None:
 
 def _usable_debug_id(debug_id: Any) -> bool:
     return isinstance(debug_id, str) and bool(debug_id.strip("0"))
-
-
-def public_location(location: str) -> str:
-    """A tried location fit for public notes: URLs lose credentials and query strings."""
-    parts = urlsplit(location)
-    if parts.scheme in ("http", "https") and parts.hostname:
-        netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
-        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-    return location
 
 
 def classify_missing(module: Mapping[str, Any], found: ModuleSymbols) -> str:

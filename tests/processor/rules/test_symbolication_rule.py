@@ -20,13 +20,13 @@ import pytest
 from processor import cli
 from processor.config import Settings
 from processor.crashdir import load_crash_dir
+from processor.resources.symbols import public_location
 from processor.rules.symbolication import (
     CODE_INFO_FAILED,
     NOT_FOUND,
     TRANSIENT,
     DumpFrames,
     SymbolicationRule,
-    public_location,
 )
 from processor.runner import CrashProcessor
 from processor.status import Status
