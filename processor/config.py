@@ -25,6 +25,7 @@ METRICS_BACKENDS = configuration.setting("metrics.backend").choices
 # Settings field -> declared setting key.
 FIELD_KEYS: dict[str, str] = {
     "schema_dir": "processor.schema_dir",
+    "rulesets_dir": "processor.rulesets",
     "extra_rules": "processor.extra_rules",
     "beta_version_table": "processor.beta_version_table",
     "max_annotation_size": "processor.max_annotation_size",
@@ -52,9 +53,9 @@ FIELD_KEYS: dict[str, str] = {
     "statsd_port": "metrics.statsd_port",
     "sentry_dsn": "sentry.dsn",
 }
-_PATH_FIELDS = ("schema_dir", "beta_version_table", "symbols_cache", "report_index")
+_PATH_FIELDS = ("schema_dir", "rulesets_dir", "beta_version_table", "symbols_cache", "report_index")
 # Fields whose paths must exist wherever crashes are processed (see check_resources).
-RESOURCE_FIELDS = ("schema_dir", "beta_version_table", "symbols_paths")
+RESOURCE_FIELDS = ("schema_dir", "rulesets_dir", "beta_version_table", "symbols_paths")
 
 
 def _cpu_count() -> int:
@@ -67,6 +68,8 @@ class Settings:
     a working default (see crashproc/settings.yaml for what each means)."""
 
     schema_dir: Path | None = None
+    # A directory of ruleset files adding to or replacing the bundled ones (None: bundled).
+    rulesets_dir: Path | None = None
     extra_rules: list[str] = field(default_factory=list)
     beta_version_table: Path | None = None
     max_annotation_size: int = 1024 * 1024

@@ -20,6 +20,7 @@ from processor.cli import (
     queue,
     report,
     reprocess,
+    rules,
     schema,
     submit,
 )
@@ -34,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_version_argument(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    for module in (process, schema, report, submit, daemon, reprocess, queue, config):
+    for module in (process, schema, report, submit, daemon, reprocess, queue, config, rules):
         module.add_parser(commands)
     for sub in _leaf_parsers(parser):
         add_common_arguments(sub)

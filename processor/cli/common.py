@@ -20,6 +20,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # Settings field -> its flag, for every flag that sets a configured value.
 FLAGS: dict[str, str] = {
     "schema_dir": "--schema-dir",
+    "rulesets_dir": "--rulesets",
     "stackwalker": "--stackwalker",
     "stackwalker_command": "--stackwalker-command",
     "symbols_paths": "--symbols-path",

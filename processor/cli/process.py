@@ -20,7 +20,7 @@ from processor.cli.output import dumps_json, summary_line, write_atomically
 from processor.config import ConfigError
 from processor.crashdir import CrashInputError, load_crash_dir
 from processor.pipeline import UnknownRuleset
-from processor.rulesets import RULESETS, RulesetError
+from processor.rulesets import RulesetError, bundled_ruleset_names
 from schemas.library import SchemaError, load_schema
 
 logger = logging.getLogger("crashproc")
@@ -77,7 +77,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--ruleset",
         default="default",
-        help=f"ruleset to run ({', '.join(RULESETS)}; default: default)",
+        help=f"ruleset to run ({', '.join(bundled_ruleset_names())}, or one of the configured "
+        "processor.rulesets directory; default: default)",
     )
     parser.add_argument(
         "--out", metavar="DIR", help="write <crash_id>.json files here instead of stdout"

@@ -49,7 +49,7 @@ from processor.resources.provenance import (
     modules_with_symbols,
     symbol_sources,
 )
-from processor.rulesets import RULESETS, RulesetError, ruleset_walks
+from processor.rulesets import RulesetError, bundled_ruleset_names, load_rulesets
 from processor.service.job import PermanentFailure, run_job
 from processor.service.wiring import open_settings_queue, open_settings_storage
 from processor.storage import CorruptCrashData, CrashNotFound, CrashStorage, StorageError
@@ -268,7 +268,12 @@ def cmd_reprocess(args: argparse.Namespace, out: TextIO, stdin: TextIO | None = 
     try:
         settings = settings_from_args(args)
         settings.check_resources()  # the daemon reprocessing queued crashes reads them too
-        guarded = not args.force and ruleset_walks(args.ruleset)
+        rulesets = load_rulesets(settings)
+        if args.ruleset not in rulesets:
+            raise RulesetError(
+                f"unknown ruleset {args.ruleset!r}; known: {', '.join(sorted(rulesets))}"
+            )
+        guarded = not args.force and rulesets[args.ruleset].walks
         needs_storage = not to_queue or args.all or args.since or args.until or guarded
         storage = open_settings_storage(settings) if needs_storage else None
     except (ConfigError, RulesetError, StorageError) as exc:
@@ -346,9 +351,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--all", action="store_true", help="every stored crash")
     parser.add_argument(
         "--ruleset",
-        choices=sorted(RULESETS),
         default="default",
-        help="ruleset to run (default: default)",
+        help=f"ruleset to run ({', '.join(bundled_ruleset_names())}, or one of the configured "
+        "processor.rulesets directory; default: default)",
     )
     parser.add_argument(
         "--preview",

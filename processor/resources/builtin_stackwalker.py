@@ -44,9 +44,10 @@ class RecordingProvider:
 
 
 class BuiltinStackwalker:
-    """stackwalk.process in-process; `kind` tells the rules which backend walked a dump."""
+    """stackwalk.process in-process, reading symbols through the pipeline's provider."""
 
     kind = "builtin"
+    uses_symbol_provider = True
 
     def __init__(self, provider: SymbolProvider | None = None) -> None:
         self.provider = provider

@@ -23,6 +23,7 @@ from typing import Any
 
 import crashproc
 from processor.config import Settings
+from processor.resources.stackwalker import Stackwalker
 from processor.resources.symbols import public_location
 
 FIELD = "processed_with"
@@ -51,11 +52,11 @@ def configured_backend(settings: Settings) -> str:
     return EXTERNAL if shutil.which(settings.stackwalker_command) else BUILTIN
 
 
-def stackwalker_record(stackwalker: Any) -> dict[str, Any]:
+def stackwalker_record(stackwalker: Stackwalker | None) -> dict[str, Any]:
     """Backend and version of a pipeline's stackwalker (None: no stackwalker)."""
     if stackwalker is None:
         return {"backend": NONE, "version": None}
-    backend = getattr(stackwalker, "kind", EXTERNAL)
+    backend = stackwalker.kind
     version = crashproc.version() if backend == BUILTIN else stackwalker.version
     return {"backend": backend, "version": version}
 

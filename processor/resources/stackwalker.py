@@ -17,7 +17,7 @@ import signal
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,23 @@ class WalkOutcome:
     # Modules the walk found by code-info lookup (the built-in walker knows; rust-minidump's
     # output does not say).
     recovered: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Stackwalker(Protocol):
+    """A stackwalker backend: walks one dump into minidump-stackwalk's JSON.
+
+    ``kind`` names the backend in metrics and in the processed crash's ``processed_with``;
+    ``uses_symbol_provider`` says whether it reads symbols through the pipeline's own provider
+    (so a module recovered after the walk is found if the dump is walked again).
+    """
+
+    kind: str
+    uses_symbol_provider: bool
+
+    @property
+    def version(self) -> str: ...
+
+    def walk(self, dump_path: str, evil_json_path: str | None, workdir: str) -> WalkOutcome: ...
 
 
 @functools.cache
@@ -66,6 +83,8 @@ class ExternalStackwalker:
     """minidump-stackwalk (rust-minidump) or a compatible command, run once per dump."""
 
     kind = "external"
+    # It reads symbols itself, from the same stores and servers but not through our provider.
+    uses_symbol_provider = False
 
     command: str
     symbols_paths: list[str] = field(default_factory=list)

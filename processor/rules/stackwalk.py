@@ -15,11 +15,7 @@ from processor.crashdir import precomputed_output_path
 from processor.metrics import METRICS
 from processor.observability.emit import stackwalk_timer
 from processor.resources.recovery import recovered_note
-from processor.resources.stackwalker import (
-    DEFAULT_MAX_OUTPUT_BYTES,
-    ExternalStackwalker,
-    read_output,
-)
+from processor.resources.stackwalker import DEFAULT_MAX_OUTPUT_BYTES, Stackwalker, read_output
 from processor.rules.base import Rule
 from processor.status import Status
 
@@ -78,7 +74,7 @@ class StackwalkRule(Rule):
 
     def __init__(
         self,
-        stackwalker: ExternalStackwalker | None = None,
+        stackwalker: Stackwalker | None = None,
         dump_field: str = DUMP_FIELD,
         max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
     ):
@@ -130,7 +126,7 @@ def write_evil_json(raw_crash: dict[str, Any], tmpdir: str) -> str:
 
 
 def walk_dump(
-    stackwalker: Any,
+    stackwalker: Stackwalker,
     name: str,
     dump_path: str,
     raw_crash: dict[str, Any],
@@ -140,7 +136,7 @@ def walk_dump(
 ) -> dict[str, Any]:
     """One dump through a stackwalker backend, as processed-crash fields plus notes."""
     evil_json_path = write_evil_json(raw_crash, tmpdir)
-    with stackwalk_timer(getattr(stackwalker, "kind", "external")):
+    with stackwalk_timer(stackwalker.kind):
         outcome = stackwalker.walk(dump_path, evil_json_path, tmpdir)
     result = stackwalk_result(
         outcome.output,

@@ -22,6 +22,7 @@ from typing import Any
 
 from processor.metrics import METRICS
 from processor.resources.recovery import recovered_note, recovery_record
+from processor.resources.stackwalker import Stackwalker
 from processor.resources.symbols import public_location
 from processor.rules.base import Rule
 from processor.rules.stackwalk import DUMP_FIELD, minidump_names, walk_dump
@@ -169,11 +170,15 @@ class SymbolicationRule(Rule):
     def __init__(
         self,
         symbols: SymbolProvider | None = None,
-        stackwalker: Any = None,
+        stackwalker: Stackwalker | None = None,
         dump_field: str = DUMP_FIELD,
     ):
         self.symbols = symbols
-        self.stackwalker = stackwalker if getattr(stackwalker, "kind", None) == "builtin" else None
+        # Only a walker reading symbols through our provider can walk again with a module
+        # recovered here.
+        self.stackwalker = (
+            stackwalker if stackwalker is not None and stackwalker.uses_symbol_provider else None
+        )
         self.dump_field = dump_field
 
     def predicate(self, raw_crash, dumps, processed_crash, tmpdir, status) -> bool:

@@ -6,7 +6,7 @@ import pytest
 
 from processor.config import ConfigError, Settings
 from processor.rules.base import Rule
-from processor.rulesets import RULESETS, SIGNATURE_RULE, RulesetError, build_rulesets
+from processor.rulesets import RulesetError, build_rulesets, load_rulesets
 
 ISSUE_RULES = [
     "DeNullRule",
@@ -106,20 +106,22 @@ def test_extra_rules_run_just_before_signature_generation():
     path = f"{__name__}.ExtraRule"
     default = names(build_rulesets(Settings(extra_rules=[path]))["default"])
     assert default.index("ExtraRule") == default.index("SignatureGeneratorRule") - 1
-    assert SIGNATURE_RULE in [spec.path for spec in RULESETS["default"]]
+    entries = load_rulesets(Settings())["default"].entries
+    assert None in entries, "the default ruleset marks where extra rules go"
 
 
 @pytest.mark.parametrize(
     ("path", "message"),
     [
-        ("NoDots", "not a dotted path"),
+        ("NoDots", "neither a dotted path"),
         ("processor.nonexistent.Rule", "cannot load rule"),
         ("processor.config.Settings", "is not a Rule class"),
     ],
 )
 def test_bad_extra_rules_are_clear_errors(path, message):
-    with pytest.raises(RulesetError, match=message):
+    with pytest.raises(RulesetError, match=message) as raised:
         build_rulesets(Settings(extra_rules=[path]))
+    assert str(raised.value).startswith("setting processor.extra_rules")
 
 
 def test_settings_from_environment(tmp_path):
