@@ -1,55 +1,36 @@
-"""The symbol provider the processor's rules share, built from settings."""
+"""The symbol provider the processor's rules share, built from settings by the one builder
+every command uses (symbols.setup), and how a symbol source is shown in public output."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from processor.config import Settings
 from processor.observability.emit import record_symbol_cache, record_symbol_download
-from symbols.autoindex import ensure_indexes
-from symbols.fetch import HttpOptions
 from symbols.provider import SymbolProvider
-from symbols.supplier import SymbolSupplier
-from symbols.symcache import SymbolCache
-
-SYMCACHE_DIR = "symcache"
-
-
-def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "crashproc" / "symbols"
+from symbols.setup import build_provider, default_cache_dir
 
 
 def symbols_cache_dir(settings: Settings) -> Path:
-    """The configured cache, or a per-user default (downloads, indexes and parsed files)."""
+    """The configured cache, or the per-user default (downloads, indexes and parsed files)."""
     if settings.symbols_cache is not None:
         return Path(settings.symbols_cache)
     return default_cache_dir()
 
 
 def build_symbol_provider(settings: Settings) -> SymbolProvider | None:
-    """None when no symbols source is configured (the symbolication rule then does nothing).
-
-    Local stores without a code-info index get one now (see symbols.autoindex); parsed files
-    go to the compact cache under the cache directory.
-    """
-    if not settings.symbols_paths and not settings.symbols_urls:
-        return None
-    cache_dir = symbols_cache_dir(settings)
-    paths = [Path(p) for p in settings.symbols_paths]
-    supplier = SymbolSupplier(
-        symbols_paths=paths,
-        symbols_urls=list(settings.symbols_urls),
-        cache_dir=cache_dir,
-        options=HttpOptions(deadline=settings.symbols_timeout),
+    """The provider of the configured stores and servers (None when there are none: the
+    symbolication rule then does nothing), built as every command builds one, with the
+    processor's metrics watching downloads and cache opens."""
+    return build_provider(
+        paths=settings.symbols_paths,
+        urls=settings.symbols_urls,
+        cache_dir=symbols_cache_dir(settings),
         trusted_hosts=settings.symbols_trusted_hosts,
-        index_paths=ensure_indexes(paths, cache_dir),
+        timeout=settings.symbols_timeout,
         on_download=record_symbol_download,
-    )
-    return SymbolProvider(
-        supplier, SymbolCache(cache_dir / SYMCACHE_DIR, on_open=record_symbol_cache)
+        on_open=record_symbol_cache,
     )
 
 

@@ -1,0 +1,61 @@
+"""The one way a symbol provider is built from where symbols are: every command uses it.
+
+``crashproc process``, the daemon and ``stackwalk`` must symbolicate a dump the same way, so
+they share the choices made here: the per-user cache when none is given, a code-info index for
+each local store that lacks one (kept in the cache, never written into the store), the trusted
+hosts for code-info redirects, the download deadline, and the compact parsed-symbol cache.
+Modules are imported when a provider is built, so a command that needs no symbols pays nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from symbols.provider import SymbolProvider
+
+SYMCACHE_DIR = "symcache"
+DEFAULT_TIMEOUT = 300.0
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/crashproc/symbols`` (``~/.cache/crashproc/symbols``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "crashproc" / "symbols"
+
+
+def build_provider(
+    paths: Sequence[str | Path] = (),
+    urls: Sequence[str] = (),
+    cache_dir: str | Path | None = None,
+    trusted_hosts: Sequence[str] = (),
+    timeout: float = DEFAULT_TIMEOUT,
+    on_download: Callable[[float, str], None] | None = None,
+    on_open: Callable[..., None] | None = None,
+) -> SymbolProvider | None:
+    """A provider over local stores ``paths`` and symbols servers ``urls`` (None when there
+    are neither). ``on_download`` and ``on_open`` observe downloads and cache opens (metrics)."""
+    if not paths and not urls:
+        return None
+    from symbols.autoindex import ensure_indexes
+    from symbols.fetch import HttpOptions
+    from symbols.provider import SymbolProvider
+    from symbols.supplier import SymbolSupplier
+    from symbols.symcache import SymbolCache
+
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    stores = [Path(p) for p in paths]
+    supplier = SymbolSupplier(
+        symbols_paths=stores,
+        symbols_urls=list(urls),
+        cache_dir=cache,
+        options=HttpOptions(deadline=timeout),
+        trusted_hosts=list(trusted_hosts),
+        index_paths=ensure_indexes(stores, cache),
+        on_download=on_download,
+    )
+    cache_options = {"on_open": on_open} if on_open is not None else {}
+    return SymbolProvider(supplier, SymbolCache(cache / SYMCACHE_DIR, **cache_options))
