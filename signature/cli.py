@@ -229,7 +229,7 @@ def cmd_fixture(args: argparse.Namespace, generator: SignatureGenerator, out: Te
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="signature", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="crashproc-signature", description=__doc__.split("\n")[0])
     add_version_argument(parser)
     parser.add_argument(
         "--signature-list-dir",

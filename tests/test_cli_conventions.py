@@ -27,13 +27,13 @@ from tests.cli_conventions import arguments_without_help, defaults_not_shown
 PARSERS = {
     "crashproc": crashproc_parser,
     "stackwalk": stackwalk_parser,
-    "signature": signature_parser,
+    "crashproc-signature": signature_parser,
     "symbols": symbols_parser,
 }
 MODULES = {
     "crashproc": "processor",
     "stackwalk": "stackwalk.cli",
-    "signature": "signature.cli",
+    "crashproc-signature": "signature.cli",
     "symbols": "symbols.cli",
 }
 
@@ -122,7 +122,9 @@ def test_signature_generate_into_a_closed_pipe(tmp_path: Path) -> None:
     ]
     path = tmp_path / "crashes.json"
     path.write_text(json.dumps(crashes))
-    first, status, err = first_line_then_close([*command("signature"), "generate", str(path)])
+    first, status, err = first_line_then_close(
+        [*command("crashproc-signature"), "generate", str(path)]
+    )
     assert first.startswith(b"nsFoo0::xxx")
     assert (status, err) == (EXIT_CLOSED_PIPE, b"")
 

@@ -232,3 +232,10 @@ def test_a_closed_pipe_ends_quietly(installation):
     _, err = proc.communicate(timeout=60)
     assert b"Traceback" not in err and b"BrokenPipe" not in err
     assert proc.returncode in (0, 141)
+
+
+def test_the_readme_lists_every_setting_as_declared():
+    """The README's settings table is `crashproc config docs`, so it cannot drift."""
+    from processor.cli.config import settings_table
+
+    assert settings_table() in (REPO / "README.md").read_text(encoding="utf-8")
