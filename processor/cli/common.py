@@ -14,6 +14,7 @@ from typing import Any
 from crashproc import cli
 from crashproc import config as configuration
 from processor.config import FIELD_KEYS, Settings
+from processor.rulesets import bundled_ruleset_names
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -100,6 +101,16 @@ def add_storage_argument(parser: argparse.ArgumentParser) -> None:
 
 def add_queue_argument(parser: argparse.ArgumentParser, **kwargs: Any) -> None:
     add_setting_argument(parser, "queue", **kwargs)
+
+
+def add_ruleset_argument(parser: argparse.ArgumentParser) -> None:
+    """``--ruleset NAME``: a bundled ruleset or one of the configured directory's."""
+    parser.add_argument(
+        "--ruleset",
+        default="default",
+        help=f"ruleset to run ({', '.join(bundled_ruleset_names())}, or one of the configured "
+        "processor.rulesets directory; default: default)",
+    )
 
 
 def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:

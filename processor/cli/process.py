@@ -13,6 +13,7 @@ from processor.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     add_pipeline_arguments,
+    add_ruleset_argument,
     error,
     settings_from_args,
 )
@@ -20,7 +21,7 @@ from processor.cli.output import dumps_json, summary_line, write_atomically
 from processor.config import ConfigError
 from processor.crashdir import CrashInputError, load_crash_dir
 from processor.pipeline import UnknownRuleset
-from processor.rulesets import RulesetError, bundled_ruleset_names
+from processor.rulesets import RulesetError
 from schemas.library import SchemaError, load_schema
 
 logger = logging.getLogger("crashproc")
@@ -74,12 +75,7 @@ def cmd_process(args: argparse.Namespace, out: TextIO) -> int:
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("process", help="process crash directories")
     parser.add_argument("dirs", nargs="+", metavar="DIR", help="crash directories")
-    parser.add_argument(
-        "--ruleset",
-        default="default",
-        help=f"ruleset to run ({', '.join(bundled_ruleset_names())}, or one of the configured "
-        "processor.rulesets directory; default: default)",
-    )
+    add_ruleset_argument(parser)
     parser.add_argument(
         "--out", metavar="DIR", help="write <crash_id>.json files here instead of stdout"
     )

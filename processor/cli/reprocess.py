@@ -34,6 +34,7 @@ from processor.cli.common import (
     EXIT_USAGE,
     add_pipeline_arguments,
     add_queue_argument,
+    add_ruleset_argument,
     add_storage_argument,
     error,
     settings_from_args,
@@ -49,7 +50,7 @@ from processor.resources.provenance import (
     modules_with_symbols,
     symbol_sources,
 )
-from processor.rulesets import RulesetError, bundled_ruleset_names, load_rulesets
+from processor.rulesets import RulesetError, load_rulesets
 from processor.service.job import PermanentFailure, run_job
 from processor.service.wiring import open_settings_queue, open_settings_storage
 from processor.storage import CorruptCrashData, CrashNotFound, CrashStorage, StorageError
@@ -349,12 +350,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--since", type=parse_date, metavar="DATE", help="stored crashes from DATE")
     parser.add_argument("--until", type=parse_date, metavar="DATE", help="stored crashes to DATE")
     parser.add_argument("--all", action="store_true", help="every stored crash")
-    parser.add_argument(
-        "--ruleset",
-        default="default",
-        help=f"ruleset to run ({', '.join(bundled_ruleset_names())}, or one of the configured "
-        "processor.rulesets directory; default: default)",
-    )
+    add_ruleset_argument(parser)
     parser.add_argument(
         "--preview",
         action="store_true",
