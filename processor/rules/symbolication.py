@@ -24,8 +24,8 @@ from processor.metrics import METRICS
 from processor.resources.recovery import recovered_note, recovery_record
 from processor.resources.stackwalker import Stackwalker
 from processor.resources.symbols import public_location
+from processor.resources.walking import DUMP_FIELD, minidump_names, walk_dump
 from processor.rules.base import Rule
-from processor.rules.stackwalk import DUMP_FIELD, minidump_names, walk_dump
 from processor.status import Status
 from symbols import fetch
 from symbols.provider import ModuleSymbols, SymbolProvider

@@ -12,7 +12,8 @@ import shutil
 import pytest
 
 from processor.resources.stackwalker import ExternalStackwalker, tail
-from processor.rules.stackwalk import StackwalkRule, minidump_names
+from processor.resources.walking import minidump_names
+from processor.rules.stackwalk import StackwalkRule
 from processor.status import Status
 
 

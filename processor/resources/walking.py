@@ -1,0 +1,93 @@
+"""One dump through a stackwalker backend, into processed-crash fields and notes.
+
+Both rules that walk use it: ``StackwalkRule`` for every dump, and ``SymbolicationRule`` when a
+module recovered after the walk calls for walking a dump again with the built-in walker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from processor.metrics import METRICS
+from processor.observability.emit import stackwalk_timer
+from processor.resources.recovery import recovered_note
+from processor.resources.stackwalker import Stackwalker
+from processor.status import Status
+
+DUMP_FIELD = "upload_file_minidump"
+
+
+def minidump_names(dumps: Mapping[str, str], dump_field: str = DUMP_FIELD) -> list[str]:
+    """The dumps to walk, main dump first."""
+    return sorted(
+        (name for name in dumps if name.startswith(dump_field)), key=lambda n: (n != dump_field, n)
+    )
+
+
+def stackwalk_result(
+    output: Any, *, return_code: int, version: str, stderr: str = ""
+) -> dict[str, Any]:
+    """The processed-crash fields for one stackwalker run whose output was ``output``."""
+    json_dump = output if isinstance(output, dict) else {}
+    status_string = json_dump.get("status") if isinstance(json_dump.get("status"), str) else None
+    status_string = status_string or "unknown error"
+    return {
+        "json_dump": json_dump,
+        "mdsw_return_code": return_code,
+        "mdsw_status_string": status_string,
+        "mdsw_stderr": stderr,
+        "stackwalk_version": version,
+        "success": status_string == "OK",
+    }
+
+
+def write_evil_json(raw_crash: dict[str, Any], tmpdir: str) -> str:
+    """The raw crash as --evil-json: the stackwalker reads annotation-supplied facts from it
+    (module signature info, CPU microcode). Written once per crash."""
+    evil_json_path = os.path.join(tmpdir, "raw_crash.json")
+    if not os.path.exists(evil_json_path):
+        with open(evil_json_path, "w", encoding="utf-8") as fp:
+            json.dump(raw_crash, fp, default=str)
+    return evil_json_path
+
+
+def walk_dump(
+    stackwalker: Stackwalker,
+    name: str,
+    dump_path: str,
+    raw_crash: dict[str, Any],
+    tmpdir: str,
+    status: Status,
+    dump_field: str = DUMP_FIELD,
+) -> dict[str, Any]:
+    """One dump through a stackwalker backend, as processed-crash fields plus notes."""
+    evil_json_path = write_evil_json(raw_crash, tmpdir)
+    with stackwalk_timer(stackwalker.kind):
+        outcome = stackwalker.walk(dump_path, evil_json_path, tmpdir)
+    result = stackwalk_result(
+        outcome.output,
+        return_code=outcome.return_code,
+        version=stackwalker.version,
+        stderr=outcome.stderr,
+    )
+    if outcome.recovered:
+        result["symbolication"] = {"recovered_modules": outcome.recovered, "missing_modules": []}
+        prefix = "" if name == dump_field else f"{name}: "
+        for record in outcome.recovered:
+            status.add_note(prefix + recovered_note(record))
+    succeeded = outcome.problem is None and result["success"]
+    METRICS.incr(
+        "processor.minidumpstackwalk.run",
+        tags=[
+            f"outcome:{'success' if succeeded else 'fail'}",
+            f"exitcode:{outcome.return_code}",
+        ],
+    )
+    if outcome.problem:
+        status.add_note(f"StackwalkRule: {name}: {outcome.problem}")
+    elif not result["success"]:
+        status.add_note(f"StackwalkRule: {name}: status {result['mdsw_status_string'][:100]}")
+    return result
