@@ -8,8 +8,7 @@ guard pages, a crash reason the instruction cannot have caused). Bytes missing f
 the dump or that do not decode give no analysis, as in the peer.
 
 The rules below are the peer's, observed case by case against the 0.25 binary,
-including its slips: a `ret` reads its return address at the start of the thread's
-stack memory rather than at rsp, and Linux maps never mark guard pages.
+including its slips: Linux maps never mark guard pages.
 """
 
 from __future__ import annotations
@@ -165,9 +164,8 @@ def _ip_update(
             return None if address is None else memory.read_uint(address, 8)
         return regs.get(target)  # None for a relative target
     if decoded.opcode in _RETURNS and "rsp" in regs and stack is not None:
-        # 0.25 reads the return address at the start of the crashing thread's stack
-        # memory, wherever rsp points.
-        return stack.read_uint(stack.base, 8)
+        # the return address at rsp, read from the crashing thread's stack memory only
+        return stack.read_uint(regs["rsp"], 8)
     return None
 
 
