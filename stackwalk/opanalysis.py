@@ -15,11 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from stackwalk.bitflip import MemoryInfoMap, possible_bit_flips
 from stackwalk.context import CpuContext
-from stackwalk.disasm import MAX_INSTRUCTION_BYTES, U64, Decoded, Memory, decode
 from stackwalk.memory import MemoryMap, MemoryRegion
+
+if TYPE_CHECKING:
+    from stackwalk.disasm import Decoded
+
+U64 = (1 << 64) - 1
 
 __all__ = [
     "Access",
@@ -113,6 +118,9 @@ def analyze(
     not decodable). `stack` is the crashing thread's stack memory."""
     if context.cpu != "amd64":
         return None
+    # the disassembler (iced-x86) is imported only when an amd64 crash needs it
+    from stackwalk.disasm import MAX_INSTRUCTION_BYTES, decode
+
     ip = context.instruction_pointer
     region = memory.region_at(ip)
     if region is None:
@@ -159,6 +167,8 @@ def _ip_update(
     """Where a jump through a register or memory, or a return, sends the IP."""
     if decoded.opcode in _JUMPS and len(decoded.operands) == 1:
         target = decoded.operands[0]
+        from stackwalk.disasm import Memory
+
         if isinstance(target, Memory):
             address = target.address(regs)
             return None if address is None else memory.read_uint(address, 8)
