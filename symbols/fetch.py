@@ -13,8 +13,6 @@ supplier with symbols URLs makes a Fetcher.
 from __future__ import annotations
 
 import contextlib
-import socket
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +76,8 @@ def _abort(response: requests.Response) -> None:
         sock = getattr(getattr(fp, "raw", None), "_sock", None)
     if sock is not None:
         with contextlib.suppress(OSError):
+            import socket
+
             sock.shutdown(socket.SHUT_RDWR)
     response.close()
 
@@ -179,6 +179,8 @@ class Fetcher:
     def _stream_body(
         self, response: requests.Response, target: Path, deadline: float
     ) -> FetchResult:
+        import threading
+
         import requests
 
         # A watchdog closes the connection at the deadline, so a server trickling bytes

@@ -19,17 +19,26 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit
 
 from symbols import fetch
-from symbols.atomic import publish, scratch_file
 from symbols.errors import SymbolError, SymbolParseError
 from symbols.header import read_header
-from symbols.index import CodeInfoIndex, DebugInfo
-from symbols.names import check_component, code_info_sym_name, leaf, normalize_id, store_relpath
+from symbols.names import (
+    INDEX_NAME,
+    SCRATCH_NAME,
+    check_component,
+    code_info_sym_name,
+    leaf,
+    normalize_id,
+    store_relpath,
+)
 from symbols.parser import feed_stream
 from symbols.sinks import NullSink
-from symbols.store import INDEX_NAME, SCRATCH_NAME
+
+if TYPE_CHECKING:
+    from symbols.index import DebugInfo
 
 NEGATIVE_DIR = ".misses"
 DEFAULT_NEGATIVE_TTL = 600.0
@@ -233,6 +242,8 @@ class SymbolSupplier:
             marker.touch()
 
     def _download_one(self, url: str, rel: tuple[str, ...], result: LookupResult) -> Attempt:
+        from symbols.atomic import publish, scratch_file
+
         scratch = self.cache_dir / SCRATCH_NAME
         with scratch_file(scratch) as tmp:
             started = time.monotonic()
@@ -271,6 +282,8 @@ class SymbolSupplier:
             index_path = self.index_paths.get(base) or base / INDEX_NAME
             if not index_path.is_file():
                 continue
+            from symbols.index import CodeInfoIndex
+
             found = CodeInfoIndex(index_path).lookup(code_file, code_id)
             outcome = fetch.FOUND if found else fetch.NOT_FOUND
             attempts.append(Attempt(str(index_path), outcome, "code-info index"))
@@ -306,4 +319,6 @@ class SymbolSupplier:
             debug_id = normalize_id(parts[-2], "debug id")
         except SymbolError as e:
             return None, f"code-info redirect refused: {e}"
+        from symbols.index import DebugInfo
+
         return DebugInfo(debug_file, debug_id), "code-info redirect"
