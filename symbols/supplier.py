@@ -132,9 +132,12 @@ class SymbolSupplier:
         validate: Callable[[Path], None] = validate_sym,
         index_paths: Mapping[Path, Path] | None = None,
         on_download: Callable[[float, str], None] | None = None,
+        scratch_dir: Path | None = None,
     ) -> None:
         """`index_paths` maps a symbols path to its code-info index when the index does not
-        live inside the store (read-only stores indexed on first use; see autoindex)."""
+        live inside the store (read-only stores indexed on first use; see autoindex).
+        Downloads are assembled in `scratch_dir` (default: a directory inside the cache)
+        and renamed into the cache, so it must be on the cache's filesystem."""
         self.paths = [Path(p) for p in symbols_paths]
         self.index_paths = {Path(k): Path(v) for k, v in (index_paths or {}).items()}
         # Told (seconds, "found" | "missing" | "error") after each download: metrics hooks
@@ -142,6 +145,7 @@ class SymbolSupplier:
         self.on_download = on_download
         self.urls = [u if u.endswith("/") else u + "/" for u in symbols_urls]
         self.cache_dir = Path(cache_dir) if cache_dir else None
+        self.scratch_dir = Path(scratch_dir) if scratch_dir else None
         if self.urls and self.cache_dir is None:
             raise ValueError("a cache directory is required with symbol URLs")
         self.fetcher = fetch.Fetcher(options) if self.urls else None
@@ -244,7 +248,7 @@ class SymbolSupplier:
     def _download_one(self, url: str, rel: tuple[str, ...], result: LookupResult) -> Attempt:
         from symbols.atomic import publish, scratch_file
 
-        scratch = self.cache_dir / SCRATCH_NAME
+        scratch = self.scratch_dir or self.cache_dir / SCRATCH_NAME
         with scratch_file(scratch) as tmp:
             started = time.monotonic()
             got = self.fetcher.fetch(url, tmp)
