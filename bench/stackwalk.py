@@ -22,6 +22,13 @@ and ours as a whole process (a fresh interpreter running the ``stackwalk`` comma
 is what a per-crash subprocess of ours would cost. A column says whether the crashing
 thread's frames agree with the peer's by (module, module_offset, function, trust), so a
 fast but wrong walk is not mistaken for a win.
+
+Last, the whole-process cost of one `stackwalk --json` run per dump (what a script or a
+processor running it as its external stackwalker pays), for test.dmp without symbols and
+with a small .sym (test_app.sym cut down to the crashing thread's functions, ~2 KB):
+ours, the peer, `python -c pass` (the interpreter's own start, the floor) and our walk
+in-process (modules already imported, symbols parsed afresh, JSON serialized). Goal
+(issue 17): ours <= 1.5 x (python -c pass + the in-process walk).
 """
 
 from __future__ import annotations
@@ -95,6 +102,90 @@ def provider_for(cache_dir: Path):
     return build_symbol_provider(Settings(symbols_paths=[str(SYMBOLS)], symbols_cache=cache_dir))
 
 
+def small_sym(full: Path, offsets: list[int]) -> str:
+    """`full` cut down to its MODULE line and the FUNC (with lines and FILEs) and STACK WIN
+    records covering `offsets`."""
+    lines = full.read_text(errors="replace").splitlines()
+    files: dict[str, str] = {}
+    funcs: list[str] = []
+    stack: list[str] = []
+    keep = False
+    for line in lines[1:]:
+        parts = line.split()
+        if parts[0] == "FILE":
+            files[parts[1]] = line
+            keep = False
+        elif parts[0] == "FUNC":
+            start, size = int(parts[1], 16), int(parts[2], 16)
+            keep = any(start <= o < start + size for o in offsets)
+            if keep:
+                funcs.append(line)
+        elif parts[0] == "STACK":
+            keep = False
+            if parts[1] == "WIN":
+                start, size = int(parts[3], 16), int(parts[4], 16)
+                if any(start <= o < start + size for o in offsets):
+                    stack.append(line)
+        elif parts[0] in ("PUBLIC", "INFO", "INLINE", "INLINE_ORIGIN"):
+            keep = False
+        elif keep:
+            funcs.append(line)
+    used = sorted({line.split()[3] for line in funcs if not line.startswith("FUNC")}, key=int)
+    return "\n".join([lines[0], *(files[f] for f in used), *funcs, *stack]) + "\n"
+
+
+def process_time(argv: list[str], runs: int) -> float:
+    """Median wall-clock seconds of `runs` runs of a command (output discarded)."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def whole_process(peer: Path, runs: int, scratch: Path) -> dict[str, float]:
+    """Per-process cost of ours and the peer against the interpreter floor (see above)."""
+    from stackwalk.process import to_json, walk_minidump
+    from symbols.provider import SymbolProvider
+    from symbols.supplier import SymbolSupplier
+
+    dump = TESTDATA / "test.dmp"
+    module = "test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1/test_app.sym"
+    small = scratch / "small-symbols"
+    (small / module).parent.mkdir(parents=True)
+    (small / module).write_text(small_sym(SYMBOLS / module, [0x429E, 0x41FF, 0x53EB]))
+    floor = process_time([sys.executable, "-c", "pass"], runs)
+    print(
+        f"\nwhole process, one run per dump (median of {runs}); python -c pass "
+        f"{floor * 1e3:.1f} ms; small .sym {(small / module).stat().st_size} bytes"
+    )
+    print(f"{'':22} {'ours':>9} {'peer':>9} {'walk':>9} {'ours/peer':>10} {'ours/(pass+walk)':>17}")
+    figures = {"python_pass": floor}
+    for label, paths in (("test.dmp no symbols", []), ("test.dmp small .sym", [small])):
+
+        def walk(paths=paths):
+            provider = SymbolProvider(SymbolSupplier(symbols_paths=paths)) if paths else None
+            return to_json(walk_minidump(dump, provider))
+
+        in_process = median_time(walk, runs, 3)
+        extra = [str(p) for p in paths]
+        ours = process_time(
+            [sys.executable, "-c", _WHOLE_PROCESS, "--json", str(dump), *extra], runs
+        )
+        theirs = process_time([str(peer), "--json", str(dump), *extra], runs)
+        ratio = ours / (floor + in_process)
+        print(
+            f"{label:22} {ours * 1e3:7.1f}ms {theirs * 1e3:7.1f}ms {in_process * 1e3:7.2f}ms "
+            f"{ours / theirs:9.1f}x {ratio:16.2f}x"
+        )
+        key = "symbols" if paths else "no_symbols"
+        figures |= {f"ours_{key}": ours, f"peer_{key}": theirs, f"walk_{key}": in_process}
+        figures[f"ratio_{key}"] = ratio
+    print("goal: ours/(pass+walk) <= 1.5 with and without symbols")
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=21, help="timed runs per dump (median)")
@@ -161,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
         f"ours as a process per dump {totals['whole'] * 1e3:.0f} ms "
         f"({totals['whole'] / peer_total:.2f}x); peer {peer_total * 1e3:.0f} ms"
     )
+    with tempfile.TemporaryDirectory(prefix="bench-stackwalk-") as tmp:
+        process = whole_process(peer, args.runs, Path(tmp))
+    totals |= {f"process_{key}": value for key, value in process.items()}
     print(json.dumps({key: round(value, 6) for key, value in totals.items()} | {"worst": worst}))
     return 0
 

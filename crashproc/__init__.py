@@ -9,13 +9,15 @@ progress bar of long runs (``progress``), and the configuration file every comma
 
 from __future__ import annotations
 
-from importlib import metadata
-
 DISTRIBUTION = "crashproc"
 
 
 def version() -> str:
     """The installed distribution's version (``0+unknown`` when run from an uninstalled tree)."""
+    # imported here: importlib.metadata costs ~20 ms, more than a whole `stackwalk` run
+    # needs, and only --version and provenance records ask for the version
+    from importlib import metadata
+
     try:
         return metadata.version(DISTRIBUTION)
     except metadata.PackageNotFoundError:

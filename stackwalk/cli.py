@@ -1,11 +1,25 @@
-"""`stackwalk DUMP [SYMBOLS_PATH...]`: minidump-stackwalk's command line, in Python.
+"""`stackwalk`: a drop-in for rust-minidump's `minidump-stackwalk` 0.25 command line.
 
-    stackwalk DUMP [SYMBOLS_PATH...] [--symbols-url URL]... [--symbols-cache DIR]
-              [--json] [--pretty] [--human] [--evil-json FILE]
+    stackwalk [OPTIONS] DUMP [SYMBOLS_PATH...]
 
-JSON is printed exactly as `minidump-stackwalk --json [--pretty]` prints it; --human
-prints a readable report (the default when neither is given, as in rust-minidump).
-A dump that cannot be read exits 1 with one clear line on stderr, never a traceback.
+It takes the options a processor or a script passes to minidump-stackwalk, with the same
+meaning, defaults, conflicts and exit statuses: one output format of --json, --human (the
+default) and --cyborg FILE (human report to the output, JSON to FILE; `--json --human` is
+a usage error, exit 2, as in the peer); --pretty only with JSON and --brief only with a
+human report (exit 1 otherwise); --output-file, --log-file, --verbose LEVEL; symbols from
+positional paths and --symbols-path, --symbols-url with --symbols-cache (default: a
+directory under the system's temp directory), --symbols-tmp and
+--symbols-download-timeout-secs; --features; --evil-json. --no-color and --no-interactive
+are accepted because this command never colours its output or shows progress. The peer
+options it cannot honour (--dump, --recover-function-args and `--features unstable-all`
+with a human report, which prints recovered arguments, --use-local-debuginfo) are refused
+with a message, never ignored.
+
+Messages: a dump that cannot be read is an error (exit 1, one line, never a traceback);
+streams skipped as corrupt and threads not unwound are warnings, shown from
+`--verbose warn` on, as the peer logs such things. Imports are kept to what the
+invocation uses: a one-dump process is mostly interpreter start-up (see
+bench/stackwalk.py).
 """
 
 from __future__ import annotations
@@ -14,45 +28,92 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from crashproc.cli import add_version_argument, run_main
-from stackwalk.human import render
-from stackwalk.minidump import MinidumpError
-from stackwalk.process import to_json, walk_minidump_with_notes
+
+LEVELS = ("off", "error", "warn", "info", "debug", "trace")
+FEATURES = ("stable-basic", "stable-all", "unstable-all")
+# The peer's options this command refuses, with why.
+UNSUPPORTED = {
+    "--dump": "the raw minidump dump (minidump_dump) is not implemented",
+    "--recover-function-args": "function argument recovery is not implemented",
+    "--use-local-debuginfo": "only Breakpad .sym files are read, not local debug info",
+    "--help-markdown": "help is available as --help",
+}
+DEFAULT_CACHE_NAME = "crashproc-stackwalk-cache"
+
+
+class UsageError(Exception):
+    """A combination of options the peer refuses after parsing (exit status 1, as there)."""
+
+
+class ArgumentNotSupported(Exception):
+    """An option value the peer accepts and this command cannot honour (exit 2)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stackwalk",
-        description="Walk the stacks of a minidump (minidump-stackwalk compatible).",
+        description="Walk the stacks of a minidump: minidump-stackwalk 0.25's command line, "
+        "its JSON byte for byte and its human report.",
     )
     add_version_argument(parser)
-    parser.add_argument("dump", type=Path, help="the minidump file")
+    parser.add_argument("minidump", type=Path, metavar="DUMP", help="the minidump file")
     parser.add_argument(
-        "symbols_path",
+        "symbols_path_positional",
         nargs="*",
         type=Path,
         metavar="SYMBOLS_PATH",
-        help="symbol directories or .sym files",
+        help="symbol directories (store layout) or .sym files",
     )
-    parser.add_argument(
-        "--symbols-url",
-        action="append",
-        default=[],
-        metavar="URL",
-        help="symbols server base URL (repeatable; needs --symbols-cache)",
-    )
-    parser.add_argument(
-        "--symbols-cache", type=Path, metavar="DIR", help="where downloaded symbols are kept"
-    )
-    parser.add_argument(
+    formats = parser.add_mutually_exclusive_group()
+    formats.add_argument(
         "--json", action="store_true", help="print the JSON document minidump-stackwalk prints"
     )
+    formats.add_argument(
+        "--human", action="store_true", help="print the human-readable report (the default)"
+    )
+    formats.add_argument(
+        "--cyborg",
+        type=Path,
+        metavar="FILE",
+        help="the human report to the output and the JSON document to FILE",
+    )
+    for flag, why in UNSUPPORTED.items():
+        target = formats if flag == "--dump" else parser
+        target.add_argument(flag, action="store_true", help=f"refused: {why}")
     parser.add_argument("--pretty", action="store_true", help="pretty-print the JSON")
     parser.add_argument(
-        "--human",
+        "--brief",
         action="store_true",
-        help="print a readable report (the default without --json; with it, after the JSON)",
+        help="human report: only the summary and the crashing thread",
+    )
+    parser.add_argument(
+        "--output-file", type=Path, metavar="FILE", help="write the output here (default: stdout)"
+    )
+    parser.add_argument(
+        "--log-file", type=Path, metavar="FILE", help="write messages here (default: stderr)"
+    )
+    parser.add_argument(
+        "--verbose",
+        choices=LEVELS,
+        default="error",
+        metavar="LEVEL",
+        help=f"which messages to show: {', '.join(LEVELS)} (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--features",
+        choices=FEATURES,
+        default="stable-basic",
+        help="analysis level, as in the peer; unstable-all is refused with a human report "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--no-color", action="store_true", help="accepted: output is never coloured"
+    )
+    parser.add_argument(
+        "--no-interactive", action="store_true", help="accepted: no progress is ever shown"
     )
     parser.add_argument(
         "--evil-json",
@@ -60,48 +121,171 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="Socorro's raw crash annotations (JSON): module signers, CPU microcode version",
     )
+    parser.add_argument(
+        "--symbols-path",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="PATH",
+        help="a symbol directory or .sym file (repeatable; positional paths come after)",
+    )
+    parser.add_argument(
+        "--symbols-url",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a Tecken-compatible symbols server, tried in order (repeatable)",
+    )
+    parser.add_argument(
+        "--symbols-cache",
+        type=Path,
+        metavar="DIR",
+        help=f"where downloaded symbols are kept (default: {DEFAULT_CACHE_NAME} in the "
+        "system's temp directory)",
+    )
+    parser.add_argument(
+        "--symbols-tmp",
+        type=Path,
+        metavar="DIR",
+        help="where downloads are assembled before they move into the cache; must be on "
+        "the cache's filesystem (default: a directory inside the cache)",
+    )
+    parser.add_argument(
+        "--symbols-download-timeout-secs",
+        type=int,
+        default=1000,
+        metavar="SECS",
+        help="longest one symbol file download may take, retries included (default: %(default)s)",
+    )
     return parser
 
 
-def _provider(args: argparse.Namespace):
-    if not args.symbols_path and not args.symbols_url:
+class Log:
+    """Messages at or above the --verbose level, to stderr or the --log-file."""
+
+    def __init__(self, level: str, stream: TextIO) -> None:
+        self.threshold = LEVELS.index(level)
+        self.stream = stream
+
+    def error(self, text: str) -> None:
+        self._write(1, text)
+
+    def warn(self, text: str) -> None:
+        self._write(2, text)
+
+    def _write(self, level: int, text: str) -> None:
+        if level <= self.threshold:
+            print(f"stackwalk: {text}", file=self.stream, flush=True)
+
+
+def check_options(args: argparse.Namespace) -> tuple[bool, bool]:
+    """(human, json) to print; UsageError for what the peer refuses after parsing."""
+    for flag in UNSUPPORTED:
+        if getattr(args, flag[2:].replace("-", "_")):
+            raise argparse.ArgumentError(None, f"{flag} is not supported: {UNSUPPORTED[flag]}")
+    json_out = args.json or args.cyborg is not None
+    human = not args.json
+    if args.pretty and not json_out:
+        raise UsageError("--pretty needs --json or --cyborg (a human report is not JSON)")
+    if args.brief and not human:
+        raise UsageError("--brief is only valid with --human or --cyborg")
+    if args.features == "unstable-all" and human:
+        raise ArgumentNotSupported(
+            "--features unstable-all is not supported with a human report "
+            "(it adds recovered function arguments, which are not implemented)"
+        )
+    if args.symbols_download_timeout_secs < 0:
+        raise UsageError("--symbols-download-timeout-secs must not be negative")
+    return human, json_out
+
+
+def build_provider(args: argparse.Namespace):
+    """The symbol provider for the command's symbol options, or (None, None) without any.
+
+    Kept in one place so the command can later share the processor's provider builder.
+    """
+    paths = [*args.symbols_path, *args.symbols_path_positional]
+    if not paths and not args.symbols_url:
         return None, None
     from symbols.provider import SymbolProvider
     from symbols.supplier import SymbolSupplier
 
+    options = cache = None
+    if args.symbols_url:
+        import tempfile
+
+        from symbols.fetch import HttpOptions
+
+        options = HttpOptions(deadline=float(args.symbols_download_timeout_secs))
+        cache = args.symbols_cache or Path(tempfile.gettempdir()) / DEFAULT_CACHE_NAME
     supplier = SymbolSupplier(
-        symbols_paths=args.symbols_path,
+        symbols_paths=paths,
         symbols_urls=args.symbols_url,
-        cache_dir=args.symbols_cache,
+        cache_dir=cache,
+        options=options,
+        scratch_dir=args.symbols_tmp,
     )
     return SymbolProvider(supplier), supplier
 
 
-def _run(argv: Sequence[str] | None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.symbols_url and not args.symbols_cache:
-        print("stackwalk: --symbols-url needs --symbols-cache", file=sys.stderr)
-        return 2
-    provider, supplier = _provider(args)
+def _walk(args: argparse.Namespace, log: Log):
+    from stackwalk.minidump import MinidumpError
+    from stackwalk.process import walk_minidump_with_notes
+
+    provider, supplier = build_provider(args)
     try:
-        result = walk_minidump_with_notes(args.dump, provider, args.evil_json)
+        return walk_minidump_with_notes(args.minidump, provider, args.evil_json)
     except MinidumpError as e:
-        print(f"stackwalk: {args.dump.name}: {e.reason}", file=sys.stderr)
-        return 1
+        log.error(f"{args.minidump.name}: {e.reason}")
+        return None
     finally:
         if supplier is not None:
             supplier.close()
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        human, json_out = check_options(args)
+    except (argparse.ArgumentError, ArgumentNotSupported) as e:
+        parser.error(str(e))
+    except UsageError as e:
+        print(f"stackwalk: error: {e}", file=sys.stderr)
+        return 1
+    log_stream = open(args.log_file, "w") if args.log_file else sys.stderr  # noqa: SIM115
+    try:
+        return _walk_and_print(args, human, json_out, Log(args.verbose, log_stream))
+    finally:
+        if log_stream is not sys.stderr:
+            log_stream.close()
+
+
+def _walk_and_print(args: argparse.Namespace, human: bool, json_out: bool, log: Log) -> int:
+    result = _walk(args, log)
+    if result is None:
+        return 1
     for stream, reason in sorted(result.stream_errors.items()):
-        print(f"stackwalk: note: {stream} stream skipped: {reason}", file=sys.stderr)
+        log.warn(f"{stream} stream skipped: {reason}")
     for index, error in sorted(result.unwind_errors.items()):
-        print(
-            f"stackwalk: note: thread {index} not unwound past its context ({error})",
-            file=sys.stderr,
-        )
-    if args.json:
-        sys.stdout.write(to_json(result.document, pretty=args.pretty))
-    if args.human or not args.json:
-        sys.stdout.write(render(result.document))
+        log.warn(f"thread {index} not unwound past its context ({error})")
+    from stackwalk.jsonout import to_json
+
+    output = open(args.output_file, "w") if args.output_file else sys.stdout  # noqa: SIM115
+    try:
+        if human:
+            from stackwalk.human import render
+
+            output.write(render(result.document, brief=args.brief))
+        if json_out:
+            text = to_json(result.document, pretty=args.pretty)
+            if args.cyborg is not None:
+                args.cyborg.write_text(text)
+            else:
+                output.write(text)
+    finally:
+        if output is not sys.stdout:
+            output.close()
     return 0
 
 

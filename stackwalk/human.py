@@ -1,7 +1,9 @@
 """A readable report of the document for people (`stackwalk --human`).
 
-Its layout is ours (rust-minidump does not promise one either); it shows the same
-facts as the JSON: system, crash, the crashing thread first, then the others, modules.
+Its layout is ours (rust-minidump does not promise one either, and its own needs facts
+the JSON lacks: per-frame registers, line base addresses, process uptime); it shows the
+same facts as the JSON: system, crash, the crashing thread first, then the others,
+modules. `brief` stops after the crashing thread, as the peer's --brief does.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def _thread(title: str, thread: dict) -> list[str]:
     return out
 
 
-def render(doc: dict) -> str:
+def render(doc: dict, brief: bool = False) -> str:
     sysinfo = doc["system_info"]
     crash = doc["crash_info"]
     out = [
@@ -61,6 +63,8 @@ def render(doc: dict) -> str:
         regs = crashing["frames"][0].get("registers", {})
         out.append("     " + "  ".join(f"{k}={v}" for k, v in sorted(regs.items())))
         out.append("")
+    if brief:
+        return "\n".join(out) + "\n"
     for i, thread in enumerate(doc["threads"]):
         if crashing is not None and i == crashing["threads_index"]:
             continue

@@ -8,19 +8,23 @@ guard pages, a crash reason the instruction cannot have caused). Bytes missing f
 the dump or that do not decode give no analysis, as in the peer.
 
 The rules below are the peer's, observed case by case against the 0.25 binary,
-including its slips: a `ret` reads its return address at the start of the thread's
-stack memory rather than at rsp, and Linux maps never mark guard pages.
+including its slips: Linux maps never mark guard pages.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from stackwalk.bitflip import MemoryInfoMap, possible_bit_flips
 from stackwalk.context import CpuContext
-from stackwalk.disasm import MAX_INSTRUCTION_BYTES, U64, Decoded, Memory, decode
 from stackwalk.memory import MemoryMap, MemoryRegion
+
+if TYPE_CHECKING:
+    from stackwalk.disasm import Decoded
+
+U64 = (1 << 64) - 1
 
 __all__ = [
     "Access",
@@ -114,6 +118,9 @@ def analyze(
     not decodable). `stack` is the crashing thread's stack memory."""
     if context.cpu != "amd64":
         return None
+    # the disassembler (iced-x86) is imported only when an amd64 crash needs it
+    from stackwalk.disasm import MAX_INSTRUCTION_BYTES, decode
+
     ip = context.instruction_pointer
     region = memory.region_at(ip)
     if region is None:
@@ -160,14 +167,15 @@ def _ip_update(
     """Where a jump through a register or memory, or a return, sends the IP."""
     if decoded.opcode in _JUMPS and len(decoded.operands) == 1:
         target = decoded.operands[0]
+        from stackwalk.disasm import Memory
+
         if isinstance(target, Memory):
             address = target.address(regs)
             return None if address is None else memory.read_uint(address, 8)
         return regs.get(target)  # None for a relative target
     if decoded.opcode in _RETURNS and "rsp" in regs and stack is not None:
-        # 0.25 reads the return address at the start of the crashing thread's stack
-        # memory, wherever rsp points.
-        return stack.read_uint(stack.base, 8)
+        # the return address at rsp, read from the crashing thread's stack memory only
+        return stack.read_uint(regs["rsp"], 8)
     return None
 
 

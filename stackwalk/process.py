@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from stackwalk.bitflip import MemoryInfoMap, crash_inconsistencies
 from stackwalk.context import CpuContext
@@ -28,8 +29,6 @@ from stackwalk.memory import MemoryMap, MemoryRegion
 from stackwalk.minidump import Minidump, MissingStream
 from stackwalk.minidump import format as fmt
 from stackwalk.minidump.context import REGISTER_BYTES, REGISTERS, read_context
-from stackwalk.minidump.linux import microcode_version, parse_hex_version, proc_status_pid
-from stackwalk.minidump.module_list import DumpModule
 from stackwalk.modules import Module, ModuleMap
 from stackwalk.opanalysis import (
     adjusted_address,
@@ -39,6 +38,9 @@ from stackwalk.opanalysis import (
     inconsistencies,
     mark_guard_pages,
 )
+
+if TYPE_CHECKING:
+    from stackwalk.minidump.module_list import DumpModule
 
 __all__ = ["to_json", "walk_minidump", "walk_minidump_with_notes"]
 
@@ -353,10 +355,14 @@ def _thread_json(tid: int, frames: list, name: str | None, last_error: str | Non
 
 
 def _system_info_json(dump: Minidump, info, evil: Evil) -> dict:
-    cpuinfo = dump.stream(fmt.LINUX_CPU_INFO) or []
-    microcode = microcode_version(cpuinfo)
-    if microcode is None and evil.cpu_microcode_version is not None:
-        microcode = parse_hex_version(evil.cpu_microcode_version)
+    microcode = None
+    cpuinfo = dump.stream(fmt.LINUX_CPU_INFO)
+    if cpuinfo or evil.cpu_microcode_version is not None:
+        from stackwalk.minidump.linux import microcode_version, parse_hex_version
+
+        microcode = microcode_version(cpuinfo or [])
+        if microcode is None and evil.cpu_microcode_version is not None:
+            microcode = parse_hex_version(evil.cpu_microcode_version)
     return {
         "os": info.os_name,
         "os_ver": info.os_version(),
@@ -461,6 +467,8 @@ def _pid(dump: Minidump) -> int | None:
             return misc.process_id
     status = dump.stream(fmt.LINUX_PROC_STATUS)
     if status is not None:
+        from stackwalk.minidump.linux import proc_status_pid
+
         return proc_status_pid(status)
     return None
 

@@ -4,19 +4,22 @@ Symbol servers are remote and sometimes sick. A processor must not hang on a ser
 that never answers, fill its disk with a 2 GB response, or give up on one 503: every
 request here is bounded in time and size, retried with backoff on 429/5xx/connection
 errors, and reports a short reason instead of raising.
+
+`requests` is imported when a Fetcher first needs it, not with this module: it costs
+more to import (~50 ms) than a whole stackwalk over local symbols, and only a
+supplier with symbols URLs makes a Fetcher.
 """
 
 from __future__ import annotations
 
 import contextlib
-import socket
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import requests
-from requests.adapters import HTTPAdapter
+if TYPE_CHECKING:
+    import requests
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Outcomes recorded in Attempt.outcome.
@@ -51,6 +54,9 @@ class FetchResult:
 
 def make_session(options: HttpOptions) -> requests.Session:
     """A session with pooled keep-alive connections (one per host), reused across files."""
+    import requests
+    from requests.adapters import HTTPAdapter
+
     session = requests.Session()
     adapter = HTTPAdapter(pool_connections=8, pool_maxsize=8, max_retries=0)
     session.mount("http://", adapter)
@@ -70,6 +76,8 @@ def _abort(response: requests.Response) -> None:
         sock = getattr(getattr(fp, "raw", None), "_sock", None)
     if sock is not None:
         with contextlib.suppress(OSError):
+            import socket
+
             sock.shutdown(socket.SHUT_RDWR)
     response.close()
 
@@ -105,6 +113,8 @@ class Fetcher:
 
         Without `target` (code-info probes) a 301/302 is reported with its Location.
         """
+        import requests
+
         deadline = time.monotonic() + self.options.deadline
         last = FetchResult(TRANSIENT, "no attempt made")
         for attempt in range(self.options.retries + 1):
@@ -169,6 +179,10 @@ class Fetcher:
     def _stream_body(
         self, response: requests.Response, target: Path, deadline: float
     ) -> FetchResult:
+        import threading
+
+        import requests
+
         # A watchdog closes the connection at the deadline, so a server trickling bytes
         # cannot hold the download open past it.
         expired = threading.Event()

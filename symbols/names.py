@@ -16,6 +16,9 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 # Control characters can split log lines and HTTP headers; refuse them in path parts.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_NAME_LENGTH = 255
+# A store's code-info index and scratch directory (the supplier reads them without the store).
+INDEX_NAME = ".code-info.sqlite3"
+SCRATCH_NAME = ".tmp"
 MAX_ID_LENGTH = 64
 
 

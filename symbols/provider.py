@@ -14,13 +14,16 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from symbols.errors import SymbolParseError
 from symbols.fetch import CORRUPT
 from symbols.parser import parse_file
 from symbols.supplier import Attempt, LookupResult, ModuleId, SymbolSupplier
-from symbols.symcache import SymbolCache
 from symbols.symfile import SymbolFile
+
+if TYPE_CHECKING:
+    from symbols.symcache import SymbolCache
 
 
 @dataclass

@@ -20,11 +20,16 @@ from symbols.check import REPAIRABLE, Defect, check_file, repair_stream
 from symbols.errors import StoreError, SymbolError
 from symbols.header import SymHeader, read_header
 from symbols.index import CodeInfoIndex, DebugInfo
-from symbols.names import check_component, normalize_id, store_relpath, sym_file_name
+from symbols.names import (
+    INDEX_NAME,
+    SCRATCH_NAME,
+    check_component,
+    normalize_id,
+    store_relpath,
+    sym_file_name,
+)
 from symbols.zipsafe import BoundedReader, ZipLimits, checked_members
 
-INDEX_NAME = ".code-info.sqlite3"
-SCRATCH_NAME = ".tmp"
 DEFECT_POLICIES = ("refuse", "repair", "accept")
 DEFAULT_MAX_FILE = 4 << 30
 

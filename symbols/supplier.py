@@ -19,17 +19,26 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit
 
 from symbols import fetch
-from symbols.atomic import publish, scratch_file
 from symbols.errors import SymbolError, SymbolParseError
 from symbols.header import read_header
-from symbols.index import CodeInfoIndex, DebugInfo
-from symbols.names import check_component, code_info_sym_name, leaf, normalize_id, store_relpath
+from symbols.names import (
+    INDEX_NAME,
+    SCRATCH_NAME,
+    check_component,
+    code_info_sym_name,
+    leaf,
+    normalize_id,
+    store_relpath,
+)
 from symbols.parser import feed_stream
 from symbols.sinks import NullSink
-from symbols.store import INDEX_NAME, SCRATCH_NAME
+
+if TYPE_CHECKING:
+    from symbols.index import DebugInfo
 
 NEGATIVE_DIR = ".misses"
 DEFAULT_NEGATIVE_TTL = 600.0
@@ -123,9 +132,12 @@ class SymbolSupplier:
         validate: Callable[[Path], None] = validate_sym,
         index_paths: Mapping[Path, Path] | None = None,
         on_download: Callable[[float, str], None] | None = None,
+        scratch_dir: Path | None = None,
     ) -> None:
         """`index_paths` maps a symbols path to its code-info index when the index does not
-        live inside the store (read-only stores indexed on first use; see autoindex)."""
+        live inside the store (read-only stores indexed on first use; see autoindex).
+        Downloads are assembled in `scratch_dir` (default: a directory inside the cache)
+        and renamed into the cache, so it must be on the cache's filesystem."""
         self.paths = [Path(p) for p in symbols_paths]
         self.index_paths = {Path(k): Path(v) for k, v in (index_paths or {}).items()}
         # Told (seconds, "found" | "missing" | "error") after each download: metrics hooks
@@ -133,6 +145,7 @@ class SymbolSupplier:
         self.on_download = on_download
         self.urls = [u if u.endswith("/") else u + "/" for u in symbols_urls]
         self.cache_dir = Path(cache_dir) if cache_dir else None
+        self.scratch_dir = Path(scratch_dir) if scratch_dir else None
         if self.urls and self.cache_dir is None:
             raise ValueError("a cache directory is required with symbol URLs")
         self.fetcher = fetch.Fetcher(options) if self.urls else None
@@ -233,7 +246,9 @@ class SymbolSupplier:
             marker.touch()
 
     def _download_one(self, url: str, rel: tuple[str, ...], result: LookupResult) -> Attempt:
-        scratch = self.cache_dir / SCRATCH_NAME
+        from symbols.atomic import publish, scratch_file
+
+        scratch = self.scratch_dir or self.cache_dir / SCRATCH_NAME
         with scratch_file(scratch) as tmp:
             started = time.monotonic()
             got = self.fetcher.fetch(url, tmp)
@@ -271,6 +286,8 @@ class SymbolSupplier:
             index_path = self.index_paths.get(base) or base / INDEX_NAME
             if not index_path.is_file():
                 continue
+            from symbols.index import CodeInfoIndex
+
             found = CodeInfoIndex(index_path).lookup(code_file, code_id)
             outcome = fetch.FOUND if found else fetch.NOT_FOUND
             attempts.append(Attempt(str(index_path), outcome, "code-info index"))
@@ -306,4 +323,6 @@ class SymbolSupplier:
             debug_id = normalize_id(parts[-2], "debug id")
         except SymbolError as e:
             return None, f"code-info redirect refused: {e}"
+        from symbols.index import DebugInfo
+
         return DebugInfo(debug_file, debug_id), "code-info redirect"

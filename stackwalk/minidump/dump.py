@@ -9,66 +9,49 @@ from __future__ import annotations
 
 import mmap
 import os
-from collections.abc import Callable
+from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stackwalk.minidump import format as fmt
-from stackwalk.minidump.crashpad import parse_crashpad_info
 from stackwalk.minidump.errors import BadHeader, MinidumpError, StreamError
-from stackwalk.minidump.exception import parse_exception
-from stackwalk.minidump.handles import parse_handle_data
-from stackwalk.minidump.linux import (
-    parse_auxv,
-    parse_key_value_stream,
-    parse_linux_maps,
-    parse_lsb_release,
-    parse_nul_list,
-)
-from stackwalk.minidump.memory_lists import (
-    parse_memory64_list,
-    parse_memory_info_list,
-    parse_memory_list,
-)
-from stackwalk.minidump.misc import parse_assertion, parse_breakpad_info, parse_misc_info
-from stackwalk.minidump.module_list import parse_module_list, parse_unloaded_module_list
-from stackwalk.minidump.mozilla import (
-    parse_linux_limits,
-    parse_mac_boot_args,
-    parse_mac_crash_info,
-    parse_soft_errors,
-)
 from stackwalk.minidump.reader import Reader
-from stackwalk.minidump.system_info import SystemInfo, parse_system_info
-from stackwalk.minidump.threads import parse_thread_list, parse_thread_names
 
-Parser = Callable[[Reader, Reader], Any]
+if TYPE_CHECKING:
+    from stackwalk.minidump.system_info import SystemInfo
 
-_PARSERS: dict[int, Parser] = {
-    fmt.THREAD_LIST: parse_thread_list,
-    fmt.THREAD_NAMES: parse_thread_names,
-    fmt.MEMORY_LIST: parse_memory_list,
-    fmt.MEMORY_64_LIST: parse_memory64_list,
-    fmt.MEMORY_INFO_LIST: parse_memory_info_list,
-    fmt.EXCEPTION: parse_exception,
-    fmt.SYSTEM_INFO: parse_system_info,
-    fmt.UNLOADED_MODULE_LIST: parse_unloaded_module_list,
-    fmt.HANDLE_DATA: parse_handle_data,
-    fmt.MISC_INFO: parse_misc_info,
-    fmt.BREAKPAD_INFO: parse_breakpad_info,
-    fmt.ASSERTION_INFO: parse_assertion,
-    fmt.CRASHPAD_INFO: parse_crashpad_info,
-    fmt.LINUX_CPU_INFO: parse_key_value_stream,
-    fmt.LINUX_PROC_STATUS: parse_key_value_stream,
-    fmt.LINUX_LSB_RELEASE: parse_lsb_release,
-    fmt.LINUX_MAPS: parse_linux_maps,
-    fmt.LINUX_CMD_LINE: parse_nul_list,
-    fmt.LINUX_ENVIRON: parse_nul_list,
-    fmt.MOZ_MACOS_CRASH_INFO: parse_mac_crash_info,
-    fmt.MOZ_MACOS_BOOTARGS: parse_mac_boot_args,
-    fmt.MOZ_LINUX_LIMITS: parse_linux_limits,
-    fmt.MOZ_SOFT_ERRORS: parse_soft_errors,
+# Stream type -> (module, function) of its parser, imported the first time a dump has
+# that stream: a one-dump process (the `stackwalk` command) pays only for the streams
+# its dump holds.
+_PARSERS: dict[int, tuple[str, str]] = {
+    fmt.THREAD_LIST: ("threads", "parse_thread_list"),
+    fmt.THREAD_NAMES: ("threads", "parse_thread_names"),
+    fmt.MEMORY_LIST: ("memory_lists", "parse_memory_list"),
+    fmt.MEMORY_64_LIST: ("memory_lists", "parse_memory64_list"),
+    fmt.MEMORY_INFO_LIST: ("memory_lists", "parse_memory_info_list"),
+    fmt.EXCEPTION: ("exception", "parse_exception"),
+    fmt.SYSTEM_INFO: ("system_info", "parse_system_info"),
+    fmt.UNLOADED_MODULE_LIST: ("module_list", "parse_unloaded_module_list"),
+    fmt.HANDLE_DATA: ("handles", "parse_handle_data"),
+    fmt.MISC_INFO: ("misc", "parse_misc_info"),
+    fmt.BREAKPAD_INFO: ("misc", "parse_breakpad_info"),
+    fmt.ASSERTION_INFO: ("misc", "parse_assertion"),
+    fmt.CRASHPAD_INFO: ("crashpad", "parse_crashpad_info"),
+    fmt.LINUX_CPU_INFO: ("linux", "parse_key_value_stream"),
+    fmt.LINUX_PROC_STATUS: ("linux", "parse_key_value_stream"),
+    fmt.LINUX_LSB_RELEASE: ("linux", "parse_lsb_release"),
+    fmt.LINUX_MAPS: ("linux", "parse_linux_maps"),
+    fmt.LINUX_CMD_LINE: ("linux", "parse_nul_list"),
+    fmt.LINUX_ENVIRON: ("linux", "parse_nul_list"),
+    fmt.MOZ_MACOS_CRASH_INFO: ("mozilla", "parse_mac_crash_info"),
+    fmt.MOZ_MACOS_BOOTARGS: ("mozilla", "parse_mac_boot_args"),
+    fmt.MOZ_LINUX_LIMITS: ("mozilla", "parse_linux_limits"),
+    fmt.MOZ_SOFT_ERRORS: ("mozilla", "parse_soft_errors"),
 }
+
+
+def _parser(module: str, function: str):
+    return getattr(import_module(f"stackwalk.minidump.{module}"), function)
 
 
 class Minidump:
@@ -146,14 +129,14 @@ class Minidump:
     def _parse(self, kind: int, data: Reader) -> Any:
         if kind == fmt.MODULE_LIST:
             os_key = self.system_info.os_key if self.system_info else "unknown"
-            return parse_module_list(data, self.whole, os_key)
+            return _parser("module_list", "parse_module_list")(data, self.whole, os_key)
         if kind == fmt.LINUX_AUXV:
             width = (self.system_info.pointer_width if self.system_info else None) or 8
-            return parse_auxv(data, self.whole, width)
-        parser = _PARSERS.get(kind)
-        if parser is None:
+            return _parser("linux", "parse_auxv")(data, self.whole, width)
+        where = _PARSERS.get(kind)
+        if where is None:
             return data.bytes(0, len(data))
-        return parser(data, self.whole)
+        return _parser(*where)(data, self.whole)
 
     def memory_regions(self) -> list:
         """Captured memory: the Memory64List when it reads, else the MemoryList."""

@@ -10,9 +10,13 @@ postfix over wrapping u64 values, as in rust-minidump, whose results these must 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from stackwalk.unwind.postfix import BINARY_OPERATORS, apply_binary, parse_literal, tokens
 from stackwalk.unwind.walker import FrameWalker
-from symbols.symfile import CfiRules
+
+if TYPE_CHECKING:
+    from symbols.symfile import CfiRules
 
 U64 = (1 << 64) - 1
 CFA = ".cfa"

@@ -8,25 +8,28 @@ derived from the stack size bounds walks whose rules never read memory.
 
 from __future__ import annotations
 
-import logging
+from importlib import import_module
 
 from stackwalk.context import POINTER_REGISTERS, CpuContext
 from stackwalk.frames import StackFrame
 from stackwalk.memory import MemoryMap, MemoryRegion
 from stackwalk.modules import ModuleMap
-from stackwalk.unwind import amd64, arm, arm64, x86
 from stackwalk.unwind.common import Unwinder
 from stackwalk.unwind.registers import SPECS, CpuSpec
 from stackwalk.unwind.session import Session, SymbolsFor
 
-log = logging.getLogger(__name__)
+# CPU -> its unwinder, imported when a dump of that CPU is first walked (a one-dump
+# process loads one of them).
+UNWINDERS: dict[str, Unwinder] = {}
+_UNWINDER_MODULES = ("x86", "amd64", "arm", "arm64")
 
-UNWINDERS: dict[str, Unwinder] = {
-    "x86": x86.UNWINDER,
-    "amd64": amd64.UNWINDER,
-    "arm": arm.UNWINDER,
-    "arm64": arm64.UNWINDER,
-}
+
+def _unwinder(cpu: str) -> Unwinder | None:
+    if cpu not in UNWINDERS and cpu in _UNWINDER_MODULES:
+        UNWINDERS[cpu] = import_module(f"stackwalk.unwind.{cpu}").UNWINDER
+    return UNWINDERS.get(cpu)
+
+
 # Floor of the frame cap; real walks are bounded by the stack size long before.
 MIN_FRAME_CAP = 1024
 
@@ -53,7 +56,7 @@ def walk_stack(
         context = canonical_context(context, spec)
     ip = context.instruction_pointer if context.cpu in POINTER_REGISTERS else 0
     frames = [StackFrame(ip, context, "context", modules.find(ip))]
-    unwinder = UNWINDERS.get(context.cpu)
+    unwinder = _unwinder(context.cpu)
     if spec is None or unwinder is None or stack is None or stack.size == 0:
         return frames
     session = Session(spec, stack, modules, symbols_for, system_os)
@@ -66,7 +69,11 @@ def walk_stack(
                 break
             frames.append(caller)
     except Exception:  # a crash report must not be lost to an unwinder bug
-        log.exception("stack walk stopped by an internal error after %d frames", len(frames))
+        import logging  # only here: importing logging costs more than most walks
+
+        logging.getLogger(__name__).exception(
+            "stack walk stopped by an internal error after %d frames", len(frames)
+        )
     return frames
 
 

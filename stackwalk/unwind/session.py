@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from stackwalk.context import CpuContext
 from stackwalk.frames import StackFrame
@@ -19,11 +20,13 @@ from stackwalk.unwind.cfi import walk_with_cfi
 from stackwalk.unwind.registers import CpuSpec, knows
 from stackwalk.unwind.walker import FrameWalker
 from stackwalk.unwind.win import walk_with_stack_win
-from symbols.symfile import SymbolFile
+
+if TYPE_CHECKING:
+    from symbols.symfile import SymbolFile
 
 U64 = (1 << 64) - 1
 
-SymbolsFor = Callable[[Module], SymbolFile | None]
+SymbolsFor = Callable[[Module], "SymbolFile | None"]
 
 
 @dataclass

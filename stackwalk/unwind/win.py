@@ -13,9 +13,13 @@ names, which match nothing), because frames and trust are compared with it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from stackwalk.unwind.postfix import BINARY_OPERATORS, apply_binary, parse_literal, tokens
 from stackwalk.unwind.walker import FrameWalker
-from symbols.symfile import StackWin
+
+if TYPE_CHECKING:
+    from symbols.symfile import StackWin
 
 U32 = (1 << 32) - 1
 U64 = (1 << 64) - 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stackwalk.jsonout import F32, to_json
+from stackwalk.jsonout import F32, f32, to_json
 
 
 def test_sorted_keys_compact_and_pretty():
@@ -18,7 +18,8 @@ def test_strings_keep_unicode_and_escape_controls():
     assert to_json({"s": 'é\x00\x1f\n\t"\\'}) == '{"s":"é\\u0000\\u001f\\n\\t\\"\\\\"}'
 
 
-def test_f32_prints_the_shortest_single_precision_text():
-    assert to_json([F32(0.25), F32(0.9), F32(0.95), F32(1.0)]) == "[0.25,0.9,0.95,1.0]"
-    # float64 would print 0.9000000000000001-style noise for an f32-rounded product
-    assert to_json([F32(1 - (1 - 0.25) * (1 - 0.9))]) == "[0.925]"
+def test_f32_prints_widened_to_f64_as_the_peer_does():
+    # rust-minidump's f32 confidences go through serde_json Values (f64) before printing
+    assert to_json([F32(f32(0.25)), F32(f32(1.0))]) == "[0.25,1.0]"
+    assert to_json([F32(f32(1 - 0.75 * 0.45))]) == "[0.6625000238418579]"
+    assert to_json([F32(f32(0.9))]) == "[0.8999999761581421]"
