@@ -200,32 +200,28 @@ def check_options(args: argparse.Namespace) -> tuple[bool, bool]:
 
 
 def build_provider(args: argparse.Namespace):
-    """The symbol provider for the command's symbol options, or (None, None) without any.
+    """The symbol provider for the command's symbol options and its supplier, or (None, None)
+    without any: built by symbols.setup, as crashproc's processor builds its own, so a dump
+    symbolicates the same way here and there (code-info index, compact cache, deadline)."""
+    from symbols.setup import build_provider as build
 
-    Kept in one place so the command can later share the processor's provider builder.
-    """
     paths = [*args.symbols_path, *args.symbols_path_positional]
     if not paths and not args.symbols_url:
         return None, None
-    from symbols.provider import SymbolProvider
-    from symbols.supplier import SymbolSupplier
-
-    options = cache = None
-    if args.symbols_url:
+    if args.symbols_cache is not None:
+        cache = args.symbols_cache
+    else:
         import tempfile
 
-        from symbols.fetch import HttpOptions
-
-        options = HttpOptions(deadline=float(args.symbols_download_timeout_secs))
-        cache = args.symbols_cache or Path(tempfile.gettempdir()) / DEFAULT_CACHE_NAME
-    supplier = SymbolSupplier(
-        symbols_paths=paths,
-        symbols_urls=args.symbols_url,
+        cache = Path(tempfile.gettempdir()) / DEFAULT_CACHE_NAME  # the peer's default
+    provider = build(
+        paths=paths,
+        urls=args.symbols_url,
         cache_dir=cache,
-        options=options,
+        timeout=float(args.symbols_download_timeout_secs),
         scratch_dir=args.symbols_tmp,
     )
-    return SymbolProvider(supplier), supplier
+    return provider, provider.supplier
 
 
 def _walk(args: argparse.Namespace, log: Log):

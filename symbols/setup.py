@@ -35,9 +35,12 @@ def build_provider(
     timeout: float = DEFAULT_TIMEOUT,
     on_download: Callable[[float, str], None] | None = None,
     on_open: Callable[..., None] | None = None,
+    scratch_dir: str | Path | None = None,
 ) -> SymbolProvider | None:
     """A provider over local stores ``paths`` and symbols servers ``urls`` (None when there
-    are neither). ``on_download`` and ``on_open`` observe downloads and cache opens (metrics)."""
+    are neither). ``on_download`` and ``on_open`` observe downloads and cache opens (metrics);
+    downloads are assembled in ``scratch_dir`` (default: inside the cache). The supplier is
+    ``provider.supplier`` (close it when done)."""
     if not paths and not urls:
         return None
     from symbols.autoindex import ensure_indexes
@@ -56,6 +59,7 @@ def build_provider(
         trusted_hosts=list(trusted_hosts),
         index_paths=ensure_indexes(stores, cache),
         on_download=on_download,
+        scratch_dir=Path(scratch_dir) if scratch_dir is not None else None,
     )
     cache_options = {"on_open": on_open} if on_open is not None else {}
     return SymbolProvider(supplier, SymbolCache(cache / SYMCACHE_DIR, **cache_options))
