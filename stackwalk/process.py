@@ -15,9 +15,8 @@ show as a note (it is not part of the Rust output, so it is returned separately 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from stackwalk.bitflip import MemoryInfoMap, crash_inconsistencies
 from stackwalk.context import CpuContext
@@ -104,15 +103,6 @@ class _Symbolizer:
         )
         self._cache[key] = found.symbols
         return found.symbols
-
-
-def _walk_stack() -> Callable | None:
-    """Part B's unwinder when it is installed; None means "context frame only"."""
-    try:
-        from stackwalk.unwind import walk_stack
-    except ImportError:
-        return None
-    return walk_stack
 
 
 def _to_module(m: DumpModule) -> Module:
@@ -229,89 +219,145 @@ def walk_minidump_with_notes(
 ) -> WalkResult:
     """The document and the notes a caller may show: streams skipped as corrupt, and
     threads whose unwinding failed (kept with their context frame)."""
-    if isinstance(path, bytes | bytearray | memoryview):
-        dump = Minidump(path)
-    else:
-        dump = Minidump.open(path)
+    facts = _read_dump(path)
+    symbolizer = _Symbolizer(provider)
+    walked = _walk_threads(facts, symbolizer)
+    doc = _document(facts, walked, symbolizer, read_evil(evil_json))
+    return WalkResult(doc, dict(facts.dump.stream_errors), walked.unwind_errors)
+
+
+@dataclass
+class _DumpFacts:
+    """What the walk needs from the dump's streams, read once."""
+
+    dump: Minidump
+    info: Any
+    thread_list: Any
+    memory: MemoryMap
+    dump_modules: list[DumpModule]
+    module_map: ModuleMap
+    unloaded: list
+    names: dict
+    dump_tid: int | None
+    crashing_tid: int | None
+    exception: Any
+    exception_context: CpuContext | None
+    hexa: Hex
+
+
+def _read_dump(path: str | os.PathLike | bytes) -> _DumpFacts:
+    dump = (
+        Minidump(path) if isinstance(path, bytes | bytearray | memoryview) else Minidump.open(path)
+    )
     thread_list = dump.stream(fmt.THREAD_LIST)
     if thread_list is None:
         raise MissingStream("the dump has no readable thread list")
     info = dump.system_info
     if info is None:
         raise MissingStream("the dump has no readable system info")
-    evil = read_evil(evil_json)
-    hexa = Hex(info.pointer_width)
-    memory = MemoryMap(dump.memory_regions())
     dump_modules = dump.stream(fmt.MODULE_LIST) or []
-    modules = [_to_module(m) for m in dump_modules]
-    module_map = ModuleMap(modules)
-    unloaded = dump.stream(fmt.UNLOADED_MODULE_LIST) or []
-    names = dump.stream(fmt.THREAD_NAMES) or {}
     breakpad = dump.stream(fmt.BREAKPAD_INFO)
-    dump_tid = breakpad.dump_thread_id if breakpad else None
-    requesting_tid = breakpad.requesting_thread_id if breakpad else None
     exception = dump.stream(fmt.EXCEPTION)
     arch = info.processor_architecture
-    exception_context = read_context(exception.context, arch, dump.endian) if exception else None
-    crashing_tid = exception.thread_id if exception else requesting_tid
-    symbolizer = _Symbolizer(provider)
-    walk_stack = _walk_stack()
+    return _DumpFacts(
+        dump=dump,
+        info=info,
+        thread_list=thread_list,
+        memory=MemoryMap(dump.memory_regions()),
+        dump_modules=dump_modules,
+        module_map=ModuleMap([_to_module(m) for m in dump_modules]),
+        unloaded=dump.stream(fmt.UNLOADED_MODULE_LIST) or [],
+        names=dump.stream(fmt.THREAD_NAMES) or {},
+        dump_tid=breakpad.dump_thread_id if breakpad else None,
+        # The exception's thread crashed; without one, the thread that asked for the dump.
+        crashing_tid=exception.thread_id
+        if exception
+        else (breakpad.requesting_thread_id if breakpad else None),
+        exception=exception,
+        exception_context=read_context(exception.context, arch, dump.endian) if exception else None,
+        hexa=Hex(info.pointer_width),
+    )
 
-    threads_json = []
-    unwind_errors: dict[int, str] = {}
-    contexts: list[CpuContext | None] = []
-    requesting_index = None
-    for index, thread in enumerate(thread_list):
-        if dump_tid is not None and thread.thread_id == dump_tid:
-            threads_json.append(_thread_json(thread.thread_id, [], None, None))
-            contexts.append(None)
+
+@dataclass
+class _WalkedThreads:
+    threads_json: list[dict]
+    # The first frame's context of each thread (None for the dump thread and unreadable ones).
+    contexts: list[CpuContext | None]
+    unwind_errors: dict[int, str]
+    requesting_index: int | None
+
+
+def _walk_threads(facts: _DumpFacts, symbolizer: _Symbolizer) -> _WalkedThreads:
+    """Every thread unwound (the thread that wrote the dump is listed without frames); a
+    thread whose unwinding fails keeps its context frame and the error is noted."""
+    from stackwalk.unwind import walk_stack
+
+    walked = _WalkedThreads([], [], {}, None)
+    arch, endian = facts.info.processor_architecture, facts.dump.endian
+    for index, thread in enumerate(facts.thread_list):
+        if facts.dump_tid is not None and thread.thread_id == facts.dump_tid:
+            walked.threads_json.append(_thread_json(thread.thread_id, [], None, None))
+            walked.contexts.append(None)
             continue
-        context = read_context(thread.context, arch, dump.endian)
-        if crashing_tid is not None and thread.thread_id == crashing_tid:
-            requesting_index = index
-            context = exception_context or context
+        context = read_context(thread.context, arch, endian)
+        if facts.crashing_tid is not None and thread.thread_id == facts.crashing_tid:
+            walked.requesting_index = index
+            context = facts.exception_context or context
         frames: list[StackFrame] = []
         if context is not None:
-            stack = _stack_memory(thread, context, memory)
+            stack = _stack_memory(thread, context, facts.memory)
             frames = [StackFrame(context.instruction_pointer, context, "context")]
-            if walk_stack is not None:
-                try:
-                    frames = walk_stack(
-                        context, stack, memory, module_map, symbolizer.symbols_for, info.os_key
-                    )
-                except Exception as e:
-                    unwind_errors[index] = type(e).__name__
+            try:
+                frames = walk_stack(
+                    context,
+                    stack,
+                    facts.memory,
+                    facts.module_map,
+                    symbolizer.symbols_for,
+                    facts.info.os_key,
+                )
+            except Exception as e:
+                walked.unwind_errors[index] = type(e).__name__
         frames_json = [
-            _frame_json(i, f, module_map, unloaded, symbolizer, hexa) for i, f in enumerate(frames)
+            _frame_json(i, f, facts.module_map, facts.unloaded, symbolizer, facts.hexa)
+            for i, f in enumerate(frames)
         ]
-        threads_json.append(
+        walked.threads_json.append(
             _thread_json(
                 thread.thread_id,
                 frames_json,
-                names.get(thread.thread_id),
-                _last_error(thread.teb, info.pointer_width, memory),
+                facts.names.get(thread.thread_id),
+                _last_error(thread.teb, facts.info.pointer_width, facts.memory),
             )
         )
-        contexts.append(frames[0].context if frames else None)
+        walked.contexts.append(frames[0].context if frames else None)
+    return walked
 
+
+def _document(
+    facts: _DumpFacts, walked: _WalkedThreads, symbolizer: _Symbolizer, evil: Evil
+) -> dict:
+    """minidump-stackwalk's JSON document, in its key order."""
+    dump, hexa, threads_json = facts.dump, facts.hexa, walked.threads_json
     doc = {
         "status": "OK",
-        "system_info": _system_info_json(dump, info, evil),
+        "system_info": _system_info_json(dump, facts.info, evil),
         "crash_info": _crash_info_json(
             dump,
-            info,
-            exception,
-            exception_context,
-            requesting_index,
+            facts.info,
+            facts.exception,
+            facts.exception_context,
+            walked.requesting_index,
             hexa,
-            memory,
-            _exception_stack(thread_list, exception, memory),
+            facts.memory,
+            _exception_stack(facts.thread_list, facts.exception, facts.memory),
         ),
         "threads": threads_json,
         "thread_count": len(threads_json),
         "modules": [
             _module_json(m, symbolizer.stats.get(basename(m.name)), evil, hexa)
-            for m in dump_modules
+            for m in facts.dump_modules
         ],
         "main_module": 0,
         "modules_contains_cert_info": bool(evil.certs),
@@ -323,7 +369,7 @@ def walk_minidump_with_notes(
                 "filename": u.name,
                 "cert_subject": evil.certs.get(u.name),
             }
-            for u in unloaded
+            for u in facts.unloaded
         ],
         "pid": _pid(dump),
         "lsb_release": _lsb_json(dump),
@@ -334,14 +380,23 @@ def walk_minidump_with_notes(
         "proc_limits": _limits_json(dump),
         "soft_errors": dump.stream(fmt.MOZ_SOFT_ERRORS),
     }
-    if requesting_index is not None and threads_json[requesting_index]["frames"]:
-        crashing = dict(threads_json[requesting_index])
-        crashing["frames"] = list(crashing["frames"])
-        crashing["frames"][0] = dict(crashing["frames"][0])
-        crashing["frames"][0]["registers"] = _registers_json(contexts[requesting_index])
-        crashing["threads_index"] = requesting_index
+    crashing = _crashing_thread(walked)
+    if crashing is not None:
         doc["crashing_thread"] = crashing
-    return WalkResult(doc, dict(dump.stream_errors), unwind_errors)
+    return doc
+
+
+def _crashing_thread(walked: _WalkedThreads) -> dict | None:
+    """The crashing thread again, its first frame with the registers."""
+    index = walked.requesting_index
+    if index is None or not walked.threads_json[index]["frames"]:
+        return None
+    crashing = dict(walked.threads_json[index])
+    crashing["frames"] = list(crashing["frames"])
+    crashing["frames"][0] = dict(crashing["frames"][0])
+    crashing["frames"][0]["registers"] = _registers_json(walked.contexts[index])
+    crashing["threads_index"] = index
+    return crashing
 
 
 def _thread_json(tid: int, frames: list, name: str | None, last_error: str | None) -> dict:

@@ -36,3 +36,34 @@ def test_our_commands_are_ours_alone():
     for name in SCRIPTS:
         owners = {ep.dist.name for ep in scripts if ep.name == name and ep.dist is not None}
         assert owners == {crashproc.DISTRIBUTION}, f"{name}: {sorted(owners)}"
+
+
+def test_the_wheel_ships_the_data_files_and_not_the_test_kit(tmp_path):
+    """What `pip install crashproc` gets: every YAML the code reads at run time (settings,
+    rulesets, schemas, metrics), and not stackwalk.testing (a test-dump builder for the
+    checkout's tests and benches)."""
+    import subprocess
+    import sys
+    import zipfile
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(repo)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (wheel,) = tmp_path.glob("crashproc-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for needed in (
+        "crashproc/settings.yaml",
+        "processor/rulesets/default.yaml",
+        "processor/rulesets/regenerate_signature.yaml",
+        "processor/rulesets/ruleset.schema.yaml",
+        "processor/metrics.yaml",
+        "schemas/processed_crash.schema.yaml",
+        "schemas/raw_crash.schema.yaml",
+    ):
+        assert needed in names, needed
+    assert not [name for name in names if name.startswith("stackwalk/testing")]
