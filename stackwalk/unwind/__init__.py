@@ -2,7 +2,7 @@
 pointers, stack scanning), so frames and trust values match its minidump-stackwalk.
 
 `cfi.py` and `win.py` evaluate Breakpad's unwinding rules as pure functions over a
-`walker.FrameWalker`; the per-CPU strategies and the walk loop build on them.
+`step.UnwindStep`; the per-CPU strategies and the walk loop build on them.
 """
 
 from stackwalk.unwind.driver import walk_stack

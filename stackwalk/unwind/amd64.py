@@ -6,7 +6,7 @@ from stackwalk.context import CpuContext
 from stackwalk.frames import StackFrame
 from stackwalk.unwind.common import Unwinder, sp_must_grow
 from stackwalk.unwind.registers import AMD64, knows
-from stackwalk.unwind.scan import amd64_frame_pointer_recovery
+from stackwalk.unwind.scan import MAX_FRAME_GAP, FramePointerRecovery, known_frame_pointer
 from stackwalk.unwind.session import Session
 
 U64 = (1 << 64) - 1
@@ -51,9 +51,30 @@ def seems_valid(session: Session, candidate: int) -> bool:
     return session.seems_return_address(candidate)
 
 
+def frame_pointer_recovery(session: Session, callee: StackFrame) -> FramePointerRecovery:
+    """amd64: like x86, but the saved rbp is only believed when the callee's rbp points at
+    it, and a kept callee rbp is not checked against the stack memory."""
+    last_bp = known_frame_pointer(session, callee)
+
+    def recover(index: int, address_of_ip: int, caller_sp: int) -> int | None:
+        if last_bp is None or index == 0:
+            return None
+        address_of_bp = address_of_ip - session.spec.width
+        bp = session.read(address_of_bp)
+        if bp is None:
+            return None
+        if last_bp == address_of_bp and bp > address_of_ip and bp - address_of_bp <= MAX_FRAME_GAP:
+            return bp if session.readable(bp) else None
+        if last_bp >= caller_sp:
+            return last_bp
+        return None
+
+    return recover
+
+
 UNWINDER = Unwinder(
     by_frame_pointer=caller_by_frame_pointer,
     seems_valid=seems_valid,
     accepts=sp_must_grow,
-    recover_fp=amd64_frame_pointer_recovery,
+    recover_fp=frame_pointer_recovery,
 )

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from stackwalk.unwind.postfix import BINARY_OPERATORS, apply_binary, parse_literal, tokens
-from stackwalk.unwind.walker import FrameWalker
+from stackwalk.unwind.step import UnwindStep
 
 if TYPE_CHECKING:
     from symbols.symfile import CfiRules
@@ -51,7 +51,7 @@ def parse_rules(text: str, rules: dict[str, list[str]]) -> bool:
     return True
 
 
-def evaluate(expression: list[str], walker: FrameWalker, cfa: int | None) -> int | None:
+def evaluate(expression: list[str], step: UnwindStep, cfa: int | None) -> int | None:
     """Value of one postfix expression, or None when it cannot be evaluated."""
     stack: list[int] = []
     for token in expression:
@@ -67,26 +67,26 @@ def evaluate(expression: list[str], walker: FrameWalker, cfa: int | None) -> int
         if token == "^":
             if not stack:
                 return None
-            value = walker.read_pointer(stack.pop())
+            value = step.read_pointer(stack.pop())
         elif token == CFA:
             value = cfa
         elif token == ".undef":
             return None
         elif "$" in token:
-            value = walker.callee_register(token.split("$", 1)[1])
+            value = step.callee_register(token.split("$", 1)[1])
         else:
             value = parse_literal(token, 64)
             if value is None:
                 # ARM symbol files name registers without a `$`.
-                value = walker.callee_register(token)
+                value = step.callee_register(token)
         if value is None:
             return None
         stack.append(value)
     return stack[0] if len(stack) == 1 else None
 
 
-def walk_with_cfi(cfi: CfiRules, walker: FrameWalker) -> bool:
-    """Apply the CFI rules for one address to `walker`; False when unwinding fails."""
+def walk_with_cfi(cfi: CfiRules, step: UnwindStep) -> bool:
+    """Apply the CFI rules for one address to `step`; False when unwinding fails."""
     rules: dict[str, list[str]] = {}
     if not parse_rules(cfi.init_rules, rules):
         return False
@@ -97,19 +97,19 @@ def walk_with_cfi(cfi: CfiRules, walker: FrameWalker) -> bool:
     ra_rule = rules.pop(RA, None)
     if cfa_rule is None or ra_rule is None:
         return False
-    cfa = evaluate(cfa_rule, walker, None)
+    cfa = evaluate(cfa_rule, step, None)
     if cfa is None:
         return False
-    ra = evaluate(ra_rule, walker, cfa)
+    ra = evaluate(ra_rule, step, cfa)
     if ra is None:
         return False
-    if not (walker.set_cfa(cfa) and walker.set_ra(ra)):
+    if not (step.set_cfa(cfa) and step.set_ra(ra)):
         return False
     for key, rule in rules.items():
         register = key[1:]
-        value = evaluate(rule, walker, cfa)
+        value = evaluate(rule, step, cfa)
         if value is None:
-            walker.clear_caller_register(register)
+            step.clear_caller_register(register)
         else:
-            walker.set_caller_register(register, value)
+            step.set_caller_register(register, value)
     return True

@@ -4,7 +4,8 @@ Words above the callee's stack pointer are tried in order; the first one that lo
 a return address (CPU-specific range checks, then the symbol-based check) is taken as the
 caller's instruction pointer, and the caller's stack pointer is just above it. The window
 is 40 words, four times that right after a trusted frame (Breakpad found the first frame
-of a walk is often the most damaged). x86 and amd64 also try to recover the frame pointer.
+of a walk is often the most damaged). x86 and amd64 also recover the frame pointer of a
+scanned caller (each in its own module).
 
 The wide window follows only the context frame in rust-minidump 0.25 on every CPU (later
 releases also widen it after CFI frames; the differential tests pin 0.25's rule).
@@ -59,48 +60,7 @@ def scan_for_caller(
     return None
 
 
-def x86_frame_pointer_recovery(session: Session, callee: StackFrame) -> FramePointerRecovery:
-    """x86: the word below the return address is a saved ebp if it points a little way up
-    the stack; otherwise a callee ebp at or above the caller's stack is kept."""
-    last_bp = _known_fp(session, callee)
-
-    def recover(index: int, address_of_ip: int, caller_sp: int) -> int | None:
-        if index == 0:
-            return None
-        address_of_bp = address_of_ip - session.spec.width
-        bp = session.read(address_of_bp)
-        if bp is None:
-            return None
-        if bp > address_of_ip and bp - address_of_bp <= MAX_FRAME_GAP:
-            return bp if session.readable(bp) else None
-        if last_bp is not None and last_bp >= caller_sp and session.readable(last_bp):
-            return last_bp
-        return None
-
-    return recover
-
-
-def amd64_frame_pointer_recovery(session: Session, callee: StackFrame) -> FramePointerRecovery:
-    """amd64: like x86, but the saved rbp is only believed when the callee's rbp points at
-    it, and a kept callee rbp is not checked against the stack memory."""
-    last_bp = _known_fp(session, callee)
-
-    def recover(index: int, address_of_ip: int, caller_sp: int) -> int | None:
-        if last_bp is None or index == 0:
-            return None
-        address_of_bp = address_of_ip - session.spec.width
-        bp = session.read(address_of_bp)
-        if bp is None:
-            return None
-        if last_bp == address_of_bp and bp > address_of_ip and bp - address_of_bp <= MAX_FRAME_GAP:
-            return bp if session.readable(bp) else None
-        if last_bp >= caller_sp:
-            return last_bp
-        return None
-
-    return recover
-
-
-def _known_fp(session: Session, callee: StackFrame) -> int | None:
+def known_frame_pointer(session: Session, callee: StackFrame) -> int | None:
+    """The callee's frame pointer, when its context knows it."""
     fp = session.spec.fp
     return callee.context.registers.get(fp, 0) if knows(callee.context, fp) else None

@@ -18,7 +18,7 @@ from stackwalk.memory import MemoryRegion
 from stackwalk.modules import Module, ModuleMap
 from stackwalk.unwind.cfi import walk_with_cfi
 from stackwalk.unwind.registers import CpuSpec, knows
-from stackwalk.unwind.walker import FrameWalker
+from stackwalk.unwind.step import UnwindStep
 from stackwalk.unwind.win import walk_with_stack_win
 
 if TYPE_CHECKING:
@@ -110,8 +110,8 @@ class Session:
 
     # -- the CFI step -------------------------------------------------------------------
 
-    def cfi_walker(self, callee: StackFrame, grand_callee: StackFrame | None) -> FrameWalker:
-        return FrameWalker(
+    def unwind_step(self, callee: StackFrame, grand_callee: StackFrame | None) -> UnwindStep:
+        return UnwindStep(
             self.spec,
             callee.context,
             self.stack,
@@ -120,23 +120,23 @@ class Session:
             grand_callee_parameter_size=self.parameter_size(grand_callee),
         )
 
-    def walk_frame(self, walker: FrameWalker) -> bool:
+    def walk_frame(self, step: UnwindStep) -> bool:
         """Evaluate the module's STACK WIN record (FrameData, else FPO) for the callee's
         address, falling back to its STACK CFI rules; False without symbols or rules."""
-        module = self.modules.find(walker.instruction)
-        if module is None or walker.instruction < module.base_address:
+        module = self.modules.find(step.instruction)
+        if module is None or step.instruction < module.base_address:
             return False
         symbols = self.symbols(module)
         if symbols is None:
             return False
-        address = walker.instruction - module.base_address
+        address = step.instruction - module.base_address
         record = symbols.stack_win(address)
-        if record is not None and walk_with_stack_win(record, walker):
+        if record is not None and walk_with_stack_win(record, step):
             return True
         rules = symbols.cfi_rules(address)
         if rules is None:
             return False
-        return walk_with_cfi(rules, walker)
+        return walk_with_cfi(rules, step)
 
     def caller_by_cfi(
         self, callee: StackFrame, grand_callee: StackFrame | None
@@ -145,7 +145,7 @@ class Session:
         stack pointer. No plausibility checks (Breakpad and rust-minidump make none)."""
         if not knows(callee.context, self.spec.sp):
             return None
-        walker = self.cfi_walker(callee, grand_callee)
-        if not self.walk_frame(walker):
+        step = self.unwind_step(callee, grand_callee)
+        if not self.walk_frame(step):
             return None
-        return walker.caller_context()
+        return step.caller_context()

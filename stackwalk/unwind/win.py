@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from stackwalk.unwind.postfix import BINARY_OPERATORS, apply_binary, parse_literal, tokens
-from stackwalk.unwind.walker import FrameWalker
+from stackwalk.unwind.step import UnwindStep
 
 if TYPE_CHECKING:
     from symbols.symfile import StackWin
@@ -50,18 +50,18 @@ def program_tokens(program: str) -> list[str]:
     return out
 
 
-def evaluate_program(info: StackWin, walker: FrameWalker) -> bool:
-    """Run a FrameData program against `walker`; False when it cannot be evaluated."""
+def evaluate_program(info: StackWin, step: UnwindStep) -> bool:
+    """Run a FrameData program against `step`; False when it cannot be evaluated."""
     program = info.program_string or ""
-    esp = walker.callee_register("esp")
-    ebp = walker.callee_register("ebp")
+    esp = step.callee_register("esp")
+    ebp = step.callee_register("ebp")
     if esp is None or ebp is None:
         return False
     variables: dict[str, int] = {"$esp": esp & U32, "$ebp": ebp & U32}
-    ebx = walker.callee_register("ebx")
+    ebx = step.callee_register("ebx")
     if ebx is not None:
         variables["$ebx"] = ebx & U32
-    params = walker.grand_callee_parameter_size & U32
+    params = step.grand_callee_parameter_size & U32
     search_start = (ebp & U32) + 4 if "@" in program else (esp & U32) + frame_size(info, params)
     if search_start > U32:
         return False
@@ -112,7 +112,7 @@ def evaluate_program(info: StackWin, walker: FrameWalker) -> bool:
             variables[target] = value
         elif token == "^":
             address = value_of(stack.pop()) if stack else None
-            value = None if address is None else walker.read_pointer(address)
+            value = None if address is None else step.read_pointer(address)
             if value is None:
                 return False
             stack.append(value & U32)
@@ -127,56 +127,56 @@ def evaluate_program(info: StackWin, walker: FrameWalker) -> bool:
             stack.append(literal)
 
     for name in OUTPUT_REGISTERS:
-        if name in variables and not walker.set_caller_register(name[1:], variables[name]):
+        if name in variables and not step.set_caller_register(name[1:], variables[name]):
             return False
     return True
 
 
-def walk_with_fpo(info: StackWin, walker: FrameWalker) -> bool:
+def walk_with_fpo(info: StackWin, step: UnwindStep) -> bool:
     """Unwind with an FPO record: return address above the frame, `ebp` maybe saved."""
-    params = walker.grand_callee_parameter_size & U32
+    params = step.grand_callee_parameter_size & U32
     size = frame_size(info, params)
-    esp = walker.callee_register("esp")
+    esp = step.callee_register("esp")
     if esp is None:
         return False
     eip_address = esp + size
-    eip = walker.read_pointer(eip_address)
+    eip = step.read_pointer(eip_address)
     if eip is None:
         return False
-    if not walker.has_grand_callee:
+    if not step.has_grand_callee:
         # A frame-pointer-omitting system call can leave its return address on the stack;
         # on the context frame a return address equal to the current eip is skipped.
-        callee_eip = walker.callee_register("eip")
+        callee_eip = step.callee_register("eip")
         if callee_eip is None:
             return False
         if eip == callee_eip:
             eip_address += 4
-            eip = walker.read_pointer(eip_address)
+            eip = step.read_pointer(eip_address)
             if eip is None:
                 return False
     if info.allocates_base_pointer:
-        ebp = walker.read_pointer((esp + params + info.saved_register_size - 8) & U64)
+        ebp = step.read_pointer((esp + params + info.saved_register_size - 8) & U64)
         if ebp is None:
             return False
     else:
         # ebx is commonly untouched by such functions (Breakpad's observation), so it is
         # forwarded too.
-        ebx = walker.callee_register("ebx")
-        if ebx is not None and not walker.set_caller_register("ebx", ebx):
+        ebx = step.callee_register("ebx")
+        if ebx is not None and not step.set_caller_register("ebx", ebx):
             return False
-        ebp = walker.callee_register("ebp")
+        ebp = step.callee_register("ebp")
         if ebp is None:
             return False
     return (
-        walker.set_caller_register("eip", eip)
-        and walker.set_caller_register("esp", eip_address + 4)
-        and walker.set_caller_register("ebp", ebp)
+        step.set_caller_register("eip", eip)
+        and step.set_caller_register("esp", eip_address + 4)
+        and step.set_caller_register("ebp", ebp)
     )
 
 
-def walk_with_stack_win(info: StackWin, walker: FrameWalker) -> bool:
+def walk_with_stack_win(info: StackWin, step: UnwindStep) -> bool:
     if info.kind == FRAMEDATA:
-        return evaluate_program(info, walker)
+        return evaluate_program(info, step)
     if info.kind == FPO:
-        return walk_with_fpo(info, walker)
+        return walk_with_fpo(info, step)
     return False

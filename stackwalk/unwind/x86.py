@@ -6,7 +6,7 @@ from stackwalk.context import CpuContext
 from stackwalk.frames import StackFrame
 from stackwalk.unwind.common import Unwinder, sp_must_grow
 from stackwalk.unwind.registers import X86, knows
-from stackwalk.unwind.scan import x86_frame_pointer_recovery
+from stackwalk.unwind.scan import MAX_FRAME_GAP, FramePointerRecovery, known_frame_pointer
 from stackwalk.unwind.session import Session
 
 U32 = (1 << 32) - 1
@@ -33,9 +33,30 @@ def seems_valid(session: Session, candidate: int) -> bool:
     return candidate != 0 and session.seems_return_address(candidate)
 
 
+def frame_pointer_recovery(session: Session, callee: StackFrame) -> FramePointerRecovery:
+    """x86: the word below the return address is a saved ebp if it points a little way up
+    the stack; otherwise a callee ebp at or above the caller's stack is kept."""
+    last_bp = known_frame_pointer(session, callee)
+
+    def recover(index: int, address_of_ip: int, caller_sp: int) -> int | None:
+        if index == 0:
+            return None
+        address_of_bp = address_of_ip - session.spec.width
+        bp = session.read(address_of_bp)
+        if bp is None:
+            return None
+        if bp > address_of_ip and bp - address_of_bp <= MAX_FRAME_GAP:
+            return bp if session.readable(bp) else None
+        if last_bp is not None and last_bp >= caller_sp and session.readable(last_bp):
+            return last_bp
+        return None
+
+    return recover
+
+
 UNWINDER = Unwinder(
     by_frame_pointer=caller_by_frame_pointer,
     seems_valid=seems_valid,
     accepts=sp_must_grow,
-    recover_fp=x86_frame_pointer_recovery,
+    recover_fp=frame_pointer_recovery,
 )

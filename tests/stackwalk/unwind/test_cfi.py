@@ -8,7 +8,7 @@ import pytest
 
 from stackwalk.unwind.cfi import evaluate, parse_rules, walk_with_cfi
 from stackwalk.unwind.registers import AMD64, ARM64, X86
-from stackwalk.unwind.walker import FrameWalker
+from stackwalk.unwind.step import UnwindStep
 from symbols.symfile import CfiRules
 from tests.stackwalk.unwind.helpers import StackBuilder, context, symbols
 
@@ -19,8 +19,8 @@ def rules(init: str, *rows: str) -> CfiRules:
     return CfiRules(0x1000, 0x100, init, tuple((0x1000 + i + 1, r) for i, r in enumerate(rows)))
 
 
-def amd64_walker(stack: StackBuilder, **registers: int) -> FrameWalker:
-    return FrameWalker(AMD64, context("amd64", registers), stack.region())
+def amd64_walker(stack: StackBuilder, **registers: int) -> UnwindStep:
+    return UnwindStep(AMD64, context("amd64", registers), stack.region())
 
 
 def amd64_stack() -> StackBuilder:
@@ -73,17 +73,17 @@ def test_malformed_rules_are_rejected(text):
 
 
 def test_the_documented_incremental_example():
-    # rust-minidump's walker.rs example: INIT plus two rows, all applying.
+    # rust-minidump's step.rs example: INIT plus two rows, all applying.
     stack = amd64_stack()
     base = stack.base
-    walker = amd64_walker(stack, rsp=base)
+    step = amd64_walker(stack, rsp=base)
     cfi = rules(
         ".cfa: $rsp 8 + .ra: .cfa -8 + ^",
         ".cfa: $rsp 16 + $rax: .cfa -16 + ^",
         ".cfa: $rsp 24 +",
     )
-    assert walk_with_cfi(cfi, walker)
-    caller = walker.caller_context()
+    assert walk_with_cfi(cfi, step)
+    caller = step.caller_context()
     assert caller.get("rsp") == base + 24
     assert caller.get("rip") == 0x33  # *(cfa - 8)
     assert caller.get("rax") == 0x22  # *(cfa - 16)
@@ -91,18 +91,18 @@ def test_the_documented_incremental_example():
 
 def test_rows_not_passed_in_do_not_apply():
     stack = amd64_stack()
-    walker = amd64_walker(stack, rsp=stack.base)
-    assert walk_with_cfi(rules(".cfa: $rsp 8 + .ra: .cfa -8 + ^"), walker)
-    caller = walker.caller_context()
+    step = amd64_walker(stack, rsp=stack.base)
+    assert walk_with_cfi(rules(".cfa: $rsp 8 + .ra: .cfa -8 + ^"), step)
+    caller = step.caller_context()
     assert (caller.get("rsp"), caller.get("rip"), caller.get("rax")) == (stack.base + 8, 0x11, None)
 
 
 def test_callee_saved_registers_are_forwarded_unless_a_rule_fails():
     stack = amd64_stack()
-    walker = amd64_walker(stack, rsp=stack.base, rbx=7, r12=8, rax=9)
+    step = amd64_walker(stack, rsp=stack.base, rbx=7, r12=8, rax=9)
     cfi = rules(".cfa: $rsp 8 + .ra: .cfa -8 + ^ $r12: 1 0 /")
-    assert walk_with_cfi(cfi, walker)
-    caller = walker.caller_context()
+    assert walk_with_cfi(cfi, step)
+    caller = step.caller_context()
     assert caller.get("rbx") == 7  # forwarded
     assert caller.get("r12") is None  # its rule divided by zero: cleared
     assert caller.get("rax") is None  # not callee-saved
@@ -110,9 +110,9 @@ def test_callee_saved_registers_are_forwarded_unless_a_rule_fails():
 
 def test_undef_clears_a_register_without_failing_the_frame():
     stack = amd64_stack()
-    walker = amd64_walker(stack, rsp=stack.base, rbp=5)
-    assert walk_with_cfi(rules(".cfa: $rsp 8 + .ra: .cfa -8 + ^ $rbp: .undef"), walker)
-    assert walker.caller_context().get("rbp") is None
+    step = amd64_walker(stack, rsp=stack.base, rbp=5)
+    assert walk_with_cfi(rules(".cfa: $rsp 8 + .ra: .cfa -8 + ^ $rbp: .undef"), step)
+    assert step.caller_context().get("rbp") is None
 
 
 @pytest.mark.parametrize(
@@ -136,59 +136,59 @@ def test_undef_clears_a_register_without_failing_the_frame():
 )
 def test_failing_cfa_or_ra_fails_the_whole_step(init):
     stack = amd64_stack()
-    walker = FrameWalker(AMD64, context("amd64", {"rsp": stack.base}, {"rsp"}), stack.region())
-    assert not walk_with_cfi(rules(init), walker)
+    step = UnwindStep(AMD64, context("amd64", {"rsp": stack.base}, {"rsp"}), stack.region())
+    assert not walk_with_cfi(rules(init), step)
 
 
 def test_a_malformed_row_fails_the_whole_step():
     stack = amd64_stack()
-    walker = amd64_walker(stack, rsp=stack.base)
-    assert not walk_with_cfi(rules(".cfa: $rsp 8 + .ra: .cfa -8 + ^", "oops"), walker)
+    step = amd64_walker(stack, rsp=stack.base)
+    assert not walk_with_cfi(rules(".cfa: $rsp 8 + .ra: .cfa -8 + ^", "oops"), step)
 
 
 def test_operators_literals_and_register_tokens():
     stack = amd64_stack()
-    walker = amd64_walker(stack, rsp=0x1000, rbp=0x20)
-    assert evaluate(["$rsp", "16", "+"], walker, None) == 0x1010
-    assert evaluate(["$rbp", "-8", "+"], walker, None) == 0x18
-    assert evaluate(["0", "8", "-"], walker, None) == U64 - 7  # wrapping
-    assert evaluate(["$rsp", "4096", "@"], walker, None) == 0x1000
-    assert evaluate(["$rsp", "7", "%"], walker, None) == 0x1000 % 7
-    assert evaluate(["$rsp", "3", "*"], walker, None) == 0x3000
-    assert evaluate([".cfa", "2", "/"], walker, 0x40) == 0x20
-    assert evaluate(["rbp"], walker, None) == 0x20  # bare name
-    assert evaluate(["foo$rbp"], walker, None) == 0x20  # text before `$` is ignored
-    assert evaluate(["$"], walker, None) is None
-    assert evaluate([str(stack.base), "^"], walker, None) == 0x11
-    assert evaluate([], walker, None) is None
+    step = amd64_walker(stack, rsp=0x1000, rbp=0x20)
+    assert evaluate(["$rsp", "16", "+"], step, None) == 0x1010
+    assert evaluate(["$rbp", "-8", "+"], step, None) == 0x18
+    assert evaluate(["0", "8", "-"], step, None) == U64 - 7  # wrapping
+    assert evaluate(["$rsp", "4096", "@"], step, None) == 0x1000
+    assert evaluate(["$rsp", "7", "%"], step, None) == 0x1000 % 7
+    assert evaluate(["$rsp", "3", "*"], step, None) == 0x3000
+    assert evaluate([".cfa", "2", "/"], step, 0x40) == 0x20
+    assert evaluate(["rbp"], step, None) == 0x20  # bare name
+    assert evaluate(["foo$rbp"], step, None) == 0x20  # text before `$` is ignored
+    assert evaluate(["$"], step, None) is None
+    assert evaluate([str(stack.base), "^"], step, None) == 0x11
+    assert evaluate([], step, None) is None
 
 
 def test_x86_results_must_fit_a_32_bit_register():
     # u64 arithmetic that wraps below zero cannot become a 32-bit stack pointer.
     stack = StackBuilder(0x1000, 4).word(0x401000)
-    walker = FrameWalker(X86, context("x86", {"esp": 0}), stack.region())
-    assert not walk_with_cfi(rules(".cfa: $esp 4 - .ra: 0x401000"), walker)
-    walker = FrameWalker(X86, context("x86", {"esp": 0x1004}), stack.region())
-    assert walk_with_cfi(rules(".cfa: $esp 4 + .ra: .cfa -8 + ^"), walker)
-    assert walker.caller_context().get("eip") == 0x401000
+    step = UnwindStep(X86, context("x86", {"esp": 0}), stack.region())
+    assert not walk_with_cfi(rules(".cfa: $esp 4 - .ra: 0x401000"), step)
+    step = UnwindStep(X86, context("x86", {"esp": 0x1004}), stack.region())
+    assert walk_with_cfi(rules(".cfa: $esp 4 + .ra: .cfa -8 + ^"), step)
+    assert step.caller_context().get("eip") == 0x401000
 
 
 def test_deref_reads_one_register_width():
     stack = StackBuilder(0x2000, 4).word(0xDDCCBBAA, 0x44332211)
-    walker = FrameWalker(X86, context("x86", {"esp": 0x2000}), stack.region())
-    assert evaluate(["$esp", "^"], walker, None) == 0xDDCCBBAA
-    assert evaluate(["$esp", "2", "+", "^"], walker, None) == 0x2211DDCC  # unaligned
-    assert evaluate(["$esp", "4", "+", "^"], walker, None) == 0x44332211
-    assert evaluate(["$esp", "5", "+", "^"], walker, None) is None  # runs past the end
-    assert evaluate(["$esp", "1", "-", "^"], walker, None) is None  # before the start
+    step = UnwindStep(X86, context("x86", {"esp": 0x2000}), stack.region())
+    assert evaluate(["$esp", "^"], step, None) == 0xDDCCBBAA
+    assert evaluate(["$esp", "2", "+", "^"], step, None) == 0x2211DDCC  # unaligned
+    assert evaluate(["$esp", "4", "+", "^"], step, None) == 0x44332211
+    assert evaluate(["$esp", "5", "+", "^"], step, None) is None  # runs past the end
+    assert evaluate(["$esp", "1", "-", "^"], step, None) is None  # before the start
 
 
 def test_arm64_aliases_read_and_write_the_same_register():
     stack = StackBuilder(0x8000, 8).word(0x1111, 0x2222)
-    walker = FrameWalker(ARM64, context("arm64", {"sp": 0x8000, "fp": 0x8000}), stack.region())
+    step = UnwindStep(ARM64, context("arm64", {"sp": 0x8000, "fp": 0x8000}), stack.region())
     cfi = rules(".cfa: x29 16 + .ra: .cfa -8 + ^ x29: .cfa -16 + ^ x19: 5")
-    assert walk_with_cfi(cfi, walker)
-    caller = walker.caller_context()
+    assert walk_with_cfi(cfi, step)
+    caller = step.caller_context()
     assert caller.get("fp") == 0x1111
     assert caller.get("pc") == 0x2222
     assert caller.get("sp") == 0x8010
@@ -200,40 +200,40 @@ def test_clearing_uses_the_name_as_written():
     # the forwarded `fp`, while `fp: .undef` does.
     stack = StackBuilder(0x8000, 8).word(0x1111, 0x2222)
     callee = context("arm64", {"sp": 0x8000, "fp": 0x9000})
-    walker = FrameWalker(ARM64, callee, stack.region())
-    assert walk_with_cfi(rules(".cfa: sp 16 + .ra: .cfa -8 + ^ x29: .undef"), walker)
-    assert walker.caller_context().get("fp") == 0x9000
-    walker = FrameWalker(ARM64, callee, stack.region())
-    assert walk_with_cfi(rules(".cfa: sp 16 + .ra: .cfa -8 + ^ fp: .undef"), walker)
-    assert walker.caller_context().get("fp") is None
+    step = UnwindStep(ARM64, callee, stack.region())
+    assert walk_with_cfi(rules(".cfa: sp 16 + .ra: .cfa -8 + ^ x29: .undef"), step)
+    assert step.caller_context().get("fp") == 0x9000
+    step = UnwindStep(ARM64, callee, stack.region())
+    assert walk_with_cfi(rules(".cfa: sp 16 + .ra: .cfa -8 + ^ fp: .undef"), step)
+    assert step.caller_context().get("fp") is None
 
 
 def test_a_value_too_wide_for_a_register_keeps_the_forwarded_value():
     stack = StackBuilder(0x1000, 4).word(0x401000)
-    walker = FrameWalker(X86, context("x86", {"esp": 0x1000, "ebx": 3}), stack.region())
-    assert walk_with_cfi(rules(".cfa: $esp 4 + .ra: .cfa -4 + ^ $ebx: 0 1 -"), walker)
-    assert walker.caller_context().get("ebx") == 3
+    step = UnwindStep(X86, context("x86", {"esp": 0x1000, "ebx": 3}), stack.region())
+    assert walk_with_cfi(rules(".cfa: $esp 4 + .ra: .cfa -4 + ^ $ebx: 0 1 -"), step)
+    assert step.caller_context().get("ebx") == 3
 
 
 def test_whitespace_other_than_ascii_separators_is_part_of_a_token():
     stack = amd64_stack()
-    walker = amd64_walker(stack, rsp=stack.base)
-    assert not walk_with_cfi(rules(".cfa: $rsp 8\x0b+ .ra: 5"), walker)
+    step = amd64_walker(stack, rsp=stack.base)
+    assert not walk_with_cfi(rules(".cfa: $rsp 8\x0b+ .ra: 5"), step)
 
 
 def test_long_expressions_evaluate_in_linear_time():
     stack = amd64_stack()
-    walker = amd64_walker(stack, rsp=stack.base)
+    step = amd64_walker(stack, rsp=stack.base)
     n = 200_000
     deep = ["1"] * n + ["+"] * (n - 1)  # a stack n values deep
     chain = ["1"] + ["1", "+"] * n
     start = time.perf_counter()
-    assert evaluate(deep, walker, None) == n
-    assert evaluate(chain, walker, None) == n + 1
+    assert evaluate(deep, step, None) == n
+    assert evaluate(chain, step, None) == n + 1
     assert time.perf_counter() - start < 5
     # The same through the text path (parsing included).
     text = ".cfa: " + " ".join(deep) + " .ra: 5"
-    assert walk_with_cfi(rules(text), walker)
+    assert walk_with_cfi(rules(text), step)
 
 
 def test_rules_from_a_parsed_symbol_file_apply_by_address():
@@ -253,12 +253,12 @@ STACK CFI 1010 .cfa: $rbp 16 +
         0x1010: (0x77 + 16, None, 0x11),  # cfa from rbp: *(cfa-8) is outside the stack
     }
     for address, (sp, ip, bp) in expectations.items():
-        walker = amd64_walker(stack, rsp=base, rbp=0x77)
+        step = amd64_walker(stack, rsp=base, rbp=0x77)
         cfi = syms.cfi_rules(address)
         assert cfi is not None
-        ok = walk_with_cfi(cfi, walker)
+        ok = walk_with_cfi(cfi, step)
         if ip is None:
             assert not ok
             continue
-        caller = walker.caller_context()
+        caller = step.caller_context()
         assert ok and (caller.get("rsp"), caller.get("rip"), caller.get("rbp")) == (sp, ip, bp)

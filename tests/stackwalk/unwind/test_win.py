@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from stackwalk.unwind.registers import X86
-from stackwalk.unwind.walker import FrameWalker
+from stackwalk.unwind.step import UnwindStep
 from stackwalk.unwind.win import (
     evaluate_program,
     frame_size,
@@ -40,10 +40,10 @@ def info(program: str | None = STANDARD, **sizes: int) -> StackWin:
     return dataclasses.replace(base, **sizes)
 
 
-def walker(stack: StackBuilder, valid=None, grand_callee: int | None = 0, **registers):
+def step(stack: StackBuilder, valid=None, grand_callee: int | None = 0, **registers):
     """A callee knowing exactly `registers` (or `valid`); grand_callee=None marks the
     context frame (nothing called from it)."""
-    return FrameWalker(
+    return UnwindStep(
         X86,
         context("x86", registers, registers.keys() if valid is None else valid),
         stack.region(),
@@ -52,7 +52,7 @@ def walker(stack: StackBuilder, valid=None, grand_callee: int | None = 0, **regi
     )
 
 
-def caller(w: FrameWalker) -> dict[str, int]:
+def caller(w: UnwindStep) -> dict[str, int]:
     return w.caller_context().valid_registers()
 
 
@@ -60,9 +60,9 @@ def caller(w: FrameWalker) -> dict[str, int]:
 
 
 def test_the_documented_standard_prologue_example():
-    # rust-minidump's walker.rs example: ebp=16, esp=1600 -> ebp=*16, eip=*20, esp=24.
+    # rust-minidump's step.rs example: ebp=16, esp=1600 -> ebp=*16, eip=*20, esp=24.
     stack = StackBuilder(0, 4).fill(4).word(0xFA1EF2E6, 0xB3EF04CE).fill(400)
-    w = walker(stack, ebp=16, esp=1600)
+    w = step(stack, ebp=16, esp=1600)
     assert evaluate_program(info(), w)
     assert caller(w) == {"ebp": 0xFA1EF2E6, "eip": 0xB3EF04CE, "esp": 24}
 
@@ -70,7 +70,7 @@ def test_the_documented_standard_prologue_example():
 def test_ra_search_is_esp_plus_the_frame_size():
     # frame size = locals + saved registers + the grand callee's parameter size
     stack = StackBuilder(0x1000, 4).fill(7).word(0x401234).fill(2)
-    w = walker(stack, grand_callee=8, esp=0x1000, ebp=0x5555)
+    w = step(stack, grand_callee=8, esp=0x1000, ebp=0x5555)
     assert evaluate_program(info(RA_SEARCH, local_size=0x10, saved_register_size=0x4), w)
     assert caller(w) == {"eip": 0x401234, "esp": 0x1000 + 0x1C + 4, "ebp": 0x5555}
 
@@ -78,7 +78,7 @@ def test_ra_search_is_esp_plus_the_frame_size():
 def test_ra_search_uses_ebp_when_the_program_aligns_the_stack():
     stack = StackBuilder(0x1000, 4).fill(3).word(0x401234).fill(2)
     program = "$T0 .raSearch = $eip $T0 ^ = $esp $T0 4 + = $T1 $esp 16 @ ="
-    w = walker(stack, esp=0x1000, ebp=0x1008)
+    w = step(stack, esp=0x1000, ebp=0x1008)
     assert evaluate_program(info(program, local_size=0x40), w)
     assert caller(w)["eip"] == 0x401234  # read at ebp + 4, not esp + 0x40
     assert caller(w)["esp"] == 0x1010
@@ -86,7 +86,7 @@ def test_ra_search_uses_ebp_when_the_program_aligns_the_stack():
 
 def test_cb_variables_are_the_record_sizes():
     program = "$eax .cbParams .cbSavedRegs + .cbLocals + .cbCalleeParams + = $ebx $eax ="
-    w = walker(StackBuilder(0, 4).fill(1), grand_callee=0x1000, esp=0, ebp=0)
+    w = step(StackBuilder(0, 4).fill(1), grand_callee=0x1000, esp=0, ebp=0)
     sizes = {"parameter_size": 1, "saved_register_size": 0x10, "local_size": 0x100}
     assert evaluate_program(info(program, **sizes), w)
     assert caller(w)["ebx"] == 0x1111  # only the six output registers are written
@@ -96,14 +96,14 @@ def test_equals_glued_to_the_next_token_is_split():
     assert program_tokens("$T0 $ebp =$eip $T0") == ["$T0", "$ebp", "=", "$eip", "$T0"]
     assert program_tokens("= ==") == ["=", "=", "="]
     stack = StackBuilder(0, 4).fill(4).word(0xAAAA, 0xBBBB).fill(400)
-    w = walker(stack, ebp=16, esp=1600)
+    w = step(stack, ebp=16, esp=1600)
     assert evaluate_program(info("$T0 $ebp =$eip $T0 4 + ^ =$ebp $T0 ^ =$esp $T0 8 + ="), w)
     assert caller(w) == {"ebp": 0xAAAA, "eip": 0xBBBB, "esp": 24}
 
 
 def test_assigning_undef_removes_an_output_register():
     stack = StackBuilder(0, 4).fill(4).word(0xAAAA, 0xBBBB).fill(400)
-    w = walker(stack, ebp=16, esp=1600, ebx=3, esi=4)
+    w = step(stack, ebp=16, esp=1600, ebx=3, esi=4)
     assert evaluate_program(info(STANDARD + " $ebx .undef ="), w)
     registers = caller(w)
     # ebx was forwarded as callee-saved and is not cleared (rust-minidump's quirk);
@@ -116,7 +116,7 @@ def test_assigning_undef_removes_an_output_register():
 def test_forwarded_registers_survive_stack_win():
     # Not clearing implicitly forwarded registers is rust-minidump's (buggy) behaviour.
     stack = StackBuilder(0, 4).fill(4).word(0xAAAA, 0xBBBB).fill(400)
-    w = walker(stack, ebp=16, esp=1600, edi=9)
+    w = step(stack, ebp=16, esp=1600, edi=9)
     assert evaluate_program(info(), w)
     assert caller(w)["edi"] == 9
 
@@ -140,18 +140,18 @@ def test_forwarded_registers_survive_stack_win():
 )
 def test_failing_programs(program):
     stack = StackBuilder(0x1000, 4).fill(8)
-    assert not evaluate_program(info(program), walker(stack, esp=0x1000, ebp=0x1000))
+    assert not evaluate_program(info(program), step(stack, esp=0x1000, ebp=0x1000))
 
 
 def test_esp_and_ebp_are_required():
     stack = StackBuilder(0x1000, 4).fill(8)
-    w = walker(stack, valid={"esp", "eip"}, esp=0x1000, ebp=0x1000)
+    w = step(stack, valid={"esp", "eip"}, esp=0x1000, ebp=0x1000)
     assert not evaluate_program(info(), w)
 
 
 def test_arithmetic_wraps_at_32_bits():
     stack = StackBuilder(0x1000, 4).fill(8)
-    w = walker(stack, esp=0x1000, ebp=0x1000)
+    w = step(stack, esp=0x1000, ebp=0x1000)
     program = "$eax 0 1 - = $esi $eax 2 + = $edi -1 = $ebx 2147483647 2147483647 + 2 + ="
     assert evaluate_program(info(program), w)
     assert caller(w)["esi"] == 1
@@ -161,13 +161,13 @@ def test_arithmetic_wraps_at_32_bits():
 
 def test_ra_search_overflow_fails():
     stack = StackBuilder(0x1000, 4).fill(8)
-    w = walker(stack, esp=U32 - 3, ebp=0x1000)
+    w = step(stack, esp=U32 - 3, ebp=0x1000)
     assert not evaluate_program(info(RA_SEARCH, local_size=8), w)
 
 
 def test_leftover_stack_items_do_not_matter():
     stack = StackBuilder(0, 4).fill(4).word(0xAAAA, 0xBBBB).fill(400)
-    w = walker(stack, ebp=16, esp=1600)
+    w = step(stack, ebp=16, esp=1600)
     assert evaluate_program(info("1 2 3 " + STANDARD + " $T0"), w)
 
 
@@ -180,7 +180,7 @@ def test_frame_size_wraps_at_32_bits():
 
 def test_fpo_without_base_pointer_keeps_ebp_and_forwards_ebx():
     stack = StackBuilder(0x1000, 4).fill(5).word(0x401000)
-    w = walker(stack, grand_callee=4, esp=0x1000, ebp=0x2000, ebx=0x77)
+    w = step(stack, grand_callee=4, esp=0x1000, ebp=0x2000, ebx=0x77)
     record = info(None, local_size=8, saved_register_size=8)
     assert walk_with_fpo(record, w)
     # eip at esp + locals + saved + grand callee params = esp + 0x14
@@ -192,7 +192,7 @@ def test_fpo_with_base_pointer_reads_the_saved_ebp():
     record = dataclasses.replace(
         info(None, local_size=4, saved_register_size=12), allocates_base_pointer=True
     )
-    w = walker(stack, grand_callee=0, esp=0x1000, ebp=0x2000, ebx=0x77)
+    w = step(stack, grand_callee=0, esp=0x1000, ebp=0x2000, ebx=0x77)
     assert walk_with_fpo(record, w)
     # ebp at esp + params + saved - 8 = esp + 4
     assert caller(w) == {"eip": 0x401000, "esp": 0x1014, "ebp": 0x9999, "ebx": 0x77}
@@ -200,11 +200,11 @@ def test_fpo_with_base_pointer_reads_the_saved_ebp():
 
 def test_fpo_skips_a_leftover_return_address_on_the_context_frame():
     stack = StackBuilder(0x1000, 4).word(0x7C90EB94, 0x401000)
-    w = walker(stack, grand_callee=None, esp=0x1000, ebp=0x2000, eip=0x7C90EB94)
+    w = step(stack, grand_callee=None, esp=0x1000, ebp=0x2000, eip=0x7C90EB94)
     assert walk_with_fpo(info(None), w)
     assert caller(w)["eip"] == 0x401000 and caller(w)["esp"] == 0x1008
     # Not on other frames: there the equal value is taken as the return address.
-    w = walker(stack, grand_callee=0, esp=0x1000, ebp=0x2000, eip=0x7C90EB94)
+    w = step(stack, grand_callee=0, esp=0x1000, ebp=0x2000, eip=0x7C90EB94)
     assert walk_with_fpo(info(None), w)
     assert caller(w)["eip"] == 0x7C90EB94 and caller(w)["esp"] == 0x1004
 
@@ -219,15 +219,15 @@ def test_fpo_skips_a_leftover_return_address_on_the_context_frame():
 )
 def test_fpo_failures(registers, valid):
     stack = StackBuilder(0x1000, 4).fill(4)
-    assert not walk_with_fpo(info(None), walker(stack, valid=valid, **registers))
+    assert not walk_with_fpo(info(None), step(stack, valid=valid, **registers))
 
 
 def test_stack_win_dispatches_on_the_record_kind():
     stack = StackBuilder(0, 4).fill(4).word(0xAAAA, 0xBBBB).fill(400)
-    assert walk_with_stack_win(info(), walker(stack, ebp=16, esp=1600))
-    w = walker(stack, ebp=16, esp=0)
+    assert walk_with_stack_win(info(), step(stack, ebp=16, esp=1600))
+    w = step(stack, ebp=16, esp=0)
     assert walk_with_stack_win(info(None), w) and caller(w)["eip"] == 0
-    assert not walk_with_stack_win(dataclasses.replace(info(), kind=2), walker(stack, esp=0))
+    assert not walk_with_stack_win(dataclasses.replace(info(), kind=2), step(stack, esp=0))
 
 
 def test_records_from_a_parsed_symbol_file():
@@ -243,10 +243,10 @@ STACK WIN 4 42ae 18 7 0 4 0 0 0 1 """
     )
     stack = StackBuilder(0x12FE00, 4).fill(2).word(0x12FF00, 0x401111).fill(4)
     record = syms.stack_win(0x4250)
-    w = walker(stack, esp=0x12FE00, ebp=0x12FE08)
+    w = step(stack, esp=0x12FE00, ebp=0x12FE08)
     assert record is not None and walk_with_stack_win(record, w)
     assert caller(w) == {"eip": 0x401111, "esp": 0x12FE10, "ebp": 0x12FF00}
     record = syms.stack_win(0x42B0)
-    w = walker(stack, esp=0x12FE00, ebp=0x5)
+    w = step(stack, esp=0x12FE00, ebp=0x5)
     assert record is not None and walk_with_stack_win(record, w)
     assert caller(w) == {"eip": 0, "esp": 0x12FE04, "ebp": 0x5}

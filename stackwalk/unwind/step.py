@@ -17,7 +17,7 @@ from stackwalk.unwind.registers import CpuSpec
 U64_MASK = (1 << 64) - 1
 
 
-class FrameWalker:
+class UnwindStep:
     """Reads of the callee frame and writes of the caller frame for one unwinding step."""
 
     def __init__(
