@@ -123,6 +123,39 @@ class MajorVersionRule(Rule):
         processed_crash["major_version"] = major if major is not None and fits_int64(major) else 0
 
 
+class ConvertModuleSignatureInfoRule(Rule):
+    """Turn a ``ModuleSignatureInfo`` sent as a JSON value into its JSON text, in the raw crash.
+
+    Clients that sent their annotations as one JSON blob appended ``ModuleSignatureInfo`` as an
+    object, while every other client sends a string holding JSON. The stackwalker (through
+    ``--evil-json``) and the raw crash schema expect the string, so any non-string value is
+    encoded with ``json.dumps`` as Socorro does (bug 1607806). It runs before the raw crash
+    schema check, which would otherwise note the object as a wrong type.
+    """
+
+    ANNOTATION = "ModuleSignatureInfo"
+
+    def predicate(
+        self,
+        raw_crash: dict[str, Any],
+        dumps: Mapping[str, str],
+        processed_crash: dict[str, Any],
+        tmpdir: str,
+        status: Status,
+    ) -> bool:
+        return not isinstance(raw_crash.get(self.ANNOTATION, ""), str)
+
+    def action(
+        self,
+        raw_crash: dict[str, Any],
+        dumps: Mapping[str, str],
+        processed_crash: dict[str, Any],
+        tmpdir: str,
+        status: Status,
+    ) -> None:
+        raw_crash[self.ANNOTATION] = json.dumps(raw_crash[self.ANNOTATION])
+
+
 class ESRVersionRewrite(Rule):
     """Append "esr" to ``version`` for the ESR channel.
 

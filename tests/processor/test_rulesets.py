@@ -13,6 +13,7 @@ ISSUE_RULES = [
     "DeNoneRule",
     "CrashReportKeysRule",
     "CollectorMetadataRule",
+    "ConvertModuleSignatureInfoRule",
     "CopyFromRawCrashRule",
     "IdentifierRule",
     "ProcessTypeRule",
@@ -85,6 +86,11 @@ def test_order_constraints(rulesets):
 
     assert default[:2] == ["DeNullRule", "DeNoneRule"]
     assert before("CopyFromRawCrashRule", "DatesAndTimesRule")
+    # Where Socorro runs it: after the collector data, before the raw crash is checked and
+    # copied (and before the stackwalker reads the annotation through --evil-json).
+    assert before("CollectorMetadataRule", "ConvertModuleSignatureInfoRule")
+    assert before("ConvertModuleSignatureInfoRule", "RawCrashSchemaRule")
+    assert before("ConvertModuleSignatureInfoRule", "StackwalkRule")
     assert before("StackwalkRule", "CrashingThreadInfoRule")
     assert before("AndroidOSInfoRule", "PlatformInfoRule")
     assert before("PlatformInfoRule", "OSPrettyVersionRule")

@@ -14,6 +14,7 @@ from processor.rules.base import Rule
 from processor.rules.mozilla import (
     AddonsRule,
     BetaVersionRule,
+    ConvertModuleSignatureInfoRule,
     DatesAndTimesRule,
     DistributionIdRule,
     ESRVersionRewrite,
@@ -95,6 +96,34 @@ class TestMajorVersionRule:
         )
         assert processed_crash == {"major_version": 0}
         assert status.notes == ["Version has a non-string value"]
+
+
+class TestConvertModuleSignatureInfoRule:
+    """Socorro's cases: absent and string values are left alone, a JSON object becomes its
+    JSON text; the processed crash is not touched."""
+
+    def test_absent(self, run_rule):
+        raw_crash, processed_crash = {}, {}
+        status = run_rule(ConvertModuleSignatureInfoRule(), raw_crash, processed_crash)
+        assert raw_crash == {} and processed_crash == {} and status.notes == []
+
+    def test_string_value_is_left_alone(self, run_rule):
+        raw_crash, processed_crash = {"ModuleSignatureInfo": "{}"}, {}
+        run_rule(ConvertModuleSignatureInfoRule(), raw_crash, processed_crash)
+        assert raw_crash == {"ModuleSignatureInfo": "{}"}
+        assert processed_crash == {}
+
+    def test_object_value_becomes_its_json_text(self, run_rule):
+        raw_crash, processed_crash = {"ModuleSignatureInfo": {"foo": "bar"}}, {}
+        status = run_rule(ConvertModuleSignatureInfoRule(), raw_crash, processed_crash)
+        assert raw_crash == {"ModuleSignatureInfo": '{"foo": "bar"}'}
+        assert processed_crash == {} and status.notes == []
+
+    @pytest.mark.parametrize(("value", "text"), [([1, "a"], '[1, "a"]'), (3, "3"), (True, "true")])
+    def test_any_other_non_string_is_encoded_too(self, run_rule, value, text):
+        raw_crash = {"ModuleSignatureInfo": value}
+        run_rule(ConvertModuleSignatureInfoRule(), raw_crash)
+        assert raw_crash == {"ModuleSignatureInfo": text}
 
 
 class TestESRVersionRewrite:
