@@ -487,8 +487,10 @@ class SoftErrorsRule(Rule):
     """Store ``json_dump.soft_errors`` (errors the crash reporter hit while writing the
     minidump) as a JSON string of at most ``max_length`` characters in ``soft_errors``.
 
-    A null value (what the stackwalker writes when the minidump has no such stream) is
-    not stored.
+    As in Socorro, the field is written whenever the stackwalker output has the key, even
+    when its value is null (what the stackwalker writes when the minidump has no such
+    stream): ``soft_errors`` is then the JSON text ``"null"``. Only an output without the key
+    leaves the field out.
     """
 
     def __init__(self, max_length: int = 4096) -> None:
@@ -502,7 +504,7 @@ class SoftErrorsRule(Rule):
         tmpdir: str,
         status: Status,
     ) -> bool:
-        return _json_dump(processed_crash).get("soft_errors") is not None
+        return "soft_errors" in _json_dump(processed_crash)
 
     def action(
         self,

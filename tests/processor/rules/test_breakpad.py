@@ -704,11 +704,43 @@ class TestSoftErrorsRule:
         run_rule(SoftErrorsRule(), processed_crash=processed_crash)
         assert processed_crash["soft_errors"] == json.dumps(value)
 
-    def test_null_not_stored(self, run_rule, stackwalk):
+    def test_null_is_stored_as_json_text(self, run_rule, stackwalk):
+        # Socorro's predicate only asks whether the output has the key; its action stores
+        # json.dumps(None).
         processed_crash = {"json_dump": stackwalk("test.dmp")}
         assert processed_crash["json_dump"]["soft_errors"] is None
+        status = run_rule(SoftErrorsRule(), processed_crash=processed_crash)
+        assert processed_crash["soft_errors"] == "null"
+        assert status.notes == []
+
+    @pytest.mark.parametrize(
+        ("processed_crash", "runs"),
+        [
+            ({}, False),
+            ({"json_dump": {}}, False),
+            ({"json_dump": "OK"}, False),
+            ({"json_dump": {"soft_errors": None}}, True),
+            ({"json_dump": {"soft_errors": []}}, True),
+            (
+                {"json_dump": {"soft_errors": [{"WriteOsReleaseInfoFailed": {"IOError": "x"}}]}},
+                True,
+            ),
+        ],
+    )
+    def test_predicate_is_whether_the_output_has_the_key(self, processed_crash, runs):
+        assert SoftErrorsRule().predicate({}, {}, processed_crash, "/nonexistent", None) is runs
+
+    def test_strings_are_stored_as_socorro_encodes_them(self, run_rule):
+        errors = [
+            "Received SIGPERM trying to stop process",
+            "Thread 2 'Background' could not be stopped in time",
+        ]
+        processed_crash = {"json_dump": {"soft_errors": list(errors)}}
         run_rule(SoftErrorsRule(), processed_crash=processed_crash)
-        assert "soft_errors" not in processed_crash
+        assert processed_crash["soft_errors"] == (
+            '["Received SIGPERM trying to stop process", '
+            "\"Thread 2 'Background' could not be stopped in time\"]"
+        )
 
 
 class TestMacBootArgsRule:
