@@ -8,7 +8,7 @@ from processor.rules.annotations import (
     RawCrashSchemaRule,
 )
 from processor.status import Status
-from schemas.library import Schema
+from schemas.library import Schema, load_schema
 
 
 def node(type_, permission="public", **extra):
@@ -132,3 +132,22 @@ def test_raw_schema_rule_notes_unknown_and_wrong_typed_annotations():
 def test_raw_schema_rule_caps_the_list_of_names():
     _, notes = act(RawCrashSchemaRule(RAW), {f"X{i:02}": "v" for i in range(25)})
     assert notes[0].endswith("X19 and 5 more")
+
+
+def test_the_real_schema_copies_to_socorros_field_names():
+    processed, status = {}, Status()
+    CopyFromRawCrashRule(load_schema("processed_crash")).act(
+        raw_crash={
+            "Android_PackageName": "org.mozilla.fenix",
+            "CoMarshalInterfaceFailure": "0x80004005",
+            "CoUnmarshalInterfaceResult": "0x8001010E\n",
+        },
+        dumps={},
+        processed_crash=processed,
+        tmpdir="/nonexistent",
+        status=status,
+    )
+    assert processed["android_packagename"] == "org.mozilla.fenix"
+    assert processed["co_marshal_interface_failure"] == "0x80004005"
+    assert processed["co_unmarshal_interface_result"] == "0x8001010E"
+    assert status.notes == []
