@@ -44,6 +44,27 @@ def stackwalk_result(
     }
 
 
+#: Statuses an error code from the stackwalker's log replaces (Socorro's list).
+STATUSES_A_LOG_ERROR_REPLACES = ("OK", "unknown error")
+
+
+def log_error_code(stderr: str) -> str | None:
+    """The error code of a stackwalker log that starts with an ``ERROR <code>`` line.
+
+    minidump-stackwalk --verbose=error logs a dump it cannot read as
+    ``ERROR HeaderMismatch - Error reading dump: Header mismatch``; Socorro takes the word
+    after ``ERROR`` as the status. Only a log that *starts* with it counts (Socorro's test),
+    so a tail cut to its last lines (``...`` first) gives none.
+    """
+    text = stderr.strip()
+    if not text.startswith("ERROR "):
+        return None
+    # Socorro splits on spaces and takes the second word; a word running into the next line
+    # ends at the line break here.
+    word = text.split(" ", 2)[1].split("\n", 1)[0].strip()
+    return word or None
+
+
 def write_evil_json(raw_crash: dict[str, Any], tmpdir: str) -> str:
     """The raw crash as --evil-json: the stackwalker reads annotation-supplied facts from it
     (module signature info, CPU microcode). Written once per crash."""
@@ -90,4 +111,12 @@ def walk_dump(
         status.add_note(f"StackwalkRule: {name}: {outcome.problem}")
     elif not result["success"]:
         status.add_note(f"StackwalkRule: {name}: status {result['mdsw_status_string'][:100]}")
+    code = log_error_code(outcome.stderr)
+    if code and result["mdsw_status_string"] in STATUSES_A_LOG_ERROR_REPLACES:
+        # As Socorro: the code names the failure better than "unknown error"; `success`
+        # still follows the output's own status.
+        result["mdsw_status_string"] = code
+        status.add_note(
+            f"StackwalkRule: processing {name} had error; stomped on mdsw_status_string"
+        )
     return result

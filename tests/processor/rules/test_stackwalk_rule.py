@@ -130,11 +130,86 @@ def test_stackwalker_failures_become_notes_and_fields(tmp_path, body, return_cod
         assert notes == [
             "StackwalkRule: upload_file_minidump: status ERROR_MINIDUMP_HEADER_MISMATCH"
         ]
+    elif return_code == 3:
+        # The log starts with "ERROR boom": as in Socorro, its code replaces "unknown error".
+        assert processed["json_dump"] == {}
+        assert processed["mdsw_stderr"] == "ERROR boom"
+        assert processed["mdsw_status_string"] == "boom"
+        assert notes == [f"StackwalkRule: upload_file_minidump: {note}", STOMPED]
     else:
         assert processed["json_dump"] == {}
+        assert processed["mdsw_status_string"] == "unknown error"
         assert notes == [f"StackwalkRule: upload_file_minidump: {note}"]
-    if return_code == 3:
-        assert processed["mdsw_stderr"] == "ERROR boom"
+
+
+STOMPED = "StackwalkRule: processing upload_file_minidump had error; stomped on mdsw_status_string"
+LOG = '"${5#--log-file=}"'
+OUT = '"${4#--output-file=}"'
+
+
+@pytest.mark.parametrize(
+    ("body", "status_string", "success", "stomped"),
+    [
+        # minidump-stackwalk's log for a dump it cannot read; no output, exit status 1.
+        (
+            f"echo 'ERROR HeaderMismatch - Error reading dump: Header mismatch' > {LOG}; exit 1",
+            "HeaderMismatch",
+            False,
+            True,
+        ),
+        # Status OK is replaced too (Socorro's list is OK and unknown error); success stays.
+        (
+            f"echo 'ERROR StackOverflow - x' > {LOG}; echo '{{\"status\": \"OK\"}}' > {OUT}",
+            "StackOverflow",
+            True,
+            True,
+        ),
+        # Any other status from the output is kept.
+        (
+            f"echo 'ERROR Other - x' > {LOG}; echo '{{\"status\": \"ERROR_NO_THREAD_LIST\"}}' > {OUT}",
+            "ERROR_NO_THREAD_LIST",
+            False,
+            False,
+        ),
+        # Only a log that starts with ERROR counts; a log cut to its last 10 lines starts
+        # with "...".
+        (f"echo 'WARN a'; echo 'ERROR Late - x' > {LOG}; exit 1", "Late", False, True),
+        (
+            f"(echo 'INFO a'; echo 'ERROR Late - x') > {LOG}; exit 1",
+            "unknown error",
+            False,
+            False,
+        ),
+        (
+            f"(seq 1 12 | sed 's/^/ERROR Line/') > {LOG}; exit 1",
+            "unknown error",
+            False,
+            False,
+        ),
+    ],
+)
+def test_error_code_in_the_log_sets_the_status_string(
+    tmp_path, body, status_string, success, stomped
+):
+    main = write(tmp_path / "upload_file_minidump", b"MDMP")
+    walker = ExternalStackwalker(script(tmp_path, "mdsw", body))
+    processed, notes = act({"upload_file_minidump": main}, walker, tmpdir=tmp_path)
+    assert processed["mdsw_status_string"] == status_string
+    assert processed["success"] is success
+    assert (STOMPED in notes) is stomped
+
+
+def test_real_stackwalker_error_code_on_an_unreadable_dump(tmp_path, peer_stackwalker):
+    # A minidump header with version 0: rust-minidump logs VersionMismatch and exits 1.
+    dump = write(tmp_path / "upload_file_minidump", b"MDMP" + bytes(28))
+    processed, notes = act(
+        {"upload_file_minidump": dump}, ExternalStackwalker(str(peer_stackwalker)), tmpdir=tmp_path
+    )
+    assert processed["mdsw_return_code"] == 1
+    assert processed["mdsw_stderr"].startswith("ERROR VersionMismatch - ")
+    assert processed["mdsw_status_string"] == "VersionMismatch"
+    assert processed["success"] is False
+    assert notes == ["StackwalkRule: upload_file_minidump: failed with exit code 1", STOMPED]
 
 
 def test_missing_command_is_not_found():
