@@ -23,6 +23,9 @@ logger = logging.getLogger(__name__)
 
 #: Largest uncompressed report accepted; real reports are a few MiB.
 MAX_SIZE_UNCOMPRESSED = 20 * 1024 * 1024
+#: How far an oversized report is inflated (and thrown away) to tell its size: about a second
+#: of inflating. Past it the message says only that the size is larger.
+MAX_SIZE_COUNTED = 1024 * 1024 * 1024
 READ_CHUNK_SIZE = 1024 * 1024
 
 
@@ -30,28 +33,38 @@ class MemoryReportError(ValueError):
     """The memory report cannot be used; the message is safe to publish."""
 
 
-def read_memory_report(path: str, max_size: int = MAX_SIZE_UNCOMPRESSED) -> dict[str, Any]:
+def read_memory_report(
+    path: str, max_size: int = MAX_SIZE_UNCOMPRESSED, max_counted: int = MAX_SIZE_COUNTED
+) -> dict[str, Any]:
     """Decompress and parse the gzipped JSON report at ``path``.
 
-    Decompression stops one byte past ``max_size``: a small file that inflates to gigabytes
-    (a "gzip bomb") costs at most ``max_size`` bytes of memory and the time to inflate them.
+    Only ``max_size`` bytes are ever kept: past them the rest is inflated in chunks and thrown
+    away, only to tell the report's size as Socorro's message does (Socorro holds the whole
+    report in memory for that). A small file that inflates to gigabytes (a "gzip bomb") thus
+    costs ``max_size`` bytes of memory, and the time to inflate at most ``max_counted`` bytes.
     Raises ``MemoryReportError`` for unreadable files, bad gzip, oversize data, invalid JSON
     and JSON that is not an object.
     """
     data = bytearray()
+    size = 0
     try:
         with gzip.open(path, "rb") as stream:
             # GzipFile.read(n) inflates incrementally and returns at most n bytes; reading in
             # chunks into one buffer keeps the peak near max_size, not a multiple of it.
-            while len(data) <= max_size:
-                chunk = stream.read(min(READ_CHUNK_SIZE, max_size + 1 - len(data)))
+            while size <= max_counted:
+                chunk = stream.read(READ_CHUNK_SIZE)
                 if not chunk:
                     break
-                data += chunk
+                size += len(chunk)
+                if size <= max_size:
+                    data += chunk
+                elif data:
+                    data = bytearray()  # over the limit: from now on only counted
     except (OSError, EOFError, zlib.error) as exc:
         raise MemoryReportError(f"error in gzip for memory_report: {type(exc).__name__}") from exc
-    if len(data) > max_size:
-        raise MemoryReportError(f"Uncompressed memory info too large (max: {max_size} bytes)")
+    if size > max_size:
+        told = str(size) if size <= max_counted else f">{max_counted}"
+        raise MemoryReportError(f"Uncompressed memory info too large {told} (max: {max_size})")
     try:
         report = json.loads(data)
     except (ValueError, RecursionError) as exc:
@@ -67,6 +80,9 @@ class OutOfMemoryBinaryRule(Rule):
     On any problem the reason goes into ``memory_report_error`` and a note, and
     ``memory_report`` is not written.
     """
+
+    def __init__(self, max_size: int = MAX_SIZE_UNCOMPRESSED) -> None:
+        self.max_size = max_size
 
     def predicate(
         self,
@@ -87,7 +103,9 @@ class OutOfMemoryBinaryRule(Rule):
         status: Status,
     ) -> None:
         try:
-            processed_crash["memory_report"] = read_memory_report(dumps["memory_report"])
+            processed_crash["memory_report"] = read_memory_report(
+                dumps["memory_report"], self.max_size
+            )
         except MemoryReportError as exc:
             status.add_note(str(exc))
             processed_crash["memory_report_error"] = str(exc)

@@ -13,8 +13,10 @@ import pytest
 
 from processor.rules.memory import (
     MAX_SIZE_UNCOMPRESSED,
+    MemoryReportError,
     MemoryReportExtraction,
     OutOfMemoryBinaryRule,
+    read_memory_report,
 )
 
 SECRET_URL = "https://secret.example/inbox?user=alice"
@@ -184,8 +186,29 @@ class TestOutOfMemoryBinaryRule:
         self.check_error(
             processed_crash,
             status,
-            f"Uncompressed memory info too large (max: {MAX_SIZE_UNCOMPRESSED} bytes)",
+            f"Uncompressed memory info too large {MAX_SIZE_UNCOMPRESSED + 1} "
+            f"(max: {MAX_SIZE_UNCOMPRESSED})",
         )
+
+    def test_too_large_reports_its_size(self, run_rule, tmp_path):
+        # Socorro's case: a 35-byte report with a 5-byte limit.
+        path = write_gzip(
+            tmp_path / "memory.json.gz", b'{"mysterious": ["awesome", "memory"]}'[:35]
+        )
+        processed_crash = {}
+        status = run_rule(
+            OutOfMemoryBinaryRule(max_size=5),
+            processed_crash=processed_crash,
+            dumps={"memory_report": str(path)},
+        )
+        self.check_error(processed_crash, status, "Uncompressed memory info too large 35 (max: 5)")
+
+    def test_size_is_counted_up_to_a_bound(self, tmp_path):
+        path = write_gzip(tmp_path / "memory.json.gz", b" " * (3 * 1024 * 1024))
+        with pytest.raises(MemoryReportError, match=r"too large 3145728 \(max: 10\)$"):
+            read_memory_report(str(path), max_size=10, max_counted=3 * 1024 * 1024)
+        with pytest.raises(MemoryReportError, match=r"too large >1048576 \(max: 10\)$"):
+            read_memory_report(str(path), max_size=10, max_counted=1024 * 1024)
 
     def test_gzip_bomb_is_never_fully_inflated(self, run_rule, tmp_path):
         # 100 MiB of zeros, compressed chunk by chunk so the test itself stays small.
@@ -211,9 +234,9 @@ class TestOutOfMemoryBinaryRule:
         self.check_error(
             processed_crash,
             status,
-            f"Uncompressed memory info too large (max: {MAX_SIZE_UNCOMPRESSED} bytes)",
+            f"Uncompressed memory info too large {inflated_size} (max: {MAX_SIZE_UNCOMPRESSED})",
         )
-        # Inflating everything would need more than 100 MiB; the limit bounds it near 20 MiB.
+        # Keeping everything would need more than 100 MiB; the limit bounds it near 20 MiB.
         assert peak < MAX_SIZE_UNCOMPRESSED * 1.5, peak
         assert elapsed < 10
 
