@@ -179,6 +179,10 @@ class TruncateStacksRule(Rule):
     frames with one marker frame ``{"truncated": {"msg": "N frames truncated"}}`` between
     them, and its thread gets ``truncated: True``. Applies to ``json_dump`` and to the
     ``json_dump`` of every additional minidump listed in ``additional_minidumps``.
+
+    N is the number of frames really removed; Socorro's marker says one fewer (it counts the
+    slice ``frames[250:-250]`` but keeps only the last 249), a difference kept on purpose and
+    documented in the schema.
     """
 
     def __init__(

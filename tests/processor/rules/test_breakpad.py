@@ -322,6 +322,19 @@ class TestTruncateStacksRule:
             "TruncateStacksRule: truncated json_dump.threads[1].frames: 1200 > 500",
         ]
 
+    def test_socorros_1002_frames_case_counts_the_frames_really_dropped(self, run_rule):
+        # Socorro's test: a 1,002-frame stack becomes 500 entries (250 frames, the marker, 249
+        # frames). Socorro's marker says "502 frames truncated" (it counts frames[250:-250]);
+        # 503 frames are gone, and that is what ours says.
+        frames = make_frames(1002)
+        processed_crash = {"json_dump": {"crashing_thread": {"frames": list(frames)}}}
+        run_rule(TruncateStacksRule(), processed_crash=processed_crash)
+        kept = processed_crash["json_dump"]["crashing_thread"]["frames"]
+        assert len(kept) == 500
+        marker = kept[250]
+        assert marker == {"truncated": {"msg": "503 frames truncated"}}
+        assert len([f for f in frames if f not in kept]) == 503
+
     def test_thousands_separator(self, run_rule):
         processed_crash = {"json_dump": {"threads": [{"frames": make_frames(1499)}]}}
         run_rule(TruncateStacksRule(), processed_crash=processed_crash)
