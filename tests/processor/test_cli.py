@@ -295,3 +295,20 @@ def test_required_external_stackwalker_that_is_missing_is_a_usage_error(capsys):
     assert (
         "stackwalker command '/nonexistent/minidump-stackwalk' not found" in capsys.readouterr().err
     )
+
+
+def test_module_signature_info_sent_as_an_object_is_used_like_the_string(tmp_path):
+    sample = SAMPLES / "windows-x86-test-app"
+    crash_dir = tmp_path / "windows-x86-test-app"
+    shutil.copytree(sample, crash_dir)
+    raw_crash = json.loads((crash_dir / "raw_crash.json").read_text())
+    raw_crash["ModuleSignatureInfo"] = json.loads(raw_crash["ModuleSignatureInfo"])
+    (crash_dir / "raw_crash.json").write_text(json.dumps(raw_crash))
+
+    code, out = crashproc("process", str(sample), str(crash_dir))
+    assert code == 0
+    as_string, as_object = (json.loads(line) for line in out.splitlines())
+    subjects = [m.get("cert_subject") for m in as_object["json_dump"]["modules"]]
+    assert "Mozilla Corporation" in subjects
+    assert subjects == [m.get("cert_subject") for m in as_string["json_dump"]["modules"]]
+    assert "ModuleSignatureInfo" not in as_object["processor_notes"]
