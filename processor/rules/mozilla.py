@@ -380,7 +380,8 @@ class DatesAndTimesRule(Rule):
     sent none), ``client_crash_date`` (ISO form of ``crash_time``), ``install_age`` and
     ``uptime`` (seconds from install and from startup to the crash) and ``last_crash``
     (seconds since the previous crash, None when unknown or too large to store).
-    ``startup_time`` comes from the processed crash, where the copy rule put ``StartupTime``.
+    ``startup_time`` comes from the processed crash, where the copy rule put ``StartupTime``
+    (an int, or a string holding one).
     """
 
     def action(
@@ -401,8 +402,10 @@ class DatesAndTimesRule(Rule):
         ).isoformat()
 
         # The process must have started before the crash, and been installed before that.
-        startup_time = processed_crash.get("startup_time", crash_time)
-        if not is_int(startup_time) or not fits_int64(startup_time):
+        # The copy rule stores an int; a string holding one (a processed crash made
+        # elsewhere) counts too, as Socorro's int() takes it.
+        startup_time = parse_int(processed_crash.get("startup_time", crash_time))
+        if startup_time is None or not fits_int64(startup_time):
             startup_time = crash_time
         install_time = startup_time
         if "InstallTime" in raw_crash:

@@ -441,6 +441,20 @@ class TestDatesAndTimesRule:
         # InstallTime defaults to the startup time.
         assert processed_crash["install_age"] == 1709290000 - 1709299999
 
+    @pytest.mark.parametrize(
+        ("startup_time", "uptime"), [("1336499438", 20116), ("soon", 0), (None, 0)]
+    )
+    def test_startup_time_given_as_a_string(self, run_rule, startup_time, uptime):
+        # Socorro's canonical crash puts the raw "StartupTime" string into startup_time and
+        # expects uptime 20116; a value that is no integer counts as absent.
+        processed_crash = {"startup_time": startup_time}
+        run_rule(
+            DatesAndTimesRule(),
+            raw_crash={"submitted_timestamp": SUBMITTED, "CrashTime": "1336519554"},
+            processed_crash=processed_crash,
+        )
+        assert processed_crash["uptime"] == uptime
+
     @pytest.mark.parametrize("install_time", ["soon", "9" * 30, {"t": 1}])
     def test_bad_install_time(self, run_rule, install_time):
         processed_crash = {}
