@@ -251,10 +251,10 @@ def _read_dump(path: str | os.PathLike | bytes) -> _DumpFacts:
     )
     thread_list = dump.stream(fmt.THREAD_LIST)
     if thread_list is None:
-        raise MissingStream("the dump has no readable thread list")
+        raise MissingStream("the dump has no readable thread list", "MissingThreadList")
     info = dump.system_info
     if info is None:
-        raise MissingStream("the dump has no readable system info")
+        raise MissingStream("the dump has no readable system info", "MissingSystemInfo")
     dump_modules = dump.stream(fmt.MODULE_LIST) or []
     breakpad = dump.stream(fmt.BREAKPAD_INFO)
     exception = dump.stream(fmt.EXCEPTION)

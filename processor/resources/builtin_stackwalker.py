@@ -71,7 +71,7 @@ class BuiltinStackwalker:
             return WalkOutcome(
                 None,
                 READ_ERROR_RETURN_CODE,
-                stderr=f"error: {reason}",
+                stderr=f"ERROR {exc.code} - {reason}",  # as minidump-stackwalk logs it
                 problem=f"minidump could not be read: {reason}",
             )
         except Exception as exc:  # a walker bug must cost one dump's frames, not the crash

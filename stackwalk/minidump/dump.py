@@ -61,11 +61,11 @@ class Minidump:
         self._data = data
         whole = Reader(memoryview(data))
         if len(whole) < fmt.HEADER_SIZE:
-            raise BadHeader("the file is too small to be a minidump")
+            raise BadHeader("the file is too small to be a minidump", "MissingHeader")
         signature = whole.u32(0)
         if signature != fmt.SIGNATURE:
             if int.from_bytes(signature.to_bytes(4, "little"), "big") != fmt.SIGNATURE:
-                raise BadHeader("the file is not a minidump (no MDMP signature)")
+                raise BadHeader("the file is not a minidump (no MDMP signature)", "HeaderMismatch")
             whole = Reader(memoryview(data), ">")
         self.whole = whole
         self.endian = whole.endian
@@ -73,9 +73,14 @@ class Minidump:
             whole.unpack("IIIIIIQ", 0)
         )
         if version & 0xFFFF != fmt.VERSION:
-            raise BadHeader(f"unsupported minidump version {version & 0xFFFF:#x}")
+            raise BadHeader(
+                f"unsupported minidump version {version & 0xFFFF:#x}", "VersionMismatch"
+            )
         if directory_rva + count * fmt.DIRECTORY_ENTRY_SIZE > len(whole):
-            raise BadHeader(f"the stream directory ({count} entries) runs past the end of the file")
+            raise BadHeader(
+                f"the stream directory ({count} entries) runs past the end of the file",
+                "MissingDirectory",
+            )
         # A repeated stream type: the later entry wins.
         self.directory: dict[int, tuple[int, int]] = {
             kind: (size, rva)
@@ -92,10 +97,11 @@ class Minidump:
             with open(path, "rb") as f:
                 size = os.fstat(f.fileno()).st_size
                 if size == 0:
-                    raise BadHeader("the file is empty")
+                    raise BadHeader("the file is empty", "MissingHeader")
                 data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         except OSError as e:
-            raise MinidumpError(f"cannot read {Path(path).name}: {e.strerror or e}") from e
+            code = "FileNotFound" if isinstance(e, FileNotFoundError) else "IoError"
+            raise MinidumpError(f"cannot read {Path(path).name}: {e.strerror or e}", code) from e
         return cls(data)
 
     def has_stream(self, kind: int) -> bool:

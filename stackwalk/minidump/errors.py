@@ -9,11 +9,17 @@ from __future__ import annotations
 
 
 class MinidumpError(Exception):
-    """A dump (or part of one) cannot be read; `reason` is a short public sentence."""
+    """A dump (or part of one) cannot be read; `reason` is a short public sentence and `code`
+    the name rust-minidump's minidump-stackwalk gives the same failure on its `ERROR <code>`
+    log line (which Socorro turns into mdsw_status_string)."""
 
-    def __init__(self, reason: str) -> None:
+    code = "UnknownError"
+
+    def __init__(self, reason: str, code: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        if code is not None:
+            self.code = code
 
 
 class OutOfBounds(MinidumpError):

@@ -247,3 +247,25 @@ def test_minidump_names_puts_the_main_dump_first():
         {"upload_file_minidump_b": "", "memory_report": "", "upload_file_minidump": ""}
     )
     assert names == ["upload_file_minidump", "upload_file_minidump_b"]
+
+
+@pytest.mark.parametrize(
+    "data, code",
+    [
+        (b"MDMP" + bytes(28), "VersionMismatch"),
+        (b"NOTADUMP" + bytes(40), "HeaderMismatch"),
+        (b"MDMP", "MissingHeader"),
+    ],
+)
+def test_the_builtin_stackwalker_names_unreadable_dumps_as_the_peer_does(
+    tmp_path, peer_stackwalker, data, code
+):
+    """The same mdsw_status_string whichever backend walked: the built-in walker logs the
+    code rust-minidump's minidump-stackwalk logs for the same dump."""
+    from processor.resources.builtin_stackwalker import BuiltinStackwalker
+
+    dump = write(tmp_path / "upload_file_minidump", data)
+    for walker in (BuiltinStackwalker(), ExternalStackwalker(str(peer_stackwalker))):
+        processed, _ = act({"upload_file_minidump": dump}, walker, tmpdir=tmp_path)
+        assert processed["mdsw_status_string"] == code, walker.kind
+        assert processed["mdsw_stderr"].startswith(f"ERROR {code} - ")
