@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
+from crashproc import yamlfile
 
 CONFIG_ENV = "CRASHPROC_CONFIG"
 DEFAULT_FILE = "crashproc.toml"
@@ -93,8 +93,7 @@ class Setting:
 @functools.cache
 def declarations() -> dict[str, Setting]:
     """Every declared setting by key, in declaration order."""
-    with open(DECLARATIONS, encoding="utf-8") as fp:
-        sections = yaml.safe_load(fp)
+    sections = yamlfile.load(DECLARATIONS)
     found: dict[str, Setting] = {}
     for section, entries in sections.items():
         for name, spec in entries.items():

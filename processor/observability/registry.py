@@ -17,6 +17,8 @@ from typing import Any
 import yaml
 from markus.main import MetricsFilter, MetricsRecord
 
+from crashproc import yamlfile
+
 logger = logging.getLogger(__name__)
 
 REGISTRY_FILE = Path(__file__).resolve().parent.parent / "metrics.yaml"
@@ -97,8 +99,7 @@ def parse_registry(document: Any) -> dict[str, MetricSpec]:
 @functools.cache
 def _load_cached(path: str) -> dict[str, MetricSpec]:
     try:
-        with open(path, encoding="utf-8") as fp:
-            document = yaml.safe_load(fp)
+        document = yamlfile.load(path)
     except (OSError, yaml.YAMLError) as exc:
         raise RegistryError(f"cannot read the metrics registry {path}: {exc}") from exc
     return parse_registry(document)
