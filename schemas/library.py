@@ -19,10 +19,14 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
+
+from crashproc import fastschema, yamlfile
+
+if TYPE_CHECKING:
+    import jsonschema
 
 SCHEMA_DIR = Path(__file__).resolve().parent
 SCHEMA_NAMES = ("raw_crash", "processed_crash")
@@ -101,8 +105,7 @@ def node_permission(node: dict[str, Any]) -> str:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        with open(path, encoding="utf-8") as fp:
-            document = yaml.safe_load(fp)
+        document = yamlfile.load(path)
     except FileNotFoundError as exc:
         raise SchemaError(f"schema file not found: {path}") from exc
     except yaml.YAMLError as exc:
@@ -117,10 +120,14 @@ def meta_schema() -> dict[str, Any]:
     return _read_yaml(SCHEMA_DIR / META_SCHEMA_FILE)
 
 
+@functools.cache
+def _meta_validator() -> fastschema.Validator:
+    return fastschema.Validator(meta_schema())
+
+
 def check_schema_document(document: dict[str, Any], origin: str = "schema") -> None:
     """Raise SchemaError listing every way ``document`` breaks the meta-schema."""
-    validator = jsonschema.Draft7Validator(meta_schema())
-    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+    errors = sorted(_meta_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
     if errors:
         lines = [f"  {_json_path(e.absolute_path)}: {e.message}" for e in errors[:20]]
         more = f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""
@@ -240,7 +247,7 @@ class Schema:
         self.name = name
         self.document = document
         self.root = resolve_references(document)
-        self._validators: dict[tuple[str | None, bool], jsonschema.Draft7Validator] = {}
+        self._validators: dict[tuple[str | None, bool], fastschema.Validator] = {}
         self._pattern_cache: dict[str, re.Pattern[str]] = {}
 
     @classmethod
@@ -273,11 +280,11 @@ class Schema:
 
     # -- validation -----------------------------------------------------------------------
 
-    def _validator(self, field_name: str | None, strict: bool) -> jsonschema.Draft7Validator:
+    def _validator(self, field_name: str | None, strict: bool) -> fastschema.Validator:
         key = (field_name, strict)
         if key not in self._validators:
             node = self.root if field_name is None else self.field(field_name)
-            self._validators[key] = jsonschema.Draft7Validator(_to_json_schema(node, strict))
+            self._validators[key] = fastschema.Validator(_to_json_schema(node, strict))
         return self._validators[key]
 
     def validate(self, document: Any, *, strict: bool = True) -> list[ValidationIssue]:

@@ -95,18 +95,23 @@ def load_schema() -> dict[str, Any]:
     return json.loads(text)
 
 
+@lru_cache(maxsize=1)
+def _validator() -> Any:
+    """The crash-data schema's validator: compiled, with jsonschema explaining rejections."""
+    from crashproc import fastschema  # only callers that validate need it (the command, tests)
+
+    return fastschema.Validator(load_schema())
+
+
 def validation_errors(crash_data: object, limit: int = 10) -> list[str]:
     """Readable schema violations of ``crash_data`` (empty when valid).
 
     Messages name the location and the expected type, never the offending value, so they
     are safe to print even for protected fields.
     """
-    import jsonschema  # only needed by callers that validate (the command, tests)
-
-    validator_class = jsonschema.validators.validator_for(load_schema())
-    validator = validator_class(load_schema())
     errors = []
-    for error in sorted(validator.iter_errors(crash_data), key=lambda e: list(e.absolute_path)):
+    found = _validator().iter_errors(crash_data)
+    for error in sorted(found, key=lambda e: list(e.absolute_path)):
         location = "/".join(str(part) for part in error.absolute_path) or "(top level)"
         errors.append(f"{location}: {_describe(error)}")
         if len(errors) >= limit:
