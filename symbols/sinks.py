@@ -89,7 +89,7 @@ def truncate_previous_win(last: StackWin, info: StackWin) -> StackWin | None:
     return last
 
 
-class _LineValues(Sequence):
+class LineValues(Sequence):
     """SourceLine objects made on access (a lookup touches one or two of them)."""
 
     __slots__ = ("cols",)
@@ -119,7 +119,7 @@ def line_ranges(cols: LineColumns) -> RangeMap[SourceLine]:
     starts, sizes = cols.addresses, cols.sizes
     stops = list(map(add, starts, sizes))
     if stops and 0 not in sizes and stops[-1] - 1 <= U64_MAX and all(map(le, stops, starts[1:])):
-        return RangeMap(starts, [stop - 1 for stop in stops], _LineValues(cols))
+        return RangeMap(starts, [stop - 1 for stop in stops], LineValues(cols))
     return RangeMap.build(
         (a, a + s - 1, SourceLine(a, s, f, ln))
         for a, s, ln, f in zip(starts, sizes, cols.lines, cols.files, strict=True)

@@ -3,10 +3,15 @@
 A release xul.sym is 500-600 MB of text; parsing it into Python objects would need
 gigabytes. `convert` streams the text through the same parser once (which validates
 every line as rust-minidump would) and writes a binary file: variable-size records
-(functions with their validated subline text, publics, CFI blocks, STACK WIN entries,
-strings) followed by sorted fixed-width arrays of range starts/ends/record offsets. `CachedSymbols` opens the file and answers lookups with the
-very same code as the in-memory SymbolFile, reading and decoding only the records it
-touches.
+(functions, publics, CFI blocks, STACK WIN entries, strings) followed by sorted fixed-width
+arrays of range starts/ends/record offsets. `CachedSymbols` opens the file and answers
+lookups with the very same code as the in-memory SymbolFile, reading and decoding only the
+records it touches.
+
+A function record holds its line map and inlinees already decoded, resolved and sorted, as
+packed arrays: a cold lookup (a frame in a function no crash has touched yet, most frames of
+a Firefox crash) then costs one read and a few ``array.frombytes`` instead of decoding the
+function's text, about 10x less; converting does that decoding once per function instead.
 
 Layout (little-endian): 8-byte magic, u64 URL string offset (0 = none), then for each
 name in SECTIONS a (u64 offset, u64 count) pair; every section is an array of u64.
@@ -17,10 +22,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import mmap
 import os
 import struct
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -30,15 +36,25 @@ from symbols.atomic import publish, scratch_file
 from symbols.errors import SymbolParseError
 from symbols.parser import feed_stream
 from symbols.rangemap import RangeMap, resolve_overlaps
-from symbols.sinks import NullSink, cfi_value, complete_function, range_end, truncate_previous_win
+from symbols.sinks import (
+    LineValues,
+    NullSink,
+    cfi_value,
+    complete_function,
+    range_end,
+    truncate_previous_win,
+)
 from symbols.symfile import (
+    U64_MAX,
     Function,
+    Inlinee,
     PublicSymbol,
+    SourceLine,
     StackWin,
     SymbolFile,
 )
 
-MAGIC = b"CPSYMC\x00\x01"
+MAGIC = b"CPSYMC\x00\x02"  # the format version is part of SymbolCache's keys too
 SECTIONS = (
     "func_start",
     "func_end",
@@ -60,9 +76,13 @@ SECTIONS = (
     "origin_off",
 )
 HEADER_SIZE = 8 + 8 + 16 * len(SECTIONS)
-# FUNC and STACK CFI sublines are stored as their validated text and decoded on lookup:
-# converting tens of millions of numbers in Python would dominate conversion time.
-_FUNC = struct.Struct("<QQIIQ")  # address, size, parameter_size, name_len, body_len
+# STACK CFI rows are stored as their validated text and decoded on lookup (the unwinder
+# parses their rule strings anyway). A FUNC record (n resolved line records, m inlinees in
+# Inlinee order) is: the header, the name padded to 8 bytes, the u64 columns (line starts,
+# line ends, inlinee addresses, inlinee sizes), then the u32 columns (line sizes, lines,
+# files; inlinee depths, call files, call lines, origins). Every column is aligned, so a
+# lookup reads them as views of the mapping, copying nothing.
+_FUNC = struct.Struct("<QQIIII")  # address, size, parameter_size, name_len, n, m
 _PUBLIC = struct.Struct("<QII")  # address, parameter_size, name_len
 _CFI = struct.Struct("<QIIQ")  # address, size, init_len, rows_len
 _WIN = struct.Struct("<QIIIIIIIBBI")  # address, size, 6 sizes, kind, abp, program_len (or ~0)
@@ -124,13 +144,34 @@ class CacheSink(NullSink):
         end = range_end(func.address, func.size)
         if end is None:
             return
+        complete_function(func, body)
         name = func.name.encode()
-        text = b"".join(body)
-        record = (
-            _FUNC.pack(func.address, func.size, func.parameter_size, len(name), len(text))
-            + name
-            + text
+        lines = func.lines
+        values = lines.values
+        if isinstance(values, LineValues):  # the common case: columns as decoded
+            sizes, numbers, files = values.cols.sizes, values.cols.lines, values.cols.files
+        else:
+            sizes = [v.size for v in values]
+            numbers = [v.line for v in values]
+            files = [v.file for v in values]
+        inlinees = list(zip(*func.inlinees, strict=True)) or [()] * 6
+        depths, addresses, lengths, call_files, call_lines, origins = inlinees
+        head = _FUNC.pack(
+            func.address,
+            func.size,
+            func.parameter_size,
+            len(name),
+            len(lines.starts),
+            len(func.inlinees),
         )
+        wide = array("Q", lines.starts)
+        wide.extend(lines.ends)
+        wide.extend(addresses)
+        wide.extend(lengths)
+        narrow = array("I", sizes)
+        for column in (numbers, files, depths, call_files, call_lines, origins):
+            narrow.extend(column)
+        record = b"".join((head, name, _pad(len(name)), wide.tobytes(), narrow.tobytes()))
         self._add_range("func", func.address, end, record)
 
     def cfi(self, address: int, size: int, rules: str, rows: list[bytes]) -> None:
@@ -251,6 +292,88 @@ class _Records(Sequence):
         return value
 
 
+class _PackedLines(Sequence):
+    """A function's SourceLine values over its packed columns, made on access."""
+
+    __slots__ = ("n", "narrow", "starts")
+
+    def __init__(self, starts: Sequence[int], narrow: Sequence[int], n: int) -> None:
+        self.starts, self.narrow, self.n = starts, narrow, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += self.n
+        narrow, n = self.narrow, self.n
+        return SourceLine(self.starts[i], narrow[i], narrow[2 * n + i], narrow[n + i])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+
+class _PackedInlinees(Sequence):
+    """A function's sorted inlinees over packed columns, an Inlinee made on access."""
+
+    __slots__ = ("addresses", "depths", "m", "n", "narrow", "wide")
+
+    def __init__(self, wide: Sequence[int], narrow: Sequence[int], n: int, m: int) -> None:
+        self.wide, self.narrow, self.n, self.m = wide, narrow, n, m
+        self.addresses = wide[2 * n : 2 * n + m]
+        self.depths = narrow[3 * n : 3 * n + m]
+
+    def __len__(self) -> int:
+        return self.m
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += self.m
+        narrow, base, m = self.narrow, 3 * self.n + i, self.m
+        return Inlinee(
+            narrow[base],
+            self.addresses[i],
+            self.wide[2 * self.n + m + i],
+            narrow[base + m],
+            narrow[base + 2 * m],
+            narrow[base + 3 * m],
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+
+class _PackedFunction(Function):
+    """A Function from the cache: its inlinees stay packed until a lookup needs one.
+
+    ``inlinee_at_depth`` bisects the depth and address columns (sorted as Inlinee tuples
+    are) instead of building a key per inlinee, with the same answer as Function's.
+    """
+
+    inlinees: _PackedInlinees
+
+    def _set_inlinees(self, inlinees: _PackedInlinees) -> _PackedFunction:
+        self.inlinees = inlinees
+        return self
+
+    def inlinee_at_depth(self, depth: int, address: int) -> Inlinee | None:
+        depths, addresses = self.inlinees.depths, self.inlinees.addresses
+        lo = bisect_left(depths, depth)
+        hi = bisect_right(depths, depth, lo)
+        i = bisect_right(addresses, address, lo, hi) - 1
+        if i < lo:
+            return None  # no inlinee at this depth starts at or before the address
+        inlinee = self.inlinees[i]
+        end = inlinee.address + inlinee.size
+        if end > U64_MAX or address >= end:
+            return None
+        return inlinee
+
+
 class _StringTable(Mapping):
     """FILE / INLINE_ORIGIN names by id; decoded once, so results share one str each."""
 
@@ -275,27 +398,35 @@ class _StringTable(Mapping):
 
 
 class CachedSymbols(SymbolFile):
-    """A cache file with SymbolFile's lookup methods.
+    """A cache file with SymbolFile's lookup methods, memory-mapped read-only.
 
-    The small fixed-width arrays (a few MB even for xul) are read into memory; records are
-    read with pread when a lookup needs them. Reading instead of mapping keeps the
-    process's resident memory to what it decoded: random lookups over a mapped 600 MB
-    file would make most of it resident.
+    Nothing is read at open: the range arrays are views of the mapping and records are
+    decoded from it when a lookup needs them. Every worker that opens the same file maps the
+    same page-cache pages, so a converted xul is held once per machine, not once per worker:
+    a worker's private memory is only what it decoded. The pages a worker has touched count
+    in its RSS as file pages (``RssFile``), shared and reclaimable.
     """
 
     def __init__(self, path: Path) -> None:
-        self._fd = os.open(path, os.O_RDONLY)
+        with open(path, "rb") as fp:
+            try:
+                self._map = mmap.mmap(fp.fileno(), 0, access=mmap.ACCESS_READ)
+            except ValueError:  # an empty file cannot be mapped
+                raise ValueError("not a symbol cache file") from None
         try:
-            head = os.pread(self._fd, HEADER_SIZE, 0)
-            if head[:8] != MAGIC or len(head) != HEADER_SIZE:
+            head = self._read(0, HEADER_SIZE) if len(self._map) >= HEADER_SIZE else b""
+            if head[:8] != MAGIC:
                 raise ValueError("not a symbol cache file")
             (url_offset,) = struct.unpack_from("<Q", head, 8)
-            arrays: dict[str, array] = {}
+            view = self._view = memoryview(self._map)
+            arrays: dict[str, Sequence[int]] = {}
             for n, name in enumerate(SECTIONS):
                 offset, count = struct.unpack_from("<QQ", head, 16 + 16 * n)
-                arrays[name] = array("Q", self._read(offset, 8 * count))
+                if offset + 8 * count > len(self._map):
+                    raise ValueError("symbol cache file is truncated")
+                arrays[name] = view[offset : offset + 8 * count].cast("Q")
         except BaseException:
-            os.close(self._fd)
+            self.close()
             raise
 
         def ranges(kind: str, decode) -> RangeMap:
@@ -318,9 +449,9 @@ class CachedSymbols(SymbolFile):
         )
 
     def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        """Unmap now if no range view is still in use (else when the last one goes)."""
+        with contextlib.suppress(BufferError):
+            self._map.close()
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
@@ -329,7 +460,7 @@ class CachedSymbols(SymbolFile):
     # -- record decoders -------------------------------------------------------------------
 
     def _read(self, offset: int, size: int) -> bytes:
-        data = os.pread(self._fd, size, offset)
+        data = self._map[offset : offset + size]
         if len(data) != size:
             raise ValueError("symbol cache file is truncated")
         return data
@@ -337,12 +468,9 @@ class CachedSymbols(SymbolFile):
     def _record(self, offset: int, head: struct.Struct, *lengths: int) -> tuple[tuple, bytes]:
         """A record's fixed header and the variable bytes after it (sum of `lengths`
         fields, given as indexes into the header)."""
-        window = os.pread(self._fd, 4096, offset)
-        fields = head.unpack_from(window)
+        fields = head.unpack_from(self._read(offset, head.size))
         total = head.size + sum(fields[i] for i in lengths)
-        if len(window) < total:
-            window = self._read(offset, total)
-        return fields, window[head.size : total]
+        return fields, self._read(offset + head.size, total - head.size)
 
     def _str(self, offset: int) -> str:
         _, data = self._record(offset, _STR, 0)
@@ -353,23 +481,31 @@ class CachedSymbols(SymbolFile):
         return PublicSymbol(address, name.decode("utf-8"), param)
 
     def _function(self, offset: int) -> Function:
-        (address, size, param, name_len, _), data = self._record(offset, _FUNC, 3, 4)
-        func = Function(address, size, param, data[:name_len].decode("utf-8"))
-        return complete_function(func, [data[name_len:]])
+        address, size, param, name_len, n, m = _FUNC.unpack_from(self._map, offset)
+        pos = offset + _FUNC.size
+        name = self._read(pos, name_len).decode("utf-8")
+        pos += name_len + (-name_len % 8)
+        end = pos + 8 * (2 * n + 2 * m) + 4 * (3 * n + 4 * m)
+        if end > len(self._map):
+            raise ValueError("symbol cache file is truncated")
+        wide = self._view[pos : pos + 8 * (2 * n + 2 * m)].cast("Q")
+        narrow = self._view[pos + 8 * (2 * n + 2 * m) : end].cast("I")
+        starts = wide[:n]
+        lines = RangeMap(starts, wide[n : 2 * n], _PackedLines(starts, narrow, n))
+        return _PackedFunction(address, size, param, name, lines)._set_inlinees(
+            _PackedInlinees(wide, narrow, n, m)
+        )
 
     def _cfi(self, offset: int) -> tuple:
         (address, size, init_len, _), data = self._record(offset, _CFI, 2, 3)
         return cfi_value(address, size, data[:init_len].decode("utf-8"), [data[init_len:]])
 
     def _win(self, offset: int) -> StackWin:
-        window = os.pread(self._fd, 4096, offset)
-        fields = _WIN.unpack_from(window)
+        fields = _WIN.unpack_from(self._read(offset, _WIN.size))
         *numbers, kind, abp, n = fields
         program = None
         if n != NO_PROGRAM:
-            if len(window) < _WIN.size + n:
-                window = self._read(offset, _WIN.size + n)
-            program = window[_WIN.size : _WIN.size + n].decode("utf-8")
+            program = self._read(offset + _WIN.size, n).decode("utf-8")
         address, size, prologue, epilogue, param, saved, local, max_stack = numbers
         return StackWin(
             kind,
@@ -413,7 +549,7 @@ class SymbolCache:
 
     def _key(self, source: Path) -> str:
         stat = source.stat()
-        ident = f"{source.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}"
+        ident = f"{MAGIC!r}\0{source.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}"
         return hashlib.sha256(ident.encode()).hexdigest()[:40]
 
     def open(self, source: Path) -> CachedSymbols:
