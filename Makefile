@@ -62,6 +62,12 @@ bench-stackwalk: install
 bench-processor: install $(DEMO_SYMBOLS)/.built
 	$(BIN)/python bench/processor.py --symbols-path $(DEMO_SYMBOLS)
 
+# A Firefox-shaped crash and xul.sym (BENCH_ARGS="--scale 1" for the full 600 MB file; the
+# generated store is kept in .cache/bench-production).
+.PHONY: bench-production
+bench-production: install
+	$(BIN)/python bench/production.py $(BENCH_ARGS)
+
 .PHONY: bench-reports
 bench-reports: install
 	$(BIN)/python bench/reports.py

@@ -61,8 +61,15 @@ WORDS = (
 )
 
 
-def generate(path: Path, target_bytes: int, seed: int = 1) -> dict[str, int]:
-    """Write the synthetic file; returns the number of lines of each record type."""
+def generate(
+    path: Path, target_bytes: int, seed: int = 1, layout: list[tuple[int, int, int]] | None = None
+) -> dict[str, int]:
+    """Write the synthetic file; returns the number of lines of each record type.
+
+    ``layout``, when given, receives ``(address, size, cfi_rows)`` for every FUNC: the rows
+    at ``address + 1 .. address + cfi_rows`` set ``.cfa: $rsp 16 + 8k +`` (k from 0), so a
+    caller can build stacks that unwind through the file's CFI (bench/production.py).
+    """
     rnd = random.Random(seed)
     counts = dict.fromkeys(
         (
@@ -141,6 +148,8 @@ def generate(path: Path, target_bytes: int, seed: int = 1) -> dict[str, int]:
                 )
             counts["STACK CFI INIT"] += 1
             counts["STACK CFI"] += len(rows) - 1
+            if layout is not None:
+                layout.append((start, size, len(rows) - 1))
             out.write("".join(rows).encode())
     return counts
 
