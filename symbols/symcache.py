@@ -413,6 +413,8 @@ class CachedSymbols(SymbolFile):
                 self._map = mmap.mmap(fp.fileno(), 0, access=mmap.ACCESS_READ)
             except ValueError:  # an empty file cannot be mapped
                 raise ValueError("not a symbol cache file") from None
+        if hasattr(mmap, "MADV_RANDOM"):  # lookups jump around: no read-ahead
+            self._map.madvise(mmap.MADV_RANDOM)
         try:
             head = self._read(0, HEADER_SIZE) if len(self._map) >= HEADER_SIZE else b""
             if head[:8] != MAGIC:
