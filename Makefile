@@ -46,8 +46,6 @@ clean:
 .PHONY: bench-signature
 bench-signature: install
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
-	# siggen installs a `signature` script of its own over ours: put ours back.
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --force-reinstall -e .
 	$(BIN)/python bench/signature.py
 
 .PHONY: bench-symbols

@@ -10,7 +10,7 @@ one JSON file per crash, written to a temporary directory):
   best of ``--repeat`` runs;
 * whole-process: a new interpreter imports the library, reads and parses every file and
   generates every signature; wall-clock time, startup included;
-* the command: ``signature generate FILE...`` as a user runs it, every input validated against
+* the command: ``crashproc-signature generate FILE...`` as a user runs it, every input validated against
   the crash-data schema (the default), against siggen's whole-process loop (which validates
   nothing). Best of ``--repeat`` runs each. Goal: at least 2x siggen.
 
@@ -69,7 +69,7 @@ def whole_process(kind: str, paths: list[Path]) -> float:
     return time.perf_counter() - start
 
 
-# Our console script by its entry point: siggen installs a ``signature`` script of its own.
+# Our command by its entry point (crashproc-signature), run in a fresh interpreter as a user would.
 COMMAND = "import sys; from signature.cli import main; sys.exit(main())"
 
 
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         command_wall = command(paths, args.repeat)
         print(
-            f"`signature generate` (validating): {command_wall:.2f} s   "
+            f"`crashproc-signature generate` (validating): {command_wall:.2f} s   "
             f"siggen loop {siggen_wall:.2f} s   ratio {siggen_wall / command_wall:.2f}x (goal >= 2x)"
         )
 
