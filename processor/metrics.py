@@ -1,7 +1,7 @@
-"""The one markus metrics interface every processor module emits through."""
+"""The one markus metrics interface every processor module emits through (crashproc's)."""
 
 from __future__ import annotations
 
-import markus
+from crashproc.metrics import METRICS
 
-METRICS = markus.get_metrics("crashproc")
+__all__ = ["METRICS"]

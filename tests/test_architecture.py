@@ -12,7 +12,7 @@ from collections import defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("crashproc", "processor", "schemas", "signature", "symbols", "stackwalk")
+PACKAGES = ("crashproc", "processor", "schemas", "signature", "symbols", "stackwalk", "webstack")
 
 # processor's layers, top first: the command line and services on top, the engine below them,
 # then rules, the resources rules are built with, the storage/queue/observability adapters,
@@ -108,6 +108,19 @@ def test_the_base_package_imports_nothing_of_ours():
         if name.startswith("crashproc")
         for target in targets
         if not target.startswith("crashproc")
+    ]
+    assert wrong == []
+
+
+def test_the_web_stack_imports_only_the_base_package():
+    """webstack serves the symbols server and the processor's collector alike."""
+    graph = import_graph()
+    wrong = [
+        f"{name} -> {target}"
+        for name, targets in graph.items()
+        if name.startswith("webstack")
+        for target in targets
+        if target.split(".")[0] not in ("webstack", "crashproc")
     ]
     assert wrong == []
 

@@ -13,7 +13,7 @@ from importlib import metadata
 
 import crashproc
 
-TOP_LEVEL = ("crashproc", "processor", "schemas", "signature", "stackwalk", "symbols")
+TOP_LEVEL = ("crashproc", "processor", "schemas", "signature", "stackwalk", "symbols", "webstack")
 SCRIPTS = (
     "crashproc",
     "crashproc-signature",
