@@ -52,8 +52,22 @@ FIELD_KEYS: dict[str, str] = {
     "statsd_host": "metrics.statsd_host",
     "statsd_port": "metrics.statsd_port",
     "sentry_dsn": "sentry.dsn",
+    "collector_bind": "collector.bind",
+    "collector_workers": "collector.workers",
+    "collector_max_body": "collector.max_body",
+    "collector_max_uncompressed": "collector.max_uncompressed",
+    "collector_max_parts": "collector.max_parts",
+    "collector_max_field_size": "collector.max_field_size",
+    "collector_throttle_rules": "collector.throttle_rules",
 }
-_PATH_FIELDS = ("schema_dir", "rulesets_dir", "beta_version_table", "symbols_cache", "report_index")
+_PATH_FIELDS = (
+    "schema_dir",
+    "rulesets_dir",
+    "beta_version_table",
+    "symbols_cache",
+    "report_index",
+    "collector_throttle_rules",
+)
 # Fields whose paths must exist wherever crashes are processed (see check_resources).
 RESOURCE_FIELDS = ("schema_dir", "rulesets_dir", "beta_version_table", "symbols_paths")
 
@@ -98,6 +112,14 @@ class Settings:
     statsd_port: int = 8125
     # It holds a key: never shown.
     sentry_dsn: str | None = field(default=None, repr=False)
+    # crashproc collector (the web service receiving crash reports).
+    collector_bind: str = "127.0.0.1:8080"
+    collector_workers: int = 2
+    collector_max_body: int = 20 * 1024 * 1024
+    collector_max_uncompressed: int = 128 * 1024 * 1024
+    collector_max_parts: int = 1000
+    collector_max_field_size: int = 1024 * 1024
+    collector_throttle_rules: Path | None = None
 
     @classmethod
     def load(

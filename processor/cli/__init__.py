@@ -14,6 +14,7 @@ from typing import TextIO
 
 from crashproc.cli import add_version_argument, run_main
 from processor.cli import (
+    collector,
     config,
     daemon,
     process,
@@ -35,7 +36,18 @@ def build_parser() -> argparse.ArgumentParser:
     add_version_argument(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    for module in (process, schema, report, submit, daemon, reprocess, queue, config, rules):
+    for module in (
+        process,
+        schema,
+        report,
+        submit,
+        collector,
+        daemon,
+        reprocess,
+        queue,
+        config,
+        rules,
+    ):
         module.add_parser(commands)
     for sub in _leaf_parsers(parser):
         add_common_arguments(sub)

@@ -33,6 +33,8 @@ FLAGS: dict[str, str] = {
     "queue": "--queue",
     "workers": "--workers",
     "report_index": "--index",
+    "collector_bind": "--bind",
+    "collector_workers": "--workers",
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import sys
 from typing import TextIO
 
 from processor.cli.common import (
@@ -15,12 +16,15 @@ from processor.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     add_queue_argument,
+    add_storage_argument,
     error,
     settings_from_args,
 )
 from processor.config import ConfigError
 from processor.queues import QUEUE_NAMES, CrashQueue, QueueError
-from processor.service.wiring import open_settings_queue
+from processor.service.requeue import DEFAULT_DAYS, requeue_stored
+from processor.service.wiring import open_settings_queue, open_settings_storage
+from processor.storage import StorageError
 
 
 def _iso(timestamp: float) -> str:
@@ -69,7 +73,32 @@ def cmd_retry(queue: CrashQueue, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-ACTIONS = {"status": cmd_status, "dead": cmd_dead, "retry": cmd_retry}
+def cmd_requeue_stored(queue: CrashQueue, args: argparse.Namespace, out: TextIO) -> int:
+    """Queue the stored crashes of the last --days days that were never queued."""
+    try:
+        storage = open_settings_storage(settings_from_args(args), processed=False)
+    except (ConfigError, StorageError) as exc:
+        error(str(exc))
+        return EXIT_USAGE
+    try:
+        queued = requeue_stored(storage, queue, days=args.days)
+    except StorageError as exc:
+        error(str(exc))
+        return EXIT_FAILED
+    finally:
+        storage.close()
+    for crash_id in queued:
+        print(crash_id, file=out)
+    print(f"crashproc: queued {len(queued)} stored crash(es)", file=sys.stderr)
+    return EXIT_OK
+
+
+ACTIONS = {
+    "status": cmd_status,
+    "dead": cmd_dead,
+    "retry": cmd_retry,
+    "requeue-stored": cmd_requeue_stored,
+}
 
 
 def cmd_queue(args: argparse.Namespace, out: TextIO) -> int:
@@ -96,6 +125,18 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     retry = actions.add_parser("retry", help="put dead-lettered crashes back on their queues")
     retry.add_argument("job_ids", nargs="*", metavar="JOB_ID", help="as listed by 'dead'")
     retry.add_argument("--all", action="store_true", help="every dead-lettered crash")
-    for action in (status, dead, retry):
+    requeue = actions.add_parser(
+        "requeue-stored",
+        help="queue stored crashes that were never queued (a collector's queue was down)",
+    )
+    requeue.add_argument(
+        "--days",
+        type=int,
+        default=DEFAULT_DAYS,
+        metavar="N",
+        help="look at crashes stored in the last N days (default: %(default)s)",
+    )
+    add_storage_argument(requeue)
+    for action in (status, dead, retry, requeue):
         add_queue_argument(action)
         action.set_defaults(func=cmd_queue)

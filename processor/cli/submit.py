@@ -62,6 +62,7 @@ def cmd_submit(args: argparse.Namespace, out: TextIO) -> int:
             error(f"{exc}; stored but not queued: {' '.join(batch)}")
             return False
         for crash_id in batch:
+            storage.mark_queued(crash_id)  # requeue-stored leaves it alone
             print(crash_id, file=out)
         out.flush()
         submitted += len(batch)

@@ -23,6 +23,7 @@ from typing import Any
 from processor.config import Settings
 from processor.observability.emit import record_queue_depth
 from processor.queues import QUEUE_NAMES, CrashQueue, QueueError
+from processor.service.requeue import requeue_stored
 from processor.service.wiring import open_settings_queue, open_settings_storage
 from processor.service.worker import (
     EXIT_BAD_CONFIGURATION,
@@ -122,8 +123,13 @@ class Daemon:
 
         self.settings.check_resources()
         setup_observability(self.settings)  # this process emits the queue-depth gauges
-        open_settings_storage(self.settings).close()
+        storage = open_settings_storage(self.settings)
         self.queue = open_settings_queue(self.settings)
+        try:
+            # Crashes a collector stored but could not queue (queue down, collector killed).
+            requeue_stored(storage, self.queue)
+        finally:
+            storage.close()
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         if self.stopping:

@@ -8,6 +8,7 @@ The layout is the one Socorro uses in its buckets, over any ObjectStore::
     v1/{dump_name}.json/{crash_id}           a stored stackwalker output for that dump, if any
     v1/processed_crash/{crash_id}            processed crash (JSON, protected data included)
     v1/processed_crash_public/{crash_id}     its public (redacted) copy
+    v1/queued/{crash_id}                     empty: the crash was handed to the queue
 
 Dump names cannot contain a dot, so ``{dump_name}.json`` never collides with a dump; the
 names of the other kinds are refused as dump names. A raw crash is written last, after its
@@ -41,7 +42,8 @@ RAW_CRASH = "raw_crash"
 DUMP_NAMES = "dump_names"
 PROCESSED = "processed_crash"
 PROCESSED_PUBLIC = "processed_crash_public"
-RESERVED_NAMES = frozenset({RAW_CRASH, DUMP_NAMES, PROCESSED, PROCESSED_PUBLIC})
+QUEUED = "queued"
+RESERVED_NAMES = frozenset({RAW_CRASH, DUMP_NAMES, PROCESSED, PROCESSED_PUBLIC, QUEUED})
 DATE_FORMAT = "%Y%m%d"
 
 # Called with (crash_id, processed_crash) after a processed crash and its public copy are saved.
@@ -158,6 +160,14 @@ class CrashStorage:
             self.store.put_file(output_key(crash_id, name), Path(path))
         self.store.put(dump_names_key(crash_id), encode_json(names))
         self.store.put(raw_key, encode_json(raw_crash))
+
+    def mark_queued(self, crash_id: str) -> None:
+        """Record that the crash was published to a queue (``crashproc queue requeue-stored``
+        queues the stored crashes without this mark)."""
+        self.store.put(f"{PREFIX}/{QUEUED}/{validate_crash_id(crash_id)}", b"")
+
+    def is_queued(self, crash_id: str) -> bool:
+        return self.store.exists(f"{PREFIX}/{QUEUED}/{validate_crash_id(crash_id)}")
 
     def has_raw_crash(self, crash_id: str) -> bool:
         return self.store.exists(raw_crash_key(crash_id))

@@ -1,0 +1,1 @@
+"""The collector: receives crash reports over HTTP (``crashproc collector``)."""
