@@ -69,3 +69,7 @@ bench-production: install
 .PHONY: bench-reports
 bench-reports: install
 	$(BIN)/python bench/reports.py
+
+.PHONY: bench-collector
+bench-collector: install
+	$(BIN)/python bench/collector.py
