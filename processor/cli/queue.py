@@ -1,7 +1,10 @@
-"""``crashproc queue``: look at the queues and their dead letters, and retry dead letters.
+"""``crashproc queue``: look at the queues and their dead letters, retry dead letters, and
+queue stored crashes that never reached a queue (``requeue-stored``).
 
 A dead-lettered crash is stored but unprocessed until someone looks at why and retries it
-(after a fix, or once the storage is back); these commands are that someone's tools.
+(after a fix, or once the storage is back); these commands are that someone's tools. A crash
+a collector stored while its queue was down is stranded the same way until requeue-stored
+(or the daemon, at start) queues it.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import shutil
 import subprocess
 
@@ -97,7 +98,8 @@ def test_curl_form(collector, tmp_path):
 
 
 def test_queue_down_still_stores_and_answers_then_requeue_stored_queues(collector):
-    from processor.queues import QueueError
+    from processor.cli import run
+    from processor.queues import QueueError, open_queue
     from processor.service.requeue import requeue_stored
     from processor.storage import open_storage
 
@@ -113,10 +115,12 @@ def test_queue_down_still_stores_and_answers_then_requeue_stored_queues(collecto
     )
     crash_id = crash_id_of(r.text)
     assert collector.stored() == [crash_id] and collector.queued() == 0
-    from processor.queues import open_queue
-
+    # The command an operator runs (the daemon runs the same sweep at start).
+    argv = ["queue", "requeue-stored", "--storage", collector.storage_url,
+            "--queue", collector.queue_url]  # fmt: skip
+    out = io.StringIO()
+    assert run(argv, out=out) == 0 and out.getvalue().split() == [crash_id]
     storage, queue = open_storage(collector.storage_url), open_queue(collector.queue_url)
-    assert requeue_stored(storage, queue) == [crash_id]
     assert requeue_stored(storage, queue) == []  # marked: queued once
     assert collector.queued() == 1
 
