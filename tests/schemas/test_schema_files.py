@@ -10,11 +10,8 @@ rust-minidump's ``minidump-stackwalk`` on the test dumps in tests/data.
 from __future__ import annotations
 
 import copy
-import json
 import re
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -29,6 +26,7 @@ from schemas.library import (
     resolve_references,
 )
 from tests.conftest import TESTDATA
+from tests.peer_outputs import PeerOutputs
 from tests.stackwalk.compare import UNPROCESSABLE
 
 SCHEMA_NAMES = ("raw_crash", "processed_crash")
@@ -372,50 +370,36 @@ def test_client_documents_keep_unknown_keys_but_hide_them(processed) -> None:
 # -- real stackwalker output ---------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def peer(peer_stackwalker: Path) -> Path:
-    return peer_stackwalker
-
-
 def _dumps() -> list[str]:
     # The peer writes no JSON for the two fuzzer dumps without a thread list.
     return sorted(p.name for p in TESTDATA.glob("*.dmp") if p.name not in UNPROCESSABLE)
 
 
-def _stackwalk(peer: Path, dump: str, evil: bool) -> dict[str, Any]:
-    args = [str(peer), "--json"]
-    if evil:
-        args += ["--evil-json", str(TESTDATA / "evil.json")]
-    proc = subprocess.run(
-        [*args, str(TESTDATA / dump), str(TESTDATA / "symbols")],
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+def _stackwalk(peer: PeerOutputs, dump: str, evil: bool) -> dict[str, Any]:
+    """The peer's output with the test symbols (live, or stored in tests/data/peer)."""
+    return peer.get(TESTDATA / dump, "evil-json" if evil else "symbols").json()
 
 
 @pytest.mark.parametrize("evil", [False, True], ids=["plain", "evil-json"])
 @pytest.mark.parametrize("dump", _dumps())
-def test_json_dump_describes_real_stackwalker_output(processed, peer, dump, evil) -> None:
-    output = _stackwalk(peer, dump, evil)
+def test_json_dump_describes_real_stackwalker_output(processed, peer_outputs, dump, evil) -> None:
+    output = _stackwalk(peer_outputs, dump, evil)
     assert [str(i) for i in processed.validate({"json_dump": output})] == []
     nested = {"upload_file_minidump_browser": {"json_dump": output, "success": True}}
     assert [str(i) for i in processed.validate(nested)] == []
 
 
-def test_evil_json_output_has_cert_subjects_and_validates(processed, peer) -> None:
+def test_evil_json_output_has_cert_subjects_and_validates(processed, peer_outputs) -> None:
     """The evil-json run must really exercise the cert-info keys the schema declares."""
-    output = _stackwalk(peer, "test.dmp", evil=True)
+    output = _stackwalk(peer_outputs, "test.dmp", evil=True)
     assert output["modules_contains_cert_info"] is True
     assert "rust-minidump" in {m["cert_subject"] for m in output["modules"]}
     assert processed.validate({"json_dump": output}) == []
 
 
-def test_truncated_stacks_validate(processed, peer) -> None:
+def test_truncated_stacks_validate(processed, peer_outputs) -> None:
     """TruncateStacksRule's marker frame and thread flag are part of the schema."""
-    output = _stackwalk(peer, "test.dmp", evil=False)
+    output = _stackwalk(peer_outputs, "test.dmp", evil=False)
     marker = {"truncated": {"msg": "1,234 frames truncated"}}
     for thread in [output["crashing_thread"], *output["threads"]]:
         thread["frames"] = [*thread["frames"][:1], marker, *thread["frames"][1:]]
@@ -423,8 +407,8 @@ def test_truncated_stacks_validate(processed, peer) -> None:
     assert processed.validate({"json_dump": output}) == []
 
 
-def test_public_view_hides_protected_stackwalker_data(processed, peer) -> None:
-    output = _stackwalk(peer, "linux-mini.dmp", evil=False)
+def test_public_view_hides_protected_stackwalker_data(processed, peer_outputs) -> None:
+    output = _stackwalk(peer_outputs, "linux-mini.dmp", evil=False)
     assert output["crashing_thread"]["frames"][0]["registers"]
     assert output["soft_errors"]
     output["mac_boot_args"] = "-v keepsyms=1"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 from pathlib import Path
@@ -13,13 +12,6 @@ SYMBOLS = TESTDATA / "symbols"
 DUMPS = sorted(TESTDATA.glob("*.dmp"))
 # The peer exits 1 without JSON on these (no thread list), and so do we.
 UNPROCESSABLE = {"invalid-range.dmp", "invalid-record-count.dmp"}
-
-# Part B's unwinder: until `stackwalk.unwind.walk_stack` exists we produce only the
-# context frame, so frames past frame 0 (and the symbol lookups those frames cause)
-# cannot agree yet. This one flag is the only thing the strict tests relax.
-HAS_UNWINDER = importlib.util.find_spec("stackwalk.unwind") is not None and hasattr(
-    importlib.import_module("stackwalk.unwind"), "walk_stack"
-)
 
 
 def run_peer(peer: Path, dump: Path, *args: str) -> subprocess.CompletedProcess:
@@ -58,14 +50,6 @@ def without_frames(doc: dict) -> dict:
     ):
         thread.pop("frames", None)
         thread.pop("frame_count", None)
-    return doc
-
-
-def without_symbol_stats(doc: dict) -> dict:
-    doc = json.loads(json.dumps(doc))
-    for module in doc.get("modules", []):
-        for key in ("missing_symbols", "loaded_symbols", "corrupt_symbols", "symbol_url"):
-            module.pop(key)
     return doc
 
 

@@ -17,7 +17,7 @@ import symbolic
 
 from symbols.parser import parse_file
 from symbols.symfile import SymbolFile, SymbolResult
-from tests.symbols.conftest import CRASH_CLIENT_SYM, TEST_APP_SYM, run_peer
+from tests.symbols.conftest import CRASH_CLIENT_SYM, TEST_APP_SYM
 
 
 def _norm_line(file: str | None, line: int | None) -> tuple[str | None, int | None]:
@@ -122,12 +122,12 @@ def _check_frames(output: dict, module_name: str, sym: SymbolFile) -> int:
     return checked
 
 
-def test_frames_match_peer_test_dmp(peer: Path, testdata: Path) -> None:
-    output = run_peer(peer, testdata / "test.dmp", str(testdata / "symbols"))
+def test_frames_match_peer_test_dmp(peer_outputs, testdata: Path) -> None:
+    output = peer_outputs.get(testdata / "test.dmp", "symbols").json()
     assert _check_frames(output, "test_app.exe", parse_file(str(TEST_APP_SYM))) == 3
 
 
-def test_frames_match_peer_macos_inlines(peer: Path, testdata: Path) -> None:
-    output = run_peer(peer, testdata / "pipeline-inlines-macos-segv.dmp", str(testdata / "symbols"))
+def test_frames_match_peer_macos_inlines(peer_outputs, testdata: Path) -> None:
+    output = peer_outputs.get(testdata / "pipeline-inlines-macos-segv.dmp", "symbols").json()
     checked = _check_frames(output, "crash-client", parse_file(str(CRASH_CLIENT_SYM)))
     assert checked >= 40

@@ -13,6 +13,7 @@ import signal
 
 from processor.queues import open_queue
 from schemas.library import load_schema
+from tests.public_copy import assert_public_copy_hides_protected
 
 STORAGE_V1 = ("crashes", "v1")
 
@@ -30,6 +31,7 @@ def check_every_crash_processed_once(site, submitted: dict[str, int]) -> None:
         assert "processor_history" not in processed, "a new crash is processed from nothing"
         assert processed["processor_notes"].count(">>> Start processing") == 1
         assert public == public_schema.public_view(processed)
+        assert_public_copy_hides_protected(processed, public)
 
 
 def test_kill_9_twice_mid_run_then_restart_loses_nothing(make_site):

@@ -24,6 +24,7 @@ from processor.crashdir import load_crash_dir
 from processor.observability.metrics_setup import close_metrics
 from processor.observability.registry import MetricSpec, load_registry, record_problems
 from processor.runner import CrashProcessor
+from tests.conftest import missing
 
 REPO = Path(__file__).resolve().parents[3]
 SAMPLES = REPO / "examples" / "crashes"
@@ -117,7 +118,7 @@ def kent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     Proxy variables are removed so that Sentry's transport talks to it directly.
     """
     if not KENT.is_file():
-        pytest.skip(f"kent is not installed ({KENT}); it is a dev dependency")
+        missing(f"kent is not installed ({KENT}); it is a dev dependency")
     for name in PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     port = free_port()

@@ -14,6 +14,7 @@ from processor.config import ConfigError
 from processor.metrics import METRICS
 from processor.observability import metrics_setup
 from processor.observability.metrics_setup import metrics_backends, setup_metrics
+from tests.conftest import import_or_missing
 
 
 @pytest.fixture
@@ -56,7 +57,7 @@ def test_every_backend_warns_about_unregistered_metrics(markus_reset, caplog):
 
 
 def test_statsd_backend_sends_udp(markus_reset, udp_listener):
-    pytest.importorskip("statsd", reason="the statsd backend's client (markus[statsd])")
+    import_or_missing("statsd", "the statsd backend's client (markus[statsd])")
     host, port = udp_listener.getsockname()
     setup_metrics("statsd", host=host, port=port, hostname="worker-1")
     METRICS.incr("processor.symbols.cache", tags=["result:hit"])
@@ -69,7 +70,7 @@ def test_statsd_backend_sends_udp(markus_reset, udp_listener):
 
 
 def test_datadog_backend_sends_tags_and_the_host(markus_reset, udp_listener):
-    pytest.importorskip("datadog", reason="the datadog backend's client (markus[datadog])")
+    import_or_missing("datadog", "the datadog backend's client (markus[datadog])")
     host, port = udp_listener.getsockname()
     setup_metrics("datadog", host=host, port=port, hostname="worker-1")
     METRICS.gauge("processor.queue.depth", 7, tags=["queue:priority"])
@@ -96,13 +97,13 @@ def test_missing_client_package_is_a_config_error(monkeypatch):
 
 
 def test_unresolvable_statsd_host_is_a_config_error(markus_reset):
-    pytest.importorskip("statsd", reason="the statsd backend's client (markus[statsd])")
+    import_or_missing("statsd", "the statsd backend's client (markus[statsd])")
     with pytest.raises(ConfigError, match="cannot set up the statsd metrics backend"):
         setup_metrics("statsd", host="no-such-host.invalid", port=8125)
 
 
 def test_reconfiguring_moves_metrics_and_closes_the_old_socket(markus_reset, udp_listener):
-    pytest.importorskip("statsd", reason="the statsd backend's client (markus[statsd])")
+    import_or_missing("statsd", "the statsd backend's client (markus[statsd])")
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as second:
         second.bind(("127.0.0.1", 0))
         second.settimeout(5)

@@ -17,6 +17,7 @@ from processor.reports.index import ReportIndex
 from processor.reports.model import COUNT, Column, Report
 from processor.reports.queries import MISSING_SYMBOLS, SIGNATURES, Period, report
 from processor.reports.render import cell
+from tests.conftest import missing
 from tests.processor.reports.conftest import AFTER, BEFORE
 from tests.processor.reports.png import colour_counts, read_png
 
@@ -192,7 +193,7 @@ def test_empty_report_has_no_chart():
 def chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if not found:
-        pytest.skip("chromium is not installed (apt-get install -y chromium): no headless render")
+        missing("chromium is not installed (apt-get install -y chromium): no headless render")
     return found
 
 

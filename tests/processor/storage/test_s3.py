@@ -16,6 +16,7 @@ import pytest
 from processor.crashdir import load_crash_dir
 from processor.storage import StorageError, open_object_store, open_storage, stored_outputs
 from processor.storage.s3 import S3ObjectStore
+from tests.public_copy import assert_public_copy_hides_protected
 
 REPO = Path(__file__).resolve().parents[3]
 SAMPLE = REPO / "examples" / "crashes" / "oom-with-memory-report"
@@ -123,4 +124,5 @@ def test_submit_and_daemon_work_from_s3(s3_server, s3_bucket, tmp_path, sample):
     assert processed["stackwalk_version"] == "precomputed"
     public = storage.load_processed_crash(crash_id, public=True)
     assert public == json.loads(json.dumps(storage.public_view(processed)))
+    assert_public_copy_hides_protected(processed, public)
     assert (tmp_path / "report-index.sqlite").is_file()  # the configured index was kept
