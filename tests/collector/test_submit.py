@@ -7,11 +7,11 @@ import io
 import shutil
 import subprocess
 
-import pytest
 import requests
 
 from processor.crashid import crash_id_problem
 from tests.collector.conftest import crash_id_of, gzipped, multipart, sample
+from tests.conftest import missing
 
 
 def test_breakpad_layout_with_requests(collector):
@@ -77,8 +77,9 @@ def test_firefox_layout_extra_json_and_several_dumps(collector):
     assert {k: raw[k] for k in annotations} == annotations
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_curl_form(collector, tmp_path):
+    if shutil.which("curl") is None:
+        missing("curl is not installed (apt-get install -y curl)")
     _, dumps = sample("windows-x86-test-app")
     dump = tmp_path / "minidump.dmp"
     dump.write_bytes(dumps["upload_file_minidump"])
