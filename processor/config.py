@@ -48,6 +48,7 @@ FIELD_KEYS: dict[str, str] = {
     "job_timeout": "daemon.job_timeout",
     "daemon_log_interval": "daemon.log_interval",
     "report_index": "reports.index",
+    "report_owed": "reports.owed",
     "metrics": "metrics.backend",
     "statsd_host": "metrics.statsd_host",
     "statsd_port": "metrics.statsd_port",
@@ -65,7 +66,7 @@ _PATH_FIELDS = (
     "rulesets_dir",
     "beta_version_table",
     "symbols_cache",
-    "report_index",
+    "report_owed",
     "collector_throttle_rules",
 )
 # Fields whose paths must exist wherever crashes are processed (see check_resources).
@@ -105,8 +106,11 @@ class Settings:
     queue_retry_delay: float = 5.0
     job_timeout: float = 900.0
     daemon_log_interval: float = 60.0
-    # The report index (None: beside a local storage directory, see reports.index).
-    report_index: Path | None = None
+    # The report index: an SQLite path or a postgresql:// URL (None: beside a local storage
+    # directory, see reports.index).
+    report_index: str | Path | None = None
+    # Crashes saved while the index database was away (processor/reports/owed.py).
+    report_owed: Path = Path("./var/report-index-owed")
     metrics: str = "none"
     statsd_host: str = "localhost"
     statsd_port: int = 8125

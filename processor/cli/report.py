@@ -187,7 +187,7 @@ def _output_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _common_arguments(parser: argparse.ArgumentParser) -> None:
     add_storage_argument(parser)
-    add_setting_argument(parser, "report_index", metavar="PATH")
+    add_setting_argument(parser, "report_index", metavar="PATH|URL")
 
 
 def add_parser(commands: Any) -> None:

@@ -1,4 +1,5 @@
-"""Reports over processed crashes (missing symbols, signatures, before/after) from an SQLite index."""
+"""Reports over processed crashes (missing symbols, signatures, before/after) from the report index
+(an SQLite file, or a PostgreSQL database shared by every host)."""
 
 from processor.reports.index import ReportIndex, ReportIndexError, attach_report_index
 

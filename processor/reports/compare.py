@@ -71,8 +71,8 @@ def compare(
     "up 70", not "new"); "new" and "gone" mean no crashes at all in the other period. Rows come
     in the after period's order, then those gone from it.
     """
-    before_sql, before_params = ranked(kind, before, module, "b_")
-    after_sql, after_params = ranked(kind, after, module, "a_")
+    before_sql, before_params = ranked(index, kind, before, module, "b_")
+    after_sql, after_params = ranked(index, kind, after, module, "a_")
     names = [c.key for c in kind.keys]
     keys = ", ".join(names)
     joins = " ".join(

@@ -1,15 +1,16 @@
-"""The report index: an SQLite file the processor updates as it saves each processed crash.
+"""The report index: the rows reports group by, kept up to date as each processed crash is saved.
 
 Reports group 100,000 crashes by signature or by missing module in SQL over indexed columns
-instead of reading every processed crash back from storage. The index is derived data: it can
-always be rebuilt from storage (``crashproc report reindex``), so its schema has a version and
-an index of another version is refused with that advice rather than misread.
+instead of reading every processed crash back from storage. The index lives in an SQLite file
+(the embedded default: one host) or in a PostgreSQL database (``postgresql://user@host/db``:
+every daemon on every host writes into it, every report and the web UI read it); the SQL here is
+written once for both, what differs is in ``database.py`` and ``schema.py``.
 
-Several daemon workers (separate processes) write while reports read, hence WAL mode (readers
-never block the writer), a busy timeout (writers queue instead of failing) and short
-``BEGIN IMMEDIATE`` transactions, one per crash. A connection belongs to the process that opened
-it; after a fork the child opens its own. Writes are idempotent (a crash's rows are replaced),
-because storage retries a crash whose listener failed.
+The index is derived data: it can always be rebuilt from storage (``crashproc report
+reindex``). Its schema is versioned and upgraded in place (``schema.py``). Writes are short
+transactions, one per crash (a batch of crashes when rebuilding), and idempotent: a crash's rows
+are replaced, because storage retries a crash whose listener failed and a crash may be
+reprocessed or saved twice.
 
 Rebuilding stamps rows with a generation: a rebuild starts a new generation, rewrites every
 stored crash, then drops the rows of older generations. Crashes the daemon indexes meanwhile get
@@ -19,74 +20,43 @@ the new generation and survive; crashes gone from storage do not.
 from __future__ import annotations
 
 import datetime
-import os
-import sqlite3
-from collections.abc import Iterable, Sequence
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from processor.reports.database import Database, is_postgresql, open_database
+from processor.reports.errors import (
+    IndexUnavailable,
+    MissingIndexError,
+    ReportIndexError,
+    SchemaVersionError,
+)
 from processor.reports.extract import IndexEntry, index_entry
+from processor.reports.owed import OwedCrashes
+from processor.reports.schema import SCHEMA_VERSION, Migration, pending
 from processor.storage.crashstorage import CrashStorage
 
-SCHEMA_VERSION = 1
-BUSY_TIMEOUT_MS = 60_000
-MIN_SQLITE = (3, 35)
-# Page cache per connection: the indexes of 100,000 crashes stay mostly in memory.
-CACHE_KIB = 32 * 1024
+__all__ = [
+    "SCHEMA_VERSION",
+    "IndexUnavailable",
+    "MissingIndexError",
+    "ReportIndex",
+    "ReportIndexError",
+    "SchemaVersionError",
+    "attach_report_index",
+    "configured_index_path",
+    "recreate_index",
+]
+
+logger = logging.getLogger(__name__)
+
 INDEX_NAME = "report-index.sqlite"
 DEFAULT_INDEX_PATH = f"./var/{INDEX_NAME}"
 
-SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-INSERT INTO meta (key, value) VALUES ('generation', 1);
--- A crash's rows elsewhere refer to it by its small integer id, not its 36-character crash
--- id: crash_modules holds a dozen rows per crash and is most of the file.
-CREATE TABLE crashes (
-    id INTEGER PRIMARY KEY,
-    crash_id TEXT NOT NULL UNIQUE,
-    date TEXT NOT NULL,             -- YYYY-MM-DD (UTC)
-    signature TEXT,
-    product TEXT,
-    version TEXT,
-    generation INTEGER NOT NULL     -- scanned only when a rebuild ends: no index
-);
-CREATE INDEX crashes_date_signature ON crashes (date, signature);
--- Modules on the crashing stack, one row per crash and module (matched without case).
-CREATE TABLE crash_modules (
-    crash INTEGER NOT NULL,         -- crashes.id
-    module TEXT NOT NULL COLLATE NOCASE,
-    date TEXT NOT NULL,
-    PRIMARY KEY (crash, module)
-) WITHOUT ROWID;
-CREATE INDEX crash_modules_module_date ON crash_modules (module, date);
--- Modules without symbols, one row per crash and module.
-CREATE TABLE missing_symbols (
-    crash INTEGER NOT NULL,         -- crashes.id
-    date TEXT NOT NULL,
-    filename TEXT,
-    version TEXT,
-    debug_file TEXT,
-    debug_id TEXT,
-    code_id TEXT,
-    reason TEXT NOT NULL
-);
-CREATE INDEX missing_symbols_crash ON missing_symbols (crash);
-CREATE INDEX missing_symbols_date ON missing_symbols (date);
-"""
-TABLES = ("crash_modules", "missing_symbols", "crashes", "meta")
-
-
-class ReportIndexError(Exception):
-    """The index cannot be used (missing, another schema version, not SQLite); says what to do."""
-
-
-class MissingIndexError(ReportIndexError):
-    """A reader found no index file (it is never created empty for a reader)."""
-
-
-class SchemaVersionError(ReportIndexError):
-    """The index was written by a crashproc with another schema: a reindex recreates it."""
+IndexTarget = str | Path  # an SQLite file, or a postgresql:// URL
 
 
 def default_index_path(storage_url: str | None = None) -> Path:
@@ -106,90 +76,115 @@ def default_index_path(storage_url: str | None = None) -> Path:
     return Path(DEFAULT_INDEX_PATH)
 
 
-def configured_index_path(report_index: Path | None, storage_url: str | None) -> Path:
-    """The configured index (``reports.index``), else the one beside the storage."""
+def configured_index_path(report_index: IndexTarget | None, storage_url: str | None) -> IndexTarget:
+    """The configured index (``reports.index``: a path or a postgresql:// URL), else the one
+    beside the storage."""
+    if report_index and is_postgresql(str(report_index)):
+        return str(report_index)
     return Path(report_index) if report_index else default_index_path(storage_url)
 
 
 class ReportIndex:
-    """One report index file. ``create=False`` (readers) refuses a file that does not exist."""
+    """One report index. ``create=False`` (readers) refuses an index that does not exist.
 
-    def __init__(self, path: str | Path, create: bool = True) -> None:
-        self.path = Path(path)
+    ``migrate``: apply the online migrations an older index needs when it is opened (the
+    default; ``crashproc report migrate`` applies every one).
+    """
+
+    def __init__(self, target: IndexTarget, create: bool = True, migrate: bool = True) -> None:
+        self.database: Database = open_database(target, create)
         self.create = create
-        self._conn: sqlite3.Connection | None = None
-        self._pid = 0
-
-    # -- connection ---------------------------------------------------------------------------
+        self.migrate = migrate
+        self._checked = False
 
     @property
-    def conn(self) -> sqlite3.Connection:
-        """This process's connection, opened (and the schema checked) on first use."""
-        if self._conn is None or self._pid != os.getpid():
-            self._conn = self._open()
-            self._pid = os.getpid()
-        return self._conn
+    def path(self) -> str:
+        """Where the index is, for messages (a URL without its password)."""
+        return self.database.location
 
-    def _open(self) -> sqlite3.Connection:
-        if sqlite3.sqlite_version_info < MIN_SQLITE:
-            raise ReportIndexError(
-                f"the report index needs SQLite {'.'.join(map(str, MIN_SQLITE))} or later "
-                f"(upserts with RETURNING); Python here links {sqlite3.sqlite_version}"
+    @property
+    def dialect(self) -> str:
+        return self.database.dialect
+
+    # -- schema -------------------------------------------------------------------------------
+
+    def _ready(self) -> Database:
+        """The database, its schema created or checked (and upgraded) on first use."""
+        if not self._checked:
+            self.open_schema()
+        return self.database
+
+    def open_schema(self, offline: bool = False) -> list[Migration]:
+        """Create, check and upgrade the schema; returns the migrations applied.
+
+        ``offline`` applies migrations that are not online too (``crashproc report migrate``).
+        """
+        applied: list[Migration] = []
+        version = self._version()
+        if version == 0 and not self.create:
+            raise MissingIndexError(
+                f"no report index in {self.path}: build it with `crashproc report reindex`"
             )
-        if not self.path.exists():
-            if not self.create:
-                raise MissingIndexError(
-                    f"no report index at {self.path}: build it with `crashproc report reindex`"
-                )
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Autocommit mode: every transaction here is explicit (BEGIN IMMEDIATE ... COMMIT).
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            # WAL + NORMAL: a power cut may lose the last commits, never corrupt the file; the
-            # index is derived data that a reindex restores.
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-            self._check_schema(conn)
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise ReportIndexError(
-                f"{self.path} is not a usable report index ({exc.__class__.__name__}: {exc}); "
-                "move it away and run `crashproc report reindex`"
-            ) from None
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    def _check_schema(self, conn: sqlite3.Connection) -> None:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version == 0:
-            with _transaction(conn):
-                # Another process may have created it while this one waited for the lock.
-                if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
-                    self._create_schema(conn)
-            version = SCHEMA_VERSION
-        if version != SCHEMA_VERSION:
+        if version > SCHEMA_VERSION:
             raise SchemaVersionError(
-                f"report index {self.path} has schema version {version}, this crashproc uses "
-                f"{SCHEMA_VERSION}: rebuild it with `crashproc report reindex`"
+                f"report index {self.path} has schema version {version}, newer than this "
+                f"crashproc's {SCHEMA_VERSION}: upgrade crashproc (or rebuild the index with "
+                "`crashproc report reindex`)"
             )
+        if version < SCHEMA_VERSION:
+            todo = pending(version)
+            blocked = [m for m in todo if not m.online]
+            if version > 0 and blocked and not offline:
+                raise SchemaVersionError(
+                    f"report index {self.path} has schema version {version} and needs "
+                    f"migration {blocked[0].version} ({blocked[0].summary}), which is not applied "
+                    "at start-up: run `crashproc report migrate`"
+                )
+            if version > 0 and not (self.migrate or offline):
+                raise SchemaVersionError(
+                    f"report index {self.path} has schema version {version}, this crashproc "
+                    f"uses {SCHEMA_VERSION}: run `crashproc report migrate`"
+                )
+            applied = self._apply_migrations()
+        self._checked = True
+        return applied
 
-    @staticmethod
-    def _create_schema(conn: sqlite3.Connection) -> None:
-        if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-            raise ReportIndexError("the file holds tables that are not a report index")
-        for statement in SCHEMA.split(";"):
-            if statement.strip():
-                conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    def _version(self) -> int:
+        with self.database.transaction() as tx:
+            return self.database.read_version(tx)
+
+    def _apply_migrations(self) -> list[Migration]:
+        database = self.database
+        with database.transaction() as tx:
+            database.lock_schema(tx)
+            # Another process may have migrated while this one waited for the lock.
+            version = database.read_version(tx)
+            if version == 0 and database.holds_other_tables(tx):
+                raise ReportIndexError(
+                    f"{self.path} holds tables that are not a report index (or one of an "
+                    "unknown version): move them away and run `crashproc report reindex`"
+                )
+            todo = pending(version)
+            for migration in todo:
+                for statement in migration.statements[database.dialect]:
+                    tx.execute(statement)
+            if todo:
+                database.write_version(tx, todo[-1].version)
+        for migration in todo:
+            if version > 0:
+                logger.info(
+                    "report index %s: migrated to schema version %d (%s)",
+                    self.path,
+                    migration.version,
+                    migration.summary,
+                )
+        return todo
+
+    def schema_version(self) -> int:
+        return self._version()
 
     def close(self) -> None:
-        if self._conn is not None and self._pid == os.getpid():
-            self._conn.close()
-        self._conn = None
+        self.database.close()
 
     def __enter__(self) -> ReportIndex:
         return self
@@ -201,19 +196,19 @@ class ReportIndex:
 
     def add(self, entries: Iterable[IndexEntry]) -> int:
         """Insert or replace the entries' crashes in one transaction; returns how many."""
-        conn = self.conn
+        database = self._ready()
         count = 0
-        with _transaction(conn):
+        with database.transaction() as tx:
             for entry in entries:
-                self._replace(conn, entry)
+                self._replace(tx, entry)
                 count += 1
         return count
 
     @staticmethod
-    def _replace(conn: sqlite3.Connection, entry: IndexEntry) -> None:
+    def _replace(tx: Any, entry: IndexEntry) -> None:
         date = entry.date.isoformat()
         # An upsert keeps a known crash's id, so only its own rows below are replaced.
-        (crash,) = conn.execute(
+        (crash,) = tx.execute(
             "INSERT INTO crashes (crash_id, date, signature, product, version, generation) "
             "VALUES (?, ?, ?, ?, ?, (SELECT value FROM meta WHERE key = 'generation')) "
             "ON CONFLICT (crash_id) DO UPDATE SET date = excluded.date, "
@@ -221,13 +216,14 @@ class ReportIndex:
             "version = excluded.version, generation = excluded.generation RETURNING id",
             (entry.crash_id, date, entry.signature, entry.product, entry.version),
         ).fetchone()
-        conn.execute("DELETE FROM crash_modules WHERE crash = ?", (crash,))
-        conn.execute("DELETE FROM missing_symbols WHERE crash = ?", (crash,))
-        conn.executemany(
-            "INSERT OR IGNORE INTO crash_modules (crash, module, date) VALUES (?, ?, ?)",
+        tx.execute("DELETE FROM crash_modules WHERE crash = ?", (crash,))
+        tx.execute("DELETE FROM missing_symbols WHERE crash = ?", (crash,))
+        tx.executemany(
+            "INSERT INTO crash_modules (crash, module, date) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
             [(crash, module, date) for module in entry.stack_modules],
         )
-        conn.executemany(
+        tx.executemany(
             "INSERT INTO missing_symbols (crash, date, filename, version, debug_file, "
             "debug_id, code_id, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -237,83 +233,143 @@ class ReportIndex:
         )
 
     def on_processed(self, crash_id: str, processed: dict[str, Any]) -> None:
-        """The storage listener: index one freshly saved processed crash."""
+        """Index one freshly saved processed crash."""
         self.add([index_entry(crash_id, processed)])
 
     def start_generation(self) -> int:
         """Begin a rebuild: rows written from now on carry the returned generation."""
-        conn = self.conn
-        with _transaction(conn):
-            conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
-            return conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+        with self._ready().transaction() as tx:
+            tx.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
+            return tx.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
 
     def drop_older_generations(self, generation: int) -> int:
         """End a rebuild: drop crashes not rewritten since ``generation`` began; returns how many."""
-        conn = self.conn
         stale = "SELECT id FROM crashes WHERE generation < ?"
-        with _transaction(conn):
-            conn.execute(f"DELETE FROM crash_modules WHERE crash IN ({stale})", (generation,))
-            conn.execute(f"DELETE FROM missing_symbols WHERE crash IN ({stale})", (generation,))
-            return conn.execute("DELETE FROM crashes WHERE generation < ?", (generation,)).rowcount
+        with self._ready().transaction() as tx:
+            tx.execute(f"DELETE FROM crash_modules WHERE crash IN ({stale})", (generation,))
+            tx.execute(f"DELETE FROM missing_symbols WHERE crash IN ({stale})", (generation,))
+            return tx.execute("DELETE FROM crashes WHERE generation < ?", (generation,)).rowcount
+
+    def prune(
+        self, before: datetime.date, progress: Callable[[int, int], None] | None = None
+    ) -> int:
+        """Drop the crashes dated before ``before``; returns how many.
+
+        One day per transaction, each found through the date indexes (crashes by date, then
+        their modules by crash id, missing symbols by date), so the cost is the rows dropped
+        and writers wait at most for one day's delete.
+        """
+        database = self._ready()
+        cutoff = before.isoformat()
+        days = [
+            row[0]
+            for row in database.query(
+                "SELECT DISTINCT date FROM crashes WHERE date < ? ORDER BY date", (cutoff,)
+            )
+        ]
+        dropped = 0
+        for done, day in enumerate(days, 1):
+            with database.transaction() as tx:
+                tx.execute(
+                    "DELETE FROM crash_modules WHERE crash IN "
+                    "(SELECT id FROM crashes WHERE date = ?)",
+                    (day,),
+                )
+                tx.execute("DELETE FROM missing_symbols WHERE date = ?", (day,))
+                dropped += tx.execute("DELETE FROM crashes WHERE date = ?", (day,)).rowcount
+            if progress is not None:
+                progress(done, len(days))
+        return dropped
 
     # -- reading ------------------------------------------------------------------------------
 
-    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
-        """Rows of one read-only query (a consistent snapshot, even while workers write)."""
-        conn = self.conn
-        cursor = conn.cursor()
-        cursor.row_factory = sqlite3.Row
-        return cursor.execute(sql, params).fetchall()
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
+        """Rows of one read-only query (a consistent snapshot, even while workers write);
+        each row is read by position or by column name."""
+        return self._ready().query(sql, params)
+
+    def module_equals(self, column: str, param: str) -> str:
+        return self.database.module_equals(column, param)
 
     def crash_count(self) -> int:
-        return self.conn.execute("SELECT count(*) FROM crashes").fetchone()[0]
+        return self.query("SELECT count(*) FROM crashes")[0][0]
 
 
-def recreate_index(path: str | Path) -> None:
-    """Drop every table of the file at ``path`` so the next open creates the current schema.
+def recreate_index(target: IndexTarget) -> None:
+    """Drop the index's tables at ``target`` so the next open creates the current schema.
 
-    For an index of another schema version (or a damaged one), before a reindex; the file is
+    For an index of an unknown version (or a damaged one), before a reindex; an SQLite file is
     kept (workers may hold it open), only its contents go.
     """
-    conn = sqlite3.connect(Path(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    database = open_database(target, create=True)
     try:
-        with _transaction(conn):
-            for table in TABLES:
-                conn.execute(f"DROP TABLE IF EXISTS {table}")
-            conn.execute("PRAGMA user_version = 0")
-    except sqlite3.DatabaseError as exc:
-        raise ReportIndexError(
-            f"{path} cannot be reset ({exc.__class__.__name__}: {exc}); move it away"
-        ) from None
+        database.drop_all()
     finally:
-        conn.close()
+        database.close()
 
 
-class _transaction:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on error: writers take the lock up front, so two
-    workers never deadlock upgrading read locks."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
-        return self.conn
-
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        if exc_type is None:
-            self.conn.execute("COMMIT")
-        else:
-            self.conn.execute("ROLLBACK")
+# How long the listener keeps trying a database that is down or restarting before it records
+# the crash as owed (see IndexListener).
+LISTENER_RETRY_S = 30.0
 
 
-def attach_report_index(storage: CrashStorage, index_path: str | Path) -> ReportIndex:
-    """Keep the index at ``index_path`` up to date with every processed crash ``storage`` saves.
+class IndexListener:
+    """The storage listener: index each saved processed crash, through a database restart.
 
-    The returned index is the listener's; close it with the storage.
+    A connection lost or refused is retried with backoff for ``retry_s`` seconds. When the
+    database stays away, the crash is written to the ``owed`` journal (pending.py) and the
+    save succeeds: the crash is in storage and the next run repairs its rows. Any other failure
+    (an index that is not one, a schema to migrate) fails the save so the crash is retried.
     """
-    index = ReportIndex(index_path)
-    storage.processed_listeners.append(index.on_processed)
+
+    def __init__(
+        self, index: ReportIndex, owed: OwedCrashes | None = None, retry_s: float = LISTENER_RETRY_S
+    ) -> None:
+        self.index = index
+        self.owed = owed
+        self.retry_s = retry_s
+
+    def __call__(self, crash_id: str, processed: dict[str, Any]) -> None:
+        entry = index_entry(crash_id, processed)
+        deadline = time.monotonic() + self.retry_s
+        delay = 0.1
+        while True:
+            try:
+                self.index.add([entry])
+                return
+            except IndexUnavailable as exc:
+                if time.monotonic() + delay > deadline:
+                    if self.owed is None:
+                        raise
+                    self.owed.record(crash_id)
+                    logger.error(
+                        "crash %s: report index unavailable (%s): recorded for repair",
+                        crash_id,
+                        exc,
+                    )
+                    return
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+
+def attach_report_index(
+    storage: CrashStorage,
+    target: IndexTarget,
+    owed: OwedCrashes | Path | None = None,
+    repair: bool = True,
+) -> ReportIndex:
+    """Keep the index at ``target`` up to date with every processed crash ``storage`` saves.
+
+    ``owed`` (an ``OwedCrashes``) records crashes whose index write failed while the database
+    was away; with ``repair`` the ones recorded by an earlier run are indexed now. The
+    returned index is the listener's; close it with the storage.
+    """
+    index = ReportIndex(target)
+    if isinstance(owed, Path):
+        owed = OwedCrashes(owed)
+    storage.processed_listeners.append(IndexListener(index, owed))
+    if owed is not None and repair:
+        owed.repair(storage, index)
     return index
 
 

@@ -78,9 +78,11 @@ KINDS = {kind.name: kind for kind in (SIGNATURES, MISSING_SYMBOLS)}
 SOURCE_COLUMNS = {"module": "filename"}
 
 
-def _where(alias: str, period: Period, module: str | None, prefix: str) -> tuple[str, dict]:
+def _where(
+    index: ReportIndex, alias: str, period: Period, module: str | None, prefix: str
+) -> tuple[str, dict]:
     """The WHERE clause (and its named parameters) for one period and module filter."""
-    clauses, params = ["1"], {}
+    clauses, params = ["TRUE"], {}
     if period.since is not None:
         clauses.append(f"{alias}.date >= :{prefix}since")
         params[f"{prefix}since"] = day(period.since)
@@ -88,19 +90,21 @@ def _where(alias: str, period: Period, module: str | None, prefix: str) -> tuple
         clauses.append(f"{alias}.date <= :{prefix}until")
         params[f"{prefix}until"] = day(period.until)
     if module is not None:
-        clauses.append(f"m.module = :{prefix}module")
+        clauses.append(index.module_equals("m.module", f":{prefix}module"))
         params[f"{prefix}module"] = module
     return " AND ".join(clauses), params
 
 
-def ranked(kind: Kind, period: Period, module: str | None, prefix: str = "") -> tuple[str, dict]:
+def ranked(
+    index: ReportIndex, kind: Kind, period: Period, module: str | None, prefix: str = ""
+) -> tuple[str, dict]:
     """SQL of every group with its count and rank (1 = most crashes; ties by key).
 
     Key columns come out never NULL ('' stands for unknown) so comparisons join with ``=``,
-    which lets SQLite index the join; rows turn '' back into None.
+    which lets the database index the join; rows turn '' back into None.
     """
     source, alias = kind.source(module)
-    where, params = _where(alias, period, module, prefix)
+    where, params = _where(index, alias, period, module, prefix)
     expressions = [f"COALESCE(t.{SOURCE_COLUMNS.get(c.key, c.key)}, '')" for c in kind.keys]
     keys = ", ".join(f"{e} AS {c.key}" for e, c in zip(expressions, kind.keys, strict=True))
     group = ", ".join(expressions)
@@ -115,7 +119,7 @@ def ranked(kind: Kind, period: Period, module: str | None, prefix: str = "") -> 
 def crash_total(index: ReportIndex, period: Period, module: str | None) -> int:
     """Crashes in the period (with the module on the stack, if given): the 100% of percentages."""
     source, alias = SIGNATURES.source(module)
-    where, params = _where(alias, period, module, "")
+    where, params = _where(index, alias, period, module, "")
     return index.query(f"SELECT COUNT(*) FROM {source} WHERE {where}", params)[0][0]
 
 
@@ -142,9 +146,9 @@ def report(
     top: int = DEFAULT_TOP,
 ) -> Report:
     """The top ``top`` rows of one kind over one period: rank, key columns, crashes, percent."""
-    sql, params = ranked(kind, period, module)
+    sql, params = ranked(index, kind, period, module)
     rows = index.query(
-        f"SELECT * FROM ({sql}) WHERE rank <= :top ORDER BY rank", {**params, "top": top}
+        f"SELECT * FROM ({sql}) AS r WHERE rank <= :top ORDER BY rank", {**params, "top": top}
     )
     total = crash_total(index, period, module)
     return Report(

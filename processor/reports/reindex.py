@@ -13,7 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from processor.reports.extract import IndexEntry, index_entry
-from processor.reports.index import ReportIndex, SchemaVersionError, recreate_index
+from processor.reports.index import (
+    IndexUnavailable,
+    ReportIndex,
+    ReportIndexError,
+    SchemaVersionError,
+    recreate_index,
+)
 from processor.storage.crashstorage import CorruptCrashData, CrashNotFound, CrashStorage
 
 logger = logging.getLogger(__name__)
@@ -36,14 +42,18 @@ def reindex(
 ) -> ReindexResult:
     """Rewrite every stored processed crash into ``index`` and drop rows storage lacks.
 
-    An index of another schema version is recreated first: a rebuild is what it needs.
+    An older index is migrated first; one that cannot be (newer than this crashproc, damaged)
+    is recreated: a rebuild is what it needs.
     """
     try:
-        index.conn  # noqa: B018 -- opens it and checks the schema
-    except SchemaVersionError:
+        index.open_schema(offline=True)
+    except (SchemaVersionError, ReportIndexError) as exc:
+        if isinstance(exc, IndexUnavailable):
+            raise
         index.close()
-        logger.warning("report index %s has another schema version: recreating it", index.path)
-        recreate_index(index.path)
+        logger.warning("report index %s cannot be migrated: recreating it (%s)", index.path, exc)
+        recreate_index(index.database.target)
+        index.open_schema(offline=True)
     generation = index.start_generation()
     crash_ids = list(storage.list_crash_ids())
     result = ReindexResult()

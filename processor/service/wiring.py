@@ -39,5 +39,9 @@ def open_settings_storage(settings: Settings, *, processed: bool = True) -> Cras
     storage = open_storage(
         settings.storage, public_view=public_view, s3_endpoint_url=settings.s3_endpoint_url
     )
-    attach_report_index(storage, configured_index_path(settings.report_index, settings.storage))
+    attach_report_index(
+        storage,
+        configured_index_path(settings.report_index, settings.storage),
+        owed=settings.report_owed,
+    )
     return storage

@@ -7,6 +7,11 @@ processed without a symbols source from another walker's stored output (its miss
 were never looked up here), one raw crash
 not processed yet. Every processed crash is saved through CrashStorage with the report index
 attached, exactly as the daemon would, so the index is the incremental one.
+
+``report_storage`` comes once per backend: the SQLite index is filled while the crashes are
+processed; the PostgreSQL one (a database of a real server, tests/postgresserver.py) by saving
+the same processed crashes again, in the same order, through a storage listener on it.
+``new_index()`` gives a test an empty index of the same backend.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import copy
 import datetime
 import json
 import shutil
+import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,12 +31,13 @@ import pytest
 from processor.config import Settings
 from processor.crashdir import load_crash_dir
 from processor.crashid import create_crash_id
-from processor.reports.index import ReportIndex, attach_report_index
+from processor.reports.index import attach_report_index
 from processor.resources.symbols import build_symbol_provider
 from processor.runner import CrashProcessor
 from processor.storage import CrashStorage, open_storage, stored_outputs
 from stackwalk.process import walk_minidump
 from tests.conftest import TESTDATA
+from tests.postgresserver import PostgresServer, postgres_server  # noqa: F401 -- a fixture
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO / "examples" / "crashes"
@@ -88,10 +96,20 @@ class ReportStorage:
     """The built storage: its directory, the incremental index, and what went in."""
 
     storage_dir: Path
-    index_path: Path
+    index_path: Path | str  # an SQLite file or a postgresql:// URL
     processed: dict[str, dict[str, Any]] = field(default_factory=dict)
     variants: dict[str, Variant] = field(default_factory=dict)
     unprocessed: list[str] = field(default_factory=list)
+    backend: str = "sqlite"
+    server: PostgresServer | None = None
+    # The processed crashes in the order they were saved.
+    order: list[str] = field(default_factory=list)
+
+    def new_index(self, directory: Path, name: str = "index") -> Path | str:
+        """An empty index target of this backend (created on first open)."""
+        if self.server is None:
+            return directory / f"{name}.sqlite"
+        return self.server.create_database(name.replace("-", "_"))
 
     def storage(self) -> CrashStorage:
         return open_storage(str(self.storage_dir))
@@ -106,12 +124,23 @@ class ReportStorage:
     def copy_to(self, directory: Path) -> ReportStorage:
         """A private copy for tests that change the storage or the index."""
         storage_dir = directory / "crashes"
-        index_path = directory / "index.sqlite"
         shutil.copytree(self.storage_dir, storage_dir)
-        with ReportIndex(self.index_path) as index:
-            index.conn.execute(f"VACUUM INTO '{index_path}'")
+        if self.server is None:
+            index_path: Path | str = directory / "index.sqlite"
+            conn = sqlite3.connect(self.index_path)
+            conn.execute(f"VACUUM INTO '{index_path}'")
+            conn.close()
+        else:
+            index_path = self.server.copy_database(str(self.index_path), "copy")
         return ReportStorage(
-            storage_dir, index_path, self.processed, self.variants, self.unprocessed
+            storage_dir,
+            index_path,
+            self.processed,
+            self.variants,
+            self.unprocessed,
+            self.backend,
+            self.server,
+            self.order,
         )
 
 
@@ -142,7 +171,7 @@ def walked_elsewhere(dumps: dict[str, str], directory: Path, crash_id: str) -> s
 
 
 @pytest.fixture(scope="session")
-def report_storage(tmp_path_factory: pytest.TempPathFactory) -> ReportStorage:
+def sqlite_report_storage(tmp_path_factory: pytest.TempPathFactory) -> ReportStorage:
     root = tmp_path_factory.mktemp("report-storage")
     built = ReportStorage(root / "crashes", root / "index.sqlite")
     storage = built.storage()
@@ -176,6 +205,7 @@ def report_storage(tmp_path_factory: pytest.TempPathFactory) -> ReportStorage:
         crash = storage.load_crash(crash_id, work)
         processed = processors[variant.symbols].process(crash)
         storage.save_processed_crash(crash_id, processed)
+        built.order.append(crash_id)
         built.processed[crash_id] = processed
         built.variants[crash_id] = variant
     # A crash the processor has not reached yet: in storage, not in any report.
@@ -187,3 +217,43 @@ def report_storage(tmp_path_factory: pytest.TempPathFactory) -> ReportStorage:
     index.close()
     storage.close()
     return built
+
+
+@pytest.fixture(scope="session")
+def postgresql_report_storage(
+    sqlite_report_storage: ReportStorage,
+    postgres_server: PostgresServer,  # noqa: F811 -- the imported fixture
+) -> ReportStorage:
+    built = sqlite_report_storage
+    url = postgres_server.create_database("reports")
+    storage = built.storage()
+    index = attach_report_index(storage, url)
+    for crash_id in built.order:
+        storage.save_processed_crash(crash_id, built.processed[crash_id])
+    index.close()
+    storage.close()
+    return ReportStorage(
+        built.storage_dir,
+        url,
+        built.processed,
+        built.variants,
+        built.unprocessed,
+        "postgresql",
+        postgres_server,
+        built.order,
+    )
+
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def report_storage(request: pytest.FixtureRequest) -> ReportStorage:
+    """The report storage with its index in each backend."""
+    return request.getfixturevalue(f"{request.param}_report_storage")
+
+
+@pytest.fixture
+def new_index(report_storage: ReportStorage, tmp_path: Path) -> Callable[[str], Path | str]:
+    """Empty index targets of the backend under test: ``new_index("name")``."""
+    return lambda name="index": report_storage.new_index(tmp_path, name)

@@ -8,12 +8,14 @@ import multiprocessing
 import sqlite3
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from processor.crashid import create_crash_id, date_from_crash_id
 from processor.reports.extract import NOT_LOOKED_UP, index_entry
 from processor.reports.index import (
     SCHEMA_VERSION,
+    IndexUnavailable,
     ReportIndex,
     ReportIndexError,
     SchemaVersionError,
@@ -22,6 +24,7 @@ from processor.reports.index import (
 from processor.reports.reindex import reindex
 from processor.storage import CorruptCrashData, ListenerError, open_storage
 from processor.storage.crashstorage import processed_key
+from tests.postgresserver import free_port
 
 # Every table's rows by crash id (the integer ids and generation stamps aside).
 TABLES = {
@@ -33,24 +36,21 @@ TABLES = {
 }
 
 
-def dump_index(path: Path) -> dict[str, list[tuple]]:
-    """Every row of every table, sorted: equal contents compare equal."""
-    conn = sqlite3.connect(path)
-    try:
+def dump_index(target: Path | str) -> dict[str, list[tuple]]:
+    """Every row of every table, sorted: equal contents compare equal (across backends too)."""
+    with ReportIndex(target, create=False) as index:
         tables = {
             table: sorted(
-                conn.execute(query).fetchall(),
+                (tuple(row) for row in index.query(query)),
                 key=lambda row: tuple("" if v is None else str(v) for v in row),
             )
             for table, query in TABLES.items()
         }
         # No orphans: every module row belongs to an indexed crash.
         for table in ("crash_modules", "missing_symbols"):
-            total = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            total = index.query(f"SELECT count(*) FROM {table}")[0][0]
             assert total == len(tables[table]), table
         return tables
-    finally:
-        conn.close()
 
 
 def rows_for(path: Path, table: str, crash_id: str) -> list[tuple]:
@@ -118,14 +118,21 @@ def test_missing_symbols_rows_carry_the_recorded_reason(report_storage):
     assert rows_for(index, "crash_modules", empty) == []
 
 
-def test_reindex_equals_the_incremental_index(report_storage, tmp_path):
+def test_reindex_equals_the_incremental_index(report_storage, new_index):
     storage = report_storage.storage()
-    with ReportIndex(tmp_path / "rebuilt.sqlite") as index:
+    rebuilt = new_index("rebuilt")
+    with ReportIndex(rebuilt) as index:
         result = reindex(storage, index)
     assert result.indexed == len(report_storage.processed)
     assert result.not_processed == len(report_storage.unprocessed) == 1
     assert (result.unreadable, result.dropped) == (0, 0)
-    assert dump_index(tmp_path / "rebuilt.sqlite") == dump_index(report_storage.index_path)
+    assert dump_index(rebuilt) == dump_index(report_storage.index_path)
+
+
+def test_both_backends_hold_the_same_rows(sqlite_report_storage, postgresql_report_storage):
+    assert dump_index(postgresql_report_storage.index_path) == dump_index(
+        sqlite_report_storage.index_path
+    )
 
 
 def test_listener_is_idempotent_and_replaces_a_crash(report_storage, tmp_path):
@@ -208,39 +215,55 @@ def test_a_failing_index_fails_the_save_so_the_crash_is_retried(report_storage, 
     assert storage.has_processed_crash(crash_id)  # saved; only the index entry is owed
 
 
+def test_postgresql_refusals_say_what_to_do(postgres_server):
+    empty = postgres_server.create_database("empty")
+    with pytest.raises(ReportIndexError, match=r"no report index in .*report reindex"):
+        ReportIndex(empty, create=False).crash_count()
+    foreign = postgres_server.create_database("foreign")
+    with psycopg.connect(foreign, autocommit=True) as conn:
+        conn.execute("CREATE TABLE crashes (x int)")
+    with pytest.raises(ReportIndexError, match="not a report index"):
+        ReportIndex(foreign).crash_count()
+    down = f"postgresql://crashproc:secret@127.0.0.1:{free_port()}/nothing"
+    with pytest.raises(IndexUnavailable) as raised:
+        ReportIndex(down).crash_count()
+    assert "secret" not in str(raised.value) and "crashproc:***@" in str(raised.value)
+
+
 def test_index_refusals_say_what_to_do(tmp_path):
     with pytest.raises(ReportIndexError, match="report reindex"):
-        ReportIndex(tmp_path / "missing.sqlite", create=False).conn  # noqa: B018
+        ReportIndex(tmp_path / "missing.sqlite", create=False).crash_count()
     assert not (tmp_path / "missing.sqlite").exists()
 
     garbage = tmp_path / "garbage.sqlite"
     garbage.write_bytes(b"\x00garbage" * 200)
     with pytest.raises(ReportIndexError, match="not a usable report index"):
-        ReportIndex(garbage).conn  # noqa: B018
+        ReportIndex(garbage).crash_count()
 
     foreign = tmp_path / "foreign.sqlite"
     sqlite3.connect(foreign).execute("CREATE TABLE t (x)").connection.close()
     with pytest.raises(ReportIndexError, match="not a report index"):
-        ReportIndex(foreign).conn  # noqa: B018
+        ReportIndex(foreign).crash_count()
 
 
 def test_other_schema_version_is_refused_and_reindex_recreates(report_storage, tmp_path):
     private = report_storage.copy_to(tmp_path)
-    conn = sqlite3.connect(private.index_path)
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    conn.execute("DROP TABLE crash_modules")
-    conn.close()
+    with ReportIndex(private.index_path) as index:
+        database = index.database
+        with database.transaction() as tx:
+            database.write_version(tx, SCHEMA_VERSION + 1)
+            tx.execute("DROP TABLE crash_modules")
     with pytest.raises(SchemaVersionError, match=f"version {SCHEMA_VERSION + 1}.*reindex"):
-        ReportIndex(private.index_path).conn  # noqa: B018
+        ReportIndex(private.index_path).crash_count()
     with ReportIndex(private.index_path) as index:
         result = reindex(private.storage(), index)
     assert result.indexed == len(report_storage.processed)
     assert dump_index(private.index_path) == dump_index(report_storage.index_path)
 
 
-def test_index_is_in_wal_mode(report_storage):
-    with ReportIndex(report_storage.index_path, create=False) as index:
-        assert index.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+def test_sqlite_index_is_in_wal_mode(sqlite_report_storage):
+    with ReportIndex(sqlite_report_storage.index_path, create=False) as index:
+        assert index.query("PRAGMA journal_mode")[0][0] == "wal"
 
 
 def _write_crashes(path: str, worker: int, count: int) -> None:
@@ -253,11 +276,12 @@ def _write_crashes(path: str, worker: int, count: int) -> None:
     index.close()
 
 
-def test_worker_processes_write_concurrently(tmp_path):
-    """Daemon workers are processes: each writes through its own connection, none fails."""
-    path = tmp_path / "index.sqlite"
+def test_worker_processes_write_concurrently(report_storage, new_index):
+    """Daemon workers are processes: each writes through its own connection (its own pool),
+    none fails."""
+    path = new_index("concurrent")
     parent = ReportIndex(path)
-    parent.conn  # noqa: B018 -- opened before the fork: the children must not reuse it
+    parent.crash_count()  # opened before the fork: the children must not reuse it
     context = multiprocessing.get_context("fork")
     workers = [context.Process(target=_write_crashes, args=(str(path), w, 150)) for w in range(3)]
     for worker in workers:

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import io
-import sqlite3
 import sys
 from pathlib import Path
 
 from processor.cli import run
-from processor.reports.index import configured_index_path, default_index_path
+from processor.reports.index import ReportIndex, configured_index_path, default_index_path
 from tests.terminal import Terminal
 
 
-def test_reindex_command_prints_the_count(report_storage, tmp_path, capsys):
+def test_reindex_command_prints_the_count(report_storage, new_index, capsys):
     out = io.StringIO()
-    index = tmp_path / "index.sqlite"
+    index = new_index("command")
     status = run(
         ["report", "reindex", "--storage", str(report_storage.storage_dir), "--index", str(index)],
         out=out,
@@ -24,8 +23,7 @@ def test_reindex_command_prints_the_count(report_storage, tmp_path, capsys):
     assert f"indexed {len(report_storage.processed)} crashes" in text
     assert "1 not processed yet" in text
     assert capsys.readouterr().err == ""  # stderr is no terminal here: no bar
-    count = sqlite3.connect(index).execute("SELECT count(*) FROM crashes").fetchone()[0]
-    assert count == len(report_storage.processed)
+    assert ReportIndex(index, create=False).crash_count() == len(report_storage.processed)
 
 
 def test_reindex_index_defaults_to_the_environment(report_storage, tmp_path, monkeypatch):
@@ -79,10 +77,22 @@ def test_the_configured_index_wins_over_the_one_beside_the_storage():
     assert configured_index_path(None, "/srv/crashes") == Path("/srv/report-index.sqlite")
 
 
-def test_reports_find_the_index_beside_the_storage(report_storage, tmp_path, monkeypatch):
+def test_reports_find_the_index_beside_the_storage(sqlite_report_storage, tmp_path, monkeypatch):
+    """The embedded default: an SQLite file beside a local storage directory."""
     monkeypatch.delenv("CRASHPROC_REPORT_INDEX", raising=False)
-    private = report_storage.copy_to(tmp_path)  # crashes/ and index.sqlite
+    private = sqlite_report_storage.copy_to(tmp_path)  # crashes/ and index.sqlite
     (tmp_path / "index.sqlite").rename(tmp_path / "report-index.sqlite")
     out = io.StringIO()
     assert run(["report", "signatures", "--storage", str(private.storage_dir)], out=out) == 0
-    assert f"{len(report_storage.processed)} crash reports" in out.getvalue()
+    assert f"{len(sqlite_report_storage.processed)} crash reports" in out.getvalue()
+
+
+def test_the_index_url_comes_from_the_environment(postgresql_report_storage, monkeypatch):
+    monkeypatch.setenv("CRASHPROC_REPORT_INDEX", postgresql_report_storage.index_path)
+    monkeypatch.setenv("CRASHPROC_STORAGE", str(postgresql_report_storage.storage_dir))
+    out = io.StringIO()
+    assert run(["report", "signatures", "--format", "csv"], out=out) == 0
+    rows = out.getvalue().splitlines()[1:]
+    assert sum(int(row.rsplit(",", 2)[1]) for row in rows) == len(
+        postgresql_report_storage.processed
+    )

@@ -1,0 +1,94 @@
+"""The report index's schema as numbered migrations, each written for SQLite and PostgreSQL side
+by side, so the two backends hold the same tables and a change to one is seen next to the other.
+
+An index records the version it is at; opening it applies the missing migrations in place, in
+one transaction, when each of them is ``online`` (cheap and additive: new indexes, new nullable
+columns), so a daemon started with a newer crashproc upgrades its index and keeps working. A
+migration that rewrites large tables is not online: it waits for ``crashproc report migrate``,
+and an index that needs it is refused with that advice. Migrations only ever add to what
+version 1 created, so no version needs a reindex from storage to keep working.
+
+The dialects differ in identity columns (SQLite's rowid alias, PostgreSQL's identity), in how a
+module name matches without case (SQLite's NOCASE collation, PostgreSQL's index on lower()),
+and in collation: text sorts by code point on both (PostgreSQL's columns say ``COLLATE "C"``),
+so ties rank the same way whatever the database's locale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SQLITE, POSTGRESQL = "sqlite", "postgresql"
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int  # the version an index is at once this migration is applied
+    summary: str
+    statements: dict[str, tuple[str, ...]]  # per dialect
+    online: bool = True  # cheap enough to apply when a process opens the index
+
+
+MIGRATIONS = (
+    Migration(
+        1,
+        "crashes, their stack modules and their modules without symbols",
+        {
+            SQLITE: (
+                "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+                "INSERT INTO meta (key, value) VALUES ('generation', 1)",
+                # Rows elsewhere refer to a crash by a small integer, not its 36-character id:
+                # crash_modules holds a dozen rows per crash and is most of the index.
+                "CREATE TABLE crashes (id INTEGER PRIMARY KEY, crash_id TEXT NOT NULL UNIQUE, "
+                "date TEXT NOT NULL, signature TEXT, product TEXT, version TEXT, "
+                "generation INTEGER NOT NULL)",
+                "CREATE INDEX crashes_date_signature ON crashes (date, signature)",
+                "CREATE TABLE crash_modules (crash INTEGER NOT NULL, "
+                "module TEXT NOT NULL COLLATE NOCASE, date TEXT NOT NULL, "
+                "PRIMARY KEY (crash, module)) WITHOUT ROWID",
+                "CREATE INDEX crash_modules_module_date ON crash_modules (module, date)",
+                "CREATE TABLE missing_symbols (crash INTEGER NOT NULL, date TEXT NOT NULL, "
+                "filename TEXT, version TEXT, debug_file TEXT, debug_id TEXT, code_id TEXT, "
+                "reason TEXT NOT NULL)",
+                "CREATE INDEX missing_symbols_crash ON missing_symbols (crash)",
+                "CREATE INDEX missing_symbols_date ON missing_symbols (date)",
+            ),
+            POSTGRESQL: (
+                "CREATE TABLE meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+                "INSERT INTO meta (key, value) VALUES ('generation', 1)",
+                "CREATE TABLE crashes (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+                'crash_id TEXT NOT NULL UNIQUE, date TEXT COLLATE "C" NOT NULL, '
+                'signature TEXT COLLATE "C", product TEXT COLLATE "C", '
+                'version TEXT COLLATE "C", generation BIGINT NOT NULL)',
+                "CREATE INDEX crashes_date_signature ON crashes (date, signature)",
+                'CREATE TABLE crash_modules (crash BIGINT NOT NULL, module TEXT COLLATE "C" '
+                'NOT NULL, date TEXT COLLATE "C" NOT NULL)',
+                # A module once per crash, whatever its case (SQLite's NOCASE primary key).
+                "CREATE UNIQUE INDEX crash_modules_crash_module "
+                "ON crash_modules (crash, lower(module))",
+                "CREATE INDEX crash_modules_module_date ON crash_modules (lower(module), date)",
+                'CREATE TABLE missing_symbols (crash BIGINT NOT NULL, date TEXT COLLATE "C" '
+                'NOT NULL, filename TEXT COLLATE "C", version TEXT COLLATE "C", '
+                'debug_file TEXT COLLATE "C", debug_id TEXT COLLATE "C", '
+                'code_id TEXT COLLATE "C", reason TEXT COLLATE "C" NOT NULL)',
+                "CREATE INDEX missing_symbols_crash ON missing_symbols (crash)",
+                "CREATE INDEX missing_symbols_date ON missing_symbols (date)",
+            ),
+        },
+    ),
+    Migration(
+        2,
+        "crashes by product and day, for product facets and their date ranges",
+        {
+            SQLITE: ("CREATE INDEX crashes_product_date ON crashes (product, date)",),
+            POSTGRESQL: ("CREATE INDEX crashes_product_date ON crashes (product, date)",),
+        },
+    ),
+)
+SCHEMA_VERSION = MIGRATIONS[-1].version
+TABLES = ("crash_modules", "missing_symbols", "crashes", "meta")
+
+
+def pending(version: int) -> list[Migration]:
+    """The migrations an index at ``version`` still needs, in order."""
+    return [m for m in MIGRATIONS if m.version > version]
