@@ -35,6 +35,7 @@ FLAGS: dict[str, str] = {
     "report_index": "--index",
     "collector_bind": "--bind",
     "collector_workers": "--workers",
+    "report_owed": "--owed",
 }
 
 

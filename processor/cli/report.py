@@ -34,8 +34,10 @@ from processor.reports.index import (
     configured_index_path,
 )
 from processor.reports.model import Report
+from processor.reports.owed import OwedCrashes
 from processor.reports.queries import DEFAULT_TOP, KINDS, Period, report
 from processor.reports.reindex import reindex
+from processor.reports.schema import SCHEMA_VERSION
 from processor.storage import StorageError, open_storage
 
 
@@ -75,6 +77,80 @@ def cmd_reindex(args: argparse.Namespace, out: TextIO) -> int:
         file=out,
     )
     return EXIT_FAILED if result.unreadable else EXIT_OK
+
+
+def cmd_migrate(args: argparse.Namespace, out: TextIO) -> int:
+    """Bring the index's schema to this crashproc's version, every migration included."""
+    _resolve(args)
+    try:
+        with ReportIndex(args.index) as index:
+            before = index.schema_version()
+            applied = index.open_schema(offline=True)
+    except ReportIndexError as exc:
+        _error(str(exc))
+        return EXIT_FAILED
+    if not applied:
+        print(f"report index {index.path}: at schema version {SCHEMA_VERSION}", file=out)
+    elif before == 0:
+        print(f"report index {index.path}: created at schema version {SCHEMA_VERSION}", file=out)
+    else:
+        steps = "; ".join(f"{m.version}: {m.summary}" for m in applied)
+        print(
+            f"report index {index.path}: migrated from schema version {before} to "
+            f"{SCHEMA_VERSION} ({steps})",
+            file=out,
+        )
+    return EXIT_OK
+
+
+def cmd_prune(args: argparse.Namespace, out: TextIO) -> int:
+    """Drop the crashes older than the retention period from the index (storage is kept)."""
+    _resolve(args)
+    before = datetime.datetime.now(datetime.UTC).date() - datetime.timedelta(days=args.older_than)
+    bar = ProgressCallback("prune", unit="day")
+    try:
+        with ReportIndex(args.index, create=False) as index:
+            dropped = index.prune(before, progress=bar)
+    except MissingIndexError:
+        _error(_missing_index_advice(args))
+        return EXIT_FAILED
+    except ReportIndexError as exc:
+        _error(str(exc))
+        return EXIT_FAILED
+    finally:
+        bar.close()
+    print(f"dropped {dropped} crashes dated before {before} from {index.path}", file=out)
+    return EXIT_OK
+
+
+def cmd_repair(args: argparse.Namespace, out: TextIO) -> int:
+    """Index the crashes this host saved while the index database was away."""
+    settings = _resolve(args)
+    owed = OwedCrashes(settings.report_owed)
+    try:
+        storage = open_storage(args.storage, s3_endpoint_url=settings.s3_endpoint_url)
+    except StorageError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    try:
+        with ReportIndex(args.index) as index:
+            repaired = owed.repair(storage, index)
+    except (ReportIndexError, StorageError) as exc:
+        _error(str(exc))
+        return EXIT_FAILED
+    finally:
+        storage.close()
+    left = len(owed.crash_ids())
+    print(f"indexed {repaired} owed crashes into {index.path} ({left} still owed)", file=out)
+    return EXIT_FAILED if left else EXIT_OK
+
+
+def days_argument(text: str) -> int:
+    """A retention period: ``90d`` (or ``90``) days."""
+    number = text[:-1] if text.endswith("d") else text
+    if not number.isdigit() or int(number) < 1:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number of days (e.g. 90d)")
+    return int(number)
 
 
 def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
@@ -236,3 +312,30 @@ def add_parser(commands: Any) -> None:
     rebuild = actions.add_parser("reindex", help="rebuild the report index from crash storage")
     _common_arguments(rebuild)
     rebuild.set_defaults(func=cmd_reindex)
+
+    migrate = actions.add_parser(
+        "migrate",
+        help="upgrade the report index's schema in place (also done at start-up when safe)",
+    )
+    _common_arguments(migrate)
+    migrate.set_defaults(func=cmd_migrate)
+
+    prune = actions.add_parser(
+        "prune", help="drop crashes older than a retention period from the index"
+    )
+    _common_arguments(prune)
+    prune.add_argument(
+        "--older-than",
+        type=days_argument,
+        required=True,
+        metavar="DAYS",
+        help="drop crashes dated more than this many days ago (UTC), e.g. 90d",
+    )
+    prune.set_defaults(func=cmd_prune)
+
+    repair = actions.add_parser(
+        "repair", help="index the crashes saved while the index database was away"
+    )
+    _common_arguments(repair)
+    add_setting_argument(repair, "report_owed")
+    repair.set_defaults(func=cmd_repair)

@@ -48,11 +48,11 @@ def test_reindex_command_errors_are_one_line(tmp_path, capsys):
     assert "unsupported URL scheme 'ftp'" in capsys.readouterr().err
 
 
-def test_reindex_draws_a_progress_bar_on_a_terminal(report_storage, tmp_path, monkeypatch):
+def test_reindex_draws_a_progress_bar_on_a_terminal(report_storage, new_index, monkeypatch):
     terminal = Terminal()
     with monkeypatch.context() as patch:
         patch.setattr(sys, "stderr", terminal.stream)
-        argv = ["--storage", str(report_storage.storage_dir), "--index", str(tmp_path / "i")]
+        argv = ["--storage", str(report_storage.storage_dir), "--index", str(new_index("bar"))]
         assert run(["report", "reindex", *argv], out=io.StringIO()) == 0
     drawn = terminal.text()
     total = len(report_storage.processed) + len(report_storage.unprocessed)
