@@ -72,7 +72,8 @@ class Database(ABC):
     target: str | Path  # what open_database was given
 
     @abstractmethod
-    def transaction(self) -> contextlib.AbstractContextManager[Any]: ...
+    def transaction(self, wait_s: float | None = None) -> contextlib.AbstractContextManager[Any]:
+        """A write transaction; ``wait_s`` bounds the wait for a connection (PostgreSQL)."""
 
     @abstractmethod
     def query(self, sql: str, params: Params = ()) -> list[Any]: ...
@@ -155,7 +156,7 @@ class SQLiteDatabase(Database):
         )
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self, wait_s: float | None = None) -> Iterator[sqlite3.Connection]:
         conn = self.conn
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -306,12 +307,12 @@ class PostgresDatabase(Database):
         return self._pool
 
     @contextlib.contextmanager
-    def _connection(self) -> Iterator[Any]:
+    def _connection(self, wait_s: float | None = None) -> Iterator[Any]:
         import psycopg
         import psycopg_pool
 
         try:
-            with self.pool.connection() as conn:
+            with self.pool.connection(timeout=wait_s) as conn:
                 yield conn
         except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as exc:
             raise IndexUnavailable(
@@ -324,8 +325,8 @@ class PostgresDatabase(Database):
             ) from exc
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[_PostgresTransaction]:
-        with self._connection() as conn, conn.transaction():
+    def transaction(self, wait_s: float | None = None) -> Iterator[_PostgresTransaction]:
+        with self._connection(wait_s) as conn, conn.transaction():
             yield _PostgresTransaction(conn)
 
     def query(self, sql: str, params: Params = ()) -> list[Row]:

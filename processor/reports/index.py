@@ -194,11 +194,13 @@ class ReportIndex:
 
     # -- writing ------------------------------------------------------------------------------
 
-    def add(self, entries: Iterable[IndexEntry]) -> int:
-        """Insert or replace the entries' crashes in one transaction; returns how many."""
+    def add(self, entries: Iterable[IndexEntry], wait_s: float | None = None) -> int:
+        """Insert or replace the entries' crashes in one transaction; returns how many.
+
+        ``wait_s`` bounds the wait for a database connection (default: CONNECT_TIMEOUT_S)."""
         database = self._ready()
         count = 0
-        with database.transaction() as tx:
+        with database.transaction(wait_s) as tx:
             for entry in entries:
                 self._replace(tx, entry)
                 count += 1
@@ -335,7 +337,7 @@ class IndexListener:
         delay = 0.1
         while True:
             try:
-                self.index.add([entry])
+                self.index.add([entry], wait_s=max(0.5, deadline - time.monotonic()))
                 return
             except IndexUnavailable as exc:
                 if time.monotonic() + delay > deadline:
