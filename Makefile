@@ -73,3 +73,8 @@ bench-reports: install
 .PHONY: bench-collector
 bench-collector: install
 	$(BIN)/python bench/collector.py
+
+# The report index on SQLite and PostgreSQL side by side (a throw-away server on 127.0.0.1).
+.PHONY: bench-index
+bench-index: install
+	$(BIN)/python bench/index.py

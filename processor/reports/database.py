@@ -65,7 +65,8 @@ def redact_url(url: str) -> str:
 
 class Database(ABC):
     """One index database. ``transaction()`` yields an object with ``execute(sql, params)``
-    (returning a cursor: ``fetchone``, ``fetchall``, ``rowcount``) and ``executemany``."""
+    (returning a cursor: ``fetchone``, ``fetchall``, ``rowcount``), ``executemany`` and
+    ``returning_many`` (an insert's RETURNING value per row)."""
 
     dialect: str
     location: str  # for messages (no password)
@@ -102,6 +103,17 @@ class Database(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+
+class _SQLiteTransaction:
+    """The connection inside a transaction (sqlite3's executemany takes no RETURNING)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.execute = conn.execute
+        self.executemany = conn.executemany
+
+    def returning_many(self, sql: str, rows: Sequence[Params]) -> list[Any]:
+        return [self.execute(sql, row).fetchone()[0] for row in rows]
 
 
 class SQLiteDatabase(Database):
@@ -156,14 +168,14 @@ class SQLiteDatabase(Database):
         )
 
     @contextlib.contextmanager
-    def transaction(self, wait_s: float | None = None) -> Iterator[sqlite3.Connection]:
+    def transaction(self, wait_s: float | None = None) -> Iterator[_SQLiteTransaction]:
         conn = self.conn
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.DatabaseError as exc:
             raise self.unusable(exc) from None
         try:
-            yield conn
+            yield _SQLiteTransaction(conn)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -174,19 +186,19 @@ class SQLiteDatabase(Database):
         cursor.row_factory = sqlite3.Row
         return cursor.execute(sql, params).fetchall()
 
-    def read_version(self, tx: sqlite3.Connection) -> int:
+    def read_version(self, tx: _SQLiteTransaction) -> int:
         try:
             return tx.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             raise self.unusable(exc) from None
 
-    def write_version(self, tx: sqlite3.Connection, version: int) -> None:
+    def write_version(self, tx: _SQLiteTransaction, version: int) -> None:
         tx.execute(f"PRAGMA user_version = {int(version)}")
 
-    def holds_other_tables(self, tx: sqlite3.Connection) -> bool:
+    def holds_other_tables(self, tx: _SQLiteTransaction) -> bool:
         return tx.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 0
 
-    def lock_schema(self, tx: sqlite3.Connection) -> None:
+    def lock_schema(self, tx: _SQLiteTransaction) -> None:
         pass  # BEGIN IMMEDIATE already holds the database's one write lock
 
     def module_equals(self, column: str, param: str) -> str:
@@ -264,6 +276,16 @@ class _PostgresTransaction:
         if rows:
             cursor.executemany(postgres_sql(sql), rows)
         return cursor
+
+    def returning_many(self, sql: str, rows: Sequence[Params]) -> list[Any]:
+        """The first column RETURNING gives for each row, in one pipelined round trip."""
+        cursor = self.conn.cursor()
+        cursor.executemany(postgres_sql(sql), list(rows), returning=True)
+        values = []
+        while True:
+            values.append(cursor.fetchone()[0])
+            if not cursor.nextset():
+                return values
 
 
 class PostgresDatabase(Database):

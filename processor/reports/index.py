@@ -34,7 +34,7 @@ from processor.reports.errors import (
     ReportIndexError,
     SchemaVersionError,
 )
-from processor.reports.extract import IndexEntry, index_entry
+from processor.reports.extract import IndexEntry, MissingModule, index_entry
 from processor.reports.owed import OwedCrashes
 from processor.reports.schema import SCHEMA_VERSION, Migration, pending
 from processor.storage.crashstorage import CrashStorage
@@ -111,7 +111,12 @@ class ReportIndex:
     def _ready(self) -> Database:
         """The database, its schema created or checked (and upgraded) on first use."""
         if not self._checked:
-            self.open_schema()
+            try:
+                self.open_schema()
+            except BaseException:
+                # A refused index is not used again: its connections go now, not at exit.
+                self.close()
+                raise
         return self.database
 
     def open_schema(self, offline: bool = False) -> list[Migration]:
@@ -197,39 +202,44 @@ class ReportIndex:
     def add(self, entries: Iterable[IndexEntry], wait_s: float | None = None) -> int:
         """Insert or replace the entries' crashes in one transaction; returns how many.
 
-        ``wait_s`` bounds the wait for a database connection (default: CONNECT_TIMEOUT_S)."""
+        Statement by statement over the whole batch (PostgreSQL pipelines each into one round
+        trip). ``wait_s`` bounds the wait for a database connection."""
+        entries = list(entries)
+        if not entries:
+            return 0
         database = self._ready()
-        count = 0
         with database.transaction(wait_s) as tx:
-            for entry in entries:
-                self._replace(tx, entry)
-                count += 1
-        return count
+            self._replace(tx, entries)
+        return len(entries)
 
     @staticmethod
-    def _replace(tx: Any, entry: IndexEntry) -> None:
-        date = entry.date.isoformat()
+    def _replace(tx: Any, entries: Sequence[IndexEntry]) -> None:
         # An upsert keeps a known crash's id, so only its own rows below are replaced.
-        (crash,) = tx.execute(
+        ids = tx.returning_many(
             "INSERT INTO crashes (crash_id, date, signature, product, version, generation) "
             "VALUES (?, ?, ?, ?, ?, (SELECT value FROM meta WHERE key = 'generation')) "
             "ON CONFLICT (crash_id) DO UPDATE SET date = excluded.date, "
             "signature = excluded.signature, product = excluded.product, "
             "version = excluded.version, generation = excluded.generation RETURNING id",
-            (entry.crash_id, date, entry.signature, entry.product, entry.version),
-        ).fetchone()
-        tx.execute("DELETE FROM crash_modules WHERE crash = ?", (crash,))
-        tx.execute("DELETE FROM missing_symbols WHERE crash = ?", (crash,))
+            [(e.crash_id, e.date.isoformat(), e.signature, e.product, e.version) for e in entries],
+        )
+        tx.executemany("DELETE FROM crash_modules WHERE crash = ?", [(i,) for i in ids])
+        tx.executemany("DELETE FROM missing_symbols WHERE crash = ?", [(i,) for i in ids])
         tx.executemany(
             "INSERT INTO crash_modules (crash, module, date) VALUES (?, ?, ?) "
             "ON CONFLICT DO NOTHING",
-            [(crash, module, date) for module in entry.stack_modules],
+            [
+                (crash, module, entry.date.isoformat())
+                for crash, entry in zip(ids, entries, strict=True)
+                for module in entry.stack_modules
+            ],
         )
         tx.executemany(
             "INSERT INTO missing_symbols (crash, date, filename, version, debug_file, "
             "debug_id, code_id, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (crash, date, m.filename, m.version, m.debug_file, m.debug_id, m.code_id, m.reason)
+                (crash, entry.date.isoformat(), *_missing_columns(m))
+                for crash, entry in zip(ids, entries, strict=True)
                 for m in entry.missing
             ],
         )
@@ -295,6 +305,10 @@ class ReportIndex:
 
     def crash_count(self) -> int:
         return self.query("SELECT count(*) FROM crashes")[0][0]
+
+
+def _missing_columns(m: MissingModule) -> tuple[str | None, ...]:
+    return (m.filename, m.version, m.debug_file, m.debug_id, m.code_id, m.reason)
 
 
 def recreate_index(target: IndexTarget) -> None:

@@ -28,7 +28,7 @@ def version_1_index(target) -> list[str]:
         for n in range(3):
             crash_id = create_crash_id(datetime.datetime(2026, 11, 1 + n, tzinfo=datetime.UTC))
             entry = index_entry(crash_id, {"signature": f"sig {n % 2}", "product": "Firefox"})
-            ReportIndex._replace(tx, entry)
+            ReportIndex._replace(tx, [entry])
             crash_ids.append(crash_id)
     database.close()
     return crash_ids
