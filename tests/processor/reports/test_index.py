@@ -178,7 +178,8 @@ def test_reindex_drops_crashes_gone_from_storage_but_keeps_concurrent_ones(
     def progress(done: int, total: int) -> None:
         # A daemon worker indexes a crash while the rebuild runs (not in the storage listing).
         if done == 1:
-            ReportIndex(private.index_path).on_processed(newcomer, {"signature": "meanwhile"})
+            with ReportIndex(private.index_path) as worker:
+                worker.on_processed(newcomer, {"signature": "meanwhile"})
 
     result = reindex(storage, index, progress=progress)
     assert result.dropped == 1

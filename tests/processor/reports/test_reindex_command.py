@@ -23,7 +23,8 @@ def test_reindex_command_prints_the_count(report_storage, new_index, capsys):
     assert f"indexed {len(report_storage.processed)} crashes" in text
     assert "1 not processed yet" in text
     assert capsys.readouterr().err == ""  # stderr is no terminal here: no bar
-    assert ReportIndex(index, create=False).crash_count() == len(report_storage.processed)
+    with ReportIndex(index, create=False) as reader:
+        assert reader.crash_count() == len(report_storage.processed)
 
 
 def test_reindex_index_defaults_to_the_environment(report_storage, tmp_path, monkeypatch):
