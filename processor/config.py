@@ -44,9 +44,12 @@ FIELD_KEYS: dict[str, str] = {
     "queue_lease": "queue.lease",
     "queue_max_attempts": "queue.max_attempts",
     "queue_retry_delay": "queue.retry_delay",
+    "allow_volatile_redis": "queue.allow_volatile_redis",
     "workers": "daemon.workers",
     "job_timeout": "daemon.job_timeout",
     "daemon_log_interval": "daemon.log_interval",
+    "reconcile_interval": "daemon.reconcile_interval",
+    "reconcile_days": "daemon.reconcile_days",
     "report_index": "reports.index",
     "report_owed": "reports.owed",
     "metrics": "metrics.backend",
@@ -104,8 +107,11 @@ class Settings:
     queue_lease: float = 60.0
     queue_max_attempts: int = 3
     queue_retry_delay: float = 5.0
+    allow_volatile_redis: bool = False
     job_timeout: float = 900.0
     daemon_log_interval: float = 60.0
+    reconcile_interval: float = 900.0
+    reconcile_days: int = 7
     # The report index: an SQLite path or a postgresql:// URL (None: beside a local storage
     # directory, see reports.index).
     report_index: str | Path | None = None

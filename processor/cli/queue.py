@@ -5,6 +5,7 @@ A dead-lettered crash is stored but unprocessed until someone looks at why and r
 (after a fix, or once the storage is back); these commands are that someone's tools. A crash
 a collector stored while its queue was down is stranded the same way until requeue-stored
 (or the daemon, at start) queues it.
+``reconcile`` finds the crashes a queue lost altogether (see processor/service/reconcile.py).
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from processor.cli.common import (
     error,
     settings_from_args,
 )
+from processor.cli.reprocess import parse_date
 from processor.config import ConfigError
 from processor.queues import QUEUE_NAMES, CrashQueue, QueueError
+from processor.service.reconcile import reconcile
 from processor.service.requeue import DEFAULT_DAYS, requeue_stored
 from processor.service.wiring import open_settings_queue, open_settings_storage
 from processor.storage import StorageError
@@ -96,11 +99,30 @@ def cmd_requeue_stored(queue: CrashQueue, args: argparse.Namespace, out: TextIO)
     return EXIT_OK
 
 
+def cmd_reconcile(queue: CrashQueue, args: argparse.Namespace, out: TextIO) -> int:
+    """Queue again the stored crashes that are unprocessed and in no queue; print their ids."""
+    storage = open_settings_storage(args.settings, processed=False)
+    try:
+        result = reconcile(storage, queue, args.since, dry_run=args.dry_run)
+    finally:
+        storage.close()
+    for crash_id in result.requeued:
+        print(crash_id, file=out)
+    verb = "would queue" if args.dry_run else "queued"
+    print(
+        f"crashproc: checked {result.checked} stored crash(es): {result.processed} processed, "
+        f"{result.queued} queued or dead-lettered; {verb} {len(result.requeued)} again",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
 ACTIONS = {
     "status": cmd_status,
     "dead": cmd_dead,
     "retry": cmd_retry,
     "requeue-stored": cmd_requeue_stored,
+    "reconcile": cmd_reconcile,
 }
 
 
@@ -111,9 +133,10 @@ def cmd_queue(args: argparse.Namespace, out: TextIO) -> int:
     except (ConfigError, QueueError) as exc:
         error(str(exc))
         return EXIT_USAGE
+    args.settings = settings
     try:
         return ACTIONS[args.action](queue, args, out)
-    except QueueError as exc:
+    except (QueueError, StorageError) as exc:
         error(str(exc))
         return EXIT_FAILED
     finally:
@@ -140,6 +163,18 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="look at crashes stored in the last N days (default: %(default)s)",
     )
     add_storage_argument(requeue)
-    for action in (status, dead, retry, requeue):
+    again = actions.add_parser(
+        "reconcile",
+        help="queue again the stored crashes that are unprocessed and in no queue (lost by a "
+        "queue); prints their ids",
+    )
+    again.add_argument(
+        "--since", type=parse_date, metavar="DATE", help="only crashes dated DATE or later"
+    )
+    again.add_argument(
+        "--dry-run", action="store_true", help="print the crashes without queueing them"
+    )
+    add_storage_argument(again)
+    for action in (status, dead, retry, requeue, again):
         add_queue_argument(action)
         action.set_defaults(func=cmd_queue)

@@ -144,6 +144,11 @@ class CrashQueue(ABC):
     def dead_letters(self) -> list[DeadLetter]: ...
 
     @abstractmethod
+    def crash_ids(self) -> set[str]:
+        """Every crash id the backend holds: ready, leased, waiting for a retry or
+        dead-lettered (what ``crashproc queue reconcile`` must not queue again)."""
+
+    @abstractmethod
     def requeue_dead_letters(self, job_ids: Iterable[str] | None = None) -> int:
         """Put dead-lettered crashes back on their queues with fresh attempts."""
 

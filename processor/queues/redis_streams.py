@@ -17,12 +17,22 @@ holder whose lease was taken over (its attempt number is no longer current) can 
 ack nor fail it.
 
 The time an entry was queued comes from its id (Redis's clock), for the already-done check.
+
+Persistence: a Redis without an append-only file (its default configuration) forgets every
+queued crash when it restarts, and then answers as if the queues had always been empty. The
+queue therefore refuses such a server at start unless ``allow_volatile`` says the loss is
+accepted, and warns when acknowledged writes can still be lost to a power failure
+(``appendfsync`` other than ``always``). A consumer group found missing after start is the
+trace such a loss leaves: it is recreated, logged at ERROR and counted
+(``crashproc.processor.queue.group_recreated``); ``crashproc queue reconcile`` queues again
+the stored crashes that were lost.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -31,6 +41,7 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
+from processor.metrics import METRICS
 from processor.queues.base import (
     LEASE_EXPIRED_ERROR,
     MAX_RETRY_DELAY,
@@ -46,10 +57,17 @@ from processor.queues.base import (
     retry_delay,
 )
 
+logger = logging.getLogger(__name__)
+
 GROUP = "processors"
 RETRY_CONSUMER = "(retry)"
 DEFAULT_PREFIX = "crashproc"
 SOCKET_TIMEOUT = 10.0
+# What the refusal and the warnings tell an operator to configure (redis.conf or CONFIG SET).
+PERSISTENT_CONFIG = "appendonly yes"
+DURABLE_CONFIG = "appendfsync always"
+ALLOW_SETTING = "queue.allow_volatile_redis (CRASHPROC_QUEUE_ALLOW_VOLATILE_REDIS=1)"
+PAGE = 1000
 T = TypeVar("T")
 
 # KEYS: attempts, errors, released, dead, stream... (priority order)
@@ -209,9 +227,47 @@ def split_url(url: str) -> tuple[str, str, str]:
     return client_url, prefix, shown
 
 
+def _info_flag(info: dict[str, Any], name: str) -> bool:
+    return str(info.get(name, "0")) in ("1", "yes")
+
+
+def persistence_problem(client: redis.Redis) -> tuple[str | None, str | None]:
+    """(refusal, warning) about the server's persistence: a refusal when a restart loses
+    acknowledged writes (no append-only file), a warning when a power failure can.
+
+    ``CONFIG GET`` is often disabled on managed servers; ``INFO persistence`` is not, and is
+    enough for the refusal.
+    """
+    try:
+        info = client.info("persistence")
+    except redis.ResponseError:
+        # INFO disabled or renamed: nothing to refuse on, but the operator must know.
+        return None, "the Redis server does not tell its persistence (INFO is disabled)"
+    if not _info_flag(info, "aof_enabled"):
+        return (
+            "the Redis server keeps no append-only file, so a restart loses every queued "
+            f"crash without a trace: configure it with '{PERSISTENT_CONFIG}' (and "
+            f"'{DURABLE_CONFIG}' to lose nothing on a power failure), or set {ALLOW_SETTING} "
+            "to accept the loss",
+            None,
+        )
+    try:
+        fsync = _text(client.config_get("appendfsync").get("appendfsync", "") or "")
+    except redis.ResponseError:
+        fsync = ""  # CONFIG is disabled or renamed: the policy cannot be known
+    if fsync == "always":
+        return None, None
+    policy = f"'appendfsync {fsync}'" if fsync else "an unknown appendfsync policy"
+    return None, (
+        f"the Redis server runs with {policy}: queued crashes acknowledged in the last "
+        f"second(s) before a power failure can be lost; '{DURABLE_CONFIG}' loses none"
+    )
+
+
 class RedisCrashQueue(CrashQueue):
-    def __init__(self, url: str, **options: float):
+    def __init__(self, url: str, allow_volatile: bool = False, **options: float):
         super().__init__(**options)  # type: ignore[arg-type]
+        self.allow_volatile = allow_volatile
         client_url, self.prefix, self._shown = split_url(url)
         try:
             self.client = redis.Redis.from_url(
@@ -232,18 +288,50 @@ class RedisCrashQueue(CrashQueue):
         self._renew = self.client.register_script(RENEW)
         self._ack = self.client.register_script(ACK)
         self._fail = self.client.register_script(FAIL)
+        self._call(self._check_persistence)
         self._call(self._create_groups)
 
     def describe(self) -> str:
         return f"redis {self._shown} (prefix {self.prefix})"
 
-    def _create_groups(self) -> None:
+    def _check_persistence(self) -> None:
+        refusal, warning = persistence_problem(self.client)
+        if refusal and not self.allow_volatile:
+            raise QueueError(f"{self.describe()}: {refusal}")
+        if refusal:
+            logger.warning(
+                "%s: %s (allowed by queue.allow_volatile_redis)", self.describe(), refusal
+            )
+        elif warning:
+            logger.warning("%s: %s", self.describe(), warning)
+
+    def _create_groups(self) -> int:
+        """Create the missing consumer groups (and streams); returns how many were missing."""
+        created = 0
         for stream in self.streams.values():
             try:
                 self.client.xgroup_create(stream, GROUP, id="0", mkstream=True)
+                created += 1
             except redis.ResponseError as exc:
                 if "BUSYGROUP" not in str(exc):
                     raise
+        return created
+
+    def _recreate_groups(self) -> None:
+        """The groups vanished while in use: Redis restarted without its data (or someone
+        deleted the keys), and whatever was queued or leased is gone."""
+        created = self._create_groups()
+        if created:
+            METRICS.incr("processor.queue.group_recreated", created)
+            logger.error(
+                "%s: %d consumer group(s) had vanished and were recreated: the Redis server "
+                "lost its data (restarted without persistence?); queued crashes were lost. "
+                "Run 'crashproc queue reconcile' to queue stored crashes again, and configure "
+                "Redis with '%s'",
+                self.describe(),
+                created,
+                PERSISTENT_CONFIG,
+            )
 
     def _call(self, operation: Callable[[], T]) -> T:
         """Run a Redis operation; a restarted Redis that lost its groups gets them back."""
@@ -253,7 +341,7 @@ class RedisCrashQueue(CrashQueue):
             except redis.ResponseError as exc:
                 if "NOGROUP" not in str(exc):
                     raise
-                self._create_groups()
+                self._recreate_groups()
                 return operation()
         except redis.RedisError as exc:
             raise QueueError(f"{self.describe()}: {exc.__class__.__name__}: {exc}") from None
@@ -413,6 +501,32 @@ class RedisCrashQueue(CrashQueue):
                 )
             )
         return letters
+
+    def _stream_entries(self, stream: str) -> Iterable[tuple[str, dict[str, str]]]:
+        """Every entry of a stream, a page at a time (a stream can hold millions)."""
+        start = "-"
+        while True:
+            page = self._call(
+                lambda s=start: self.client.xrange(stream, min=s, max="+", count=PAGE)
+            )
+            for entry_id, raw in page:
+                yield _text(entry_id), {_text(k): _text(v) for k, v in raw.items()}
+            if len(page) < PAGE:
+                return
+            start = "(" + _text(page[-1][0])
+
+    def crash_ids(self) -> set[str]:
+        # An entry stays in its stream until it is acked (then deleted), so the streams hold
+        # the ready, leased and retry-waiting crashes alike.
+        found = set()
+        for stream in self.streams.values():
+            for _, fields in self._stream_entries(stream):
+                found.add(fields.get("crash_id", ""))
+        for _, fields in self._stream_entries(self.dead_key):
+            original = _fields(json.loads(fields.get("fields") or "[]") or [])
+            found.add(original.get("crash_id", ""))
+        found.discard("")
+        return found
 
     def requeue_dead_letters(self, job_ids: Iterable[str] | None = None) -> int:
         wanted = None if job_ids is None else set(job_ids)

@@ -271,6 +271,10 @@ class SQLiteCrashQueue(CrashQueue):
             for job_id, queue, crash_id, ruleset, attempts, error, enqueued_at, dead_at in rows
         ]
 
+    def crash_ids(self) -> set[str]:
+        rows = self._read("SELECT crash_id FROM jobs UNION SELECT crash_id FROM dead_letters")
+        return {crash_id for (crash_id,) in rows}
+
     def requeue_dead_letters(self, job_ids: Iterable[str] | None = None) -> int:
         wanted = None if job_ids is None else {int(j) for j in job_ids if str(j).isdigit()}
         now = time.time()

@@ -7,8 +7,11 @@ from urllib.parse import unquote, urlsplit
 from processor.queues.base import CrashQueue, QueueError
 
 
-def open_queue(url: str, **options: float) -> CrashQueue:
-    """The queue backend a URL names; options are lease_seconds, max_attempts, retry_delay."""
+def open_queue(url: str, allow_volatile_redis: bool = False, **options: float) -> CrashQueue:
+    """The queue backend a URL names; options are lease_seconds, max_attempts, retry_delay.
+
+    A Redis server that would lose queued crashes on a restart is refused unless
+    ``allow_volatile_redis`` (see processor.queues.redis_streams)."""
     if url.startswith("sqlite:"):
         rest = url[len("sqlite:") :]
         if rest.startswith("//"):
@@ -34,7 +37,7 @@ def open_queue(url: str, **options: float) -> CrashQueue:
                 f"{scheme}:// queues need redis: pip install 'crashproc[redis]'"
             ) from None
 
-        return RedisCrashQueue(url, **options)
+        return RedisCrashQueue(url, allow_volatile=allow_volatile_redis, **options)
     scheme = url.split(":", 1)[0] if ":" in url else ""
     shown = scheme[:20] if scheme else url[:60]
     raise QueueError(f"unsupported queue URL {shown!r}: use sqlite:PATH or redis://host:port/db")

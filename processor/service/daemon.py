@@ -6,6 +6,10 @@ is retried and, after the allowed attempts, dead-lettered); it kills a worker st
 crash for longer than the job timeout; it logs a progress line with rates and queue depths at
 a fixed interval. SIGTERM or SIGINT asks every worker to finish its current crash and stop; a
 second signal stops them at once (their crashes come back when their leases run out).
+
+At start, and then every ``daemon.reconcile_interval`` seconds from a thread of its own, it
+queues again the recent stored crashes that a queue lost (processor/service/reconcile.py), so
+a queue that forgot its content costs time, not crashes.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 from processor.config import Settings
 from processor.observability.emit import record_queue_depth
 from processor.queues import QUEUE_NAMES, CrashQueue, QueueError
+from processor.service.reconcile import days_back, reconcile
 from processor.service.requeue import requeue_stored
 from processor.service.wiring import open_settings_queue, open_settings_storage
 from processor.service.worker import (
@@ -35,6 +40,7 @@ from processor.service.worker import (
     WorkerConfig,
     worker_main,
 )
+from processor.storage import StorageError
 
 logger = logging.getLogger("crashproc.daemon")
 
@@ -105,6 +111,7 @@ class Daemon:
         self.hard_stop = False
         self.bad_configuration = False
         self._wake = threading.Event()
+        self._stopped = threading.Event()
         self.queue: CrashQueue | None = None
         self._last_log = 0.0
         self._started = time.monotonic()
@@ -130,6 +137,38 @@ class Daemon:
             requeue_stored(storage, self.queue)
         finally:
             storage.close()
+
+    def reconcile(self) -> int:
+        """Queue again the recent stored crashes the queue lost; how many. Failures are logged
+        (the next reconcile tries again), never raised: they must not stop processing."""
+        assert self.queue is not None
+        started = time.monotonic()
+        try:
+            storage = open_settings_storage(self.settings, processed=False)
+            try:
+                since = days_back(self.settings.reconcile_days)
+                result = reconcile(storage, self.queue, since)
+            finally:
+                storage.close()
+        except (QueueError, StorageError) as exc:
+            logger.error("reconcile failed: %s", exc)
+            return 0
+        logger.info(
+            "reconcile: %d stored crash(es) since %s in %.1f s: %d processed, %d queued, "
+            "%d queued again",
+            result.checked,
+            since.isoformat(),
+            time.monotonic() - started,
+            result.processed,
+            result.queued,
+            len(result.requeued),
+        )
+        return len(result.requeued)
+
+    def _reconcile_periodically(self) -> None:
+        interval = self.settings.reconcile_interval
+        while not self._stopped.wait(interval):
+            self.reconcile()
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         if self.stopping:
@@ -168,6 +207,11 @@ class Daemon:
             self.queue.describe() if self.queue else "?",
             " (until the queues are empty)" if self.once else "",
         )
+        self.reconcile()
+        if self.settings.reconcile_interval > 0 and not self.once:
+            threading.Thread(
+                target=self._reconcile_periodically, name="reconcile", daemon=True
+            ).start()
         try:
             for slot in self.slots:
                 self._start(slot)
@@ -181,6 +225,7 @@ class Daemon:
                 if time.monotonic() - self._last_log >= self.settings.daemon_log_interval:
                     self.log_progress()
         finally:
+            self._stopped.set()
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
         self.log_progress(final=True)

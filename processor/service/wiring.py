@@ -22,8 +22,12 @@ def queue_options(settings: Settings) -> dict[str, float]:
 
 
 def open_settings_queue(settings: Settings) -> CrashQueue:
-    """The configured crash queue."""
-    return open_queue(settings.queue, **queue_options(settings))
+    """The configured crash queue (a Redis one checked for persistence)."""
+    return open_queue(
+        settings.queue,
+        allow_volatile_redis=settings.allow_volatile_redis,
+        **queue_options(settings),
+    )
 
 
 def open_settings_storage(settings: Settings, *, processed: bool = True) -> CrashStorage:

@@ -48,11 +48,17 @@ def free_port() -> int:
 
 class RedisServer:
     """One redis-server with append-only persistence in ``directory``, so a restart keeps
-    everything acknowledged (``--appendfsync always``: a stop is as a crash, nothing buffered)."""
+    everything acknowledged (``--appendfsync always``: a stop is as a crash, nothing buffered).
 
-    def __init__(self, directory: Path):
+    ``persistent=False`` runs it as redis-server's defaults do when no configuration file
+    asks for an append-only file: nothing survives a kill (``fsync`` sets the policy of a
+    persistent one)."""
+
+    def __init__(self, directory: Path, persistent: bool = True, fsync: str = "always"):
         self.directory = directory
         self.port = free_port()
+        self.persistent = persistent
+        self.fsync = fsync
         self.process: subprocess.Popen | None = None
 
     @property
@@ -73,9 +79,9 @@ class RedisServer:
                 "--save",
                 "",
                 "--appendonly",
-                "yes",
+                "yes" if self.persistent else "no",
                 "--appendfsync",
-                "always",
+                self.fsync,
                 "--protected-mode",
                 "yes",
             ],
