@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from processor.crashid import crash_id_problem, derive_crash_id
+from processor.jsontext import loads_clean, surrogate_note
 
 RAW_CRASH_FILE = "raw_crash.json"
 PRECOMPUTED_SUFFIX = ".json"
@@ -50,8 +51,9 @@ def _utc_now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
-def load_raw_crash(path: Path) -> dict[str, Any]:
-    """Parse ``raw_crash.json``; any problem is a CrashInputError naming the file."""
+def load_raw_crash(path: Path, notes: list[str] | None = None) -> dict[str, Any]:
+    """Parse ``raw_crash.json``; any problem is a CrashInputError naming the file. Text no
+    UTF-8 can hold is replaced, with a note in ``notes``."""
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -66,7 +68,7 @@ def load_raw_crash(path: Path) -> dict[str, Any]:
         )
     try:
         with open(path, "rb") as fp:
-            raw_crash = json.loads(fp.read().decode("utf-8", errors="replace"))
+            raw_crash, replaced = loads_clean(fp.read().decode("utf-8", errors="replace"))
     except OSError as exc:
         raise CrashInputError(f"{path}: cannot read ({exc.__class__.__name__})") from None
     except RecursionError:
@@ -75,6 +77,8 @@ def load_raw_crash(path: Path) -> dict[str, Any]:
         raise CrashInputError(f"{path}: not valid JSON ({exc.__class__.__name__}: {exc})") from None
     if not isinstance(raw_crash, dict):
         raise CrashInputError(f"{path}: expected a JSON object, got {type(raw_crash).__name__}")
+    if replaced and notes is not None:
+        notes.append(surrogate_note(replaced, RAW_CRASH_FILE))
     return raw_crash
 
 
@@ -108,8 +112,8 @@ def load_crash_dir(path: str | Path) -> CrashInput:
     path = Path(path)
     if not path.is_dir():
         raise CrashInputError(f"{path}: not a crash directory")
-    raw_crash = load_raw_crash(path / RAW_CRASH_FILE)
     notes: list[str] = []
+    raw_crash = load_raw_crash(path / RAW_CRASH_FILE, notes)
 
     crash_id = raw_crash.get("uuid")
     if crash_id is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from processor.config import Settings
 from processor.crashdir import CrashInput
 from processor.errors import ErrorReporter
+from processor.jsontext import SURROGATE, replace_lone_surrogates, surrogate_note
 from processor.pipeline import Pipeline, UnknownRuleset
 from processor.rulesets import build_rulesets
 
@@ -49,9 +51,26 @@ class CrashProcessor:
         self.check_ruleset(ruleset)
         processed = dict(previous or {})
         with tempfile.TemporaryDirectory(prefix=f"crashproc-{crash.crash_id}-") as tmpdir:
-            return self.pipeline.process_crash(
+            processed = self.pipeline.process_crash(
                 ruleset, crash.raw_crash, crash.dumps, processed, tmpdir, notes=crash.notes
             )
+        return clean_text(processed)
 
     def close(self) -> None:
         self.pipeline.close()
+
+
+def clean_text(processed: dict[str, Any]) -> dict[str, Any]:
+    """The processed crash with text no UTF-8 can hold replaced, and a note saying where: rules
+    can bring it in from anywhere (a stackwalker output, JSON inside an annotation)."""
+    # One pass in C finds out whether the walk in Python is needed at all.
+    if not SURROGATE.search(json.dumps(processed, ensure_ascii=False, default=str)):
+        return processed
+    cleaned, replaced = replace_lone_surrogates(processed)
+    if replaced:
+        note = surrogate_note(replaced, "processed crash")
+        notes = cleaned.get("processor_notes")
+        cleaned["processor_notes"] = (
+            f"{notes}\n{note}" if isinstance(notes, str) and notes else note
+        )
+    return cleaned

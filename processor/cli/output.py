@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from processor.jsontext import dumps_utf8
+
 
 def dumps_json(document: Any) -> str:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON that any UTF-8 output accepts (see processor.jsontext)."""
+    return dumps_utf8(document, separators=(",", ":"))
 
 
 def write_atomically(path: Path, text: str) -> None:

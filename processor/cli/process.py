@@ -20,6 +20,7 @@ from processor.cli.common import (
 from processor.cli.output import dumps_json, summary_line, write_atomically
 from processor.config import ConfigError
 from processor.crashdir import CrashInputError, load_crash_dir
+from processor.errors import traceback_without_message
 from processor.pipeline import UnknownRuleset
 from processor.rulesets import RulesetError
 from schemas.library import SchemaError, load_schema
@@ -48,26 +49,26 @@ def cmd_process(args: argparse.Namespace, out: TextIO) -> int:
         try:
             crash = load_crash_dir(directory)
             processed = processor.process(crash, args.ruleset)
+            document = public_schema.public_view(processed) if public_schema else processed
+            if args.out:
+                target = Path(args.out) / f"{crash.crash_id}.json"
+                write_atomically(target, dumps_json(document) + "\n")
+                print(f"{summary_line(processed, directory)}  -> {target}", file=out)
+            elif args.format == "summary":
+                print(summary_line(processed, directory), file=out)
+            else:
+                print(dumps_json(document), file=out)
+            out.flush()
         except CrashInputError as exc:
             error(str(exc))
             status = EXIT_FAILED
-            continue
+        except BrokenPipeError:
+            raise  # the reader went away: the command ends quietly (status 141)
         except Exception as exc:
             # A bug must not cost the rest of the batch; the message may hold crash data.
-            logger.exception("processing %s failed", directory)
+            logger.error("processing %s failed\n%s", directory, traceback_without_message(exc))
             error(f"{directory}: unexpected {exc.__class__.__name__} while processing")
             status = EXIT_FAILED
-            continue
-        document = public_schema.public_view(processed) if public_schema else processed
-        if args.out:
-            target = Path(args.out) / f"{crash.crash_id}.json"
-            write_atomically(target, dumps_json(document) + "\n")
-            print(f"{summary_line(processed, directory)}  -> {target}", file=out)
-        elif args.format == "summary":
-            print(summary_line(processed, directory), file=out)
-        else:
-            print(dumps_json(document), file=out)
-        out.flush()
     processor.close()
     return status
 

@@ -7,6 +7,7 @@ only once queued, so the output lists exactly the crashes that will be processed
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from typing import Any, TextIO
 
@@ -21,9 +22,12 @@ from processor.cli.common import (
 )
 from processor.config import ConfigError
 from processor.crashdir import CrashInputError, load_crash_dir
+from processor.errors import traceback_without_message
 from processor.queues import PRIORITY, STANDARD, QueueError
 from processor.service.wiring import open_settings_queue, open_settings_storage
-from processor.storage import StorageError, stored_outputs
+from processor.storage import CrashStorage, StorageError, stored_outputs
+
+logger = logging.getLogger("crashproc")
 
 PUBLISH_BATCH = 50
 
@@ -37,6 +41,30 @@ def add_collector_notes(raw_crash: dict[str, Any], notes: list[str]) -> None:
         return  # the processor notes the broken metadata block itself
     existing = metadata.get("collector_notes")
     metadata["collector_notes"] = [*(existing if isinstance(existing, list) else []), *notes]
+
+
+def store_one(storage: CrashStorage, directory: str) -> str | None:
+    """Store one crash directory; its crash id, or None when it was reported as failed (the
+    other directories go on whatever went wrong with this one)."""
+    try:
+        crash = load_crash_dir(directory)
+        add_collector_notes(crash.raw_crash, crash.notes)
+        storage.save_raw_crash(
+            crash.crash_id, crash.raw_crash, crash.dumps, stored_outputs(crash.dumps.items())
+        )
+    except CrashInputError as exc:
+        error(str(exc))
+    except StorageError as exc:
+        error(f"{directory}: cannot store: {exc}")
+    except OSError as exc:
+        error(f"{directory}: cannot store: {exc.__class__.__name__}: {exc.strerror}")
+    except Exception as exc:
+        # A bug must not cost the rest of the batch; the message may hold crash data.
+        logger.error("storing %s failed\n%s", directory, traceback_without_message(exc))
+        error(f"{directory}: unexpected {exc.__class__.__name__} while storing")
+    else:
+        return crash.crash_id
+    return None
 
 
 def cmd_submit(args: argparse.Namespace, out: TextIO) -> int:
@@ -60,6 +88,7 @@ def cmd_submit(args: argparse.Namespace, out: TextIO) -> int:
             queue.publish(queue_name, batch)
         except QueueError as exc:
             error(f"{exc}; stored but not queued: {' '.join(batch)}")
+            batch.clear()  # named once; `crashproc queue reconcile` queues them later
             return False
         for crash_id in batch:
             storage.mark_queued(crash_id)  # requeue-stored leaves it alone
@@ -69,33 +98,19 @@ def cmd_submit(args: argparse.Namespace, out: TextIO) -> int:
         batch.clear()
         return True
 
-    for directory in args.dirs:
-        try:
-            crash = load_crash_dir(directory)
-            add_collector_notes(crash.raw_crash, crash.notes)
-            storage.save_raw_crash(
-                crash.crash_id,
-                crash.raw_crash,
-                crash.dumps,
-                stored_outputs(crash.dumps.items()),
-            )
-        except CrashInputError as exc:
-            error(str(exc))
+    try:
+        for directory in args.dirs:
+            crash_id = store_one(storage, directory)
+            if crash_id is None:
+                status = EXIT_FAILED
+                continue
+            batch.append(crash_id)
+            if len(batch) >= PUBLISH_BATCH and not flush():
+                return EXIT_FAILED
+    finally:
+        # Whatever stopped the loop, what is stored gets queued (or named as not queued).
+        if not flush():
             status = EXIT_FAILED
-            continue
-        except StorageError as exc:
-            error(f"{directory}: cannot store: {exc}")
-            status = EXIT_FAILED
-            continue
-        except OSError as exc:
-            error(f"{directory}: cannot store: {exc.__class__.__name__}: {exc.strerror}")
-            status = EXIT_FAILED
-            continue
-        batch.append(crash.crash_id)
-        if len(batch) >= PUBLISH_BATCH and not flush():
-            return EXIT_FAILED
-    if not flush():
-        return EXIT_FAILED
     print(f"crashproc: submitted {submitted} crash(es) to the {queue_name} queue", file=sys.stderr)
     queue.close()
     storage.close()

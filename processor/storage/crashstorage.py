@@ -33,6 +33,7 @@ from processor.crashdir import (
     precomputed_output_path,
 )
 from processor.crashid import crash_id_problem, date_from_crash_id, validate_crash_id
+from processor.jsontext import dumps_utf8, loads_clean, surrogate_note
 from processor.storage.objectstore import KeyNotFound, ObjectStore, StorageError
 
 logger = logging.getLogger(__name__)
@@ -94,16 +95,20 @@ def processed_key(crash_id: str, public: bool = False) -> str:
 
 
 def encode_json(document: Any) -> bytes:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """Compact UTF-8 JSON; text UTF-8 cannot hold (lone surrogates) is replaced, never fatal."""
+    return dumps_utf8(document, separators=(",", ":")).encode("utf-8")
 
 
-def decode_json_object(data: bytes, key: str) -> dict[str, Any]:
+def decode_json_object(data: bytes, key: str, replaced: list[str] | None = None) -> dict[str, Any]:
+    """The stored JSON object; the paths of text replaced on the way go to ``replaced``."""
     try:
-        document = json.loads(data.decode("utf-8"))
+        document, paths = loads_clean(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise CorruptCrashData(f"{key}: not valid JSON ({exc.__class__.__name__})") from None
     if not isinstance(document, dict):
         raise CorruptCrashData(f"{key}: expected a JSON object, got {type(document).__name__}")
+    if replaced is not None:
+        replaced.extend(paths)
     return document
 
 
@@ -217,8 +222,11 @@ class CrashStorage:
 
     def load_crash(self, crash_id: str, directory: str | Path) -> CrashInput:
         """Everything the pipeline needs to process a stored crash, dumps fetched to files."""
-        raw_crash = self.load_raw_crash(crash_id)
+        replaced: list[str] = []
+        raw_crash = self._load_object(raw_crash_key(crash_id), crash_id, "raw crash", replaced)
         dumps, notes = self.fetch_dumps(crash_id, directory)
+        if replaced:
+            notes.insert(0, surrogate_note(replaced, "stored raw crash"))
         return CrashInput(
             path=Path(directory), crash_id=crash_id, raw_crash=raw_crash, dumps=dumps, notes=notes
         )
@@ -260,12 +268,14 @@ class CrashStorage:
         kind = "public processed crash" if public else "processed crash"
         return self._load_object(processed_key(crash_id, public), crash_id, kind)
 
-    def _load_object(self, key: str, crash_id: str, kind: str) -> dict[str, Any]:
+    def _load_object(
+        self, key: str, crash_id: str, kind: str, replaced: list[str] | None = None
+    ) -> dict[str, Any]:
         try:
             data = self.store.get(key)
         except KeyNotFound:
             raise CrashNotFound(f"crash {crash_id}: no {kind} in storage") from None
-        return decode_json_object(data, key)
+        return decode_json_object(data, key, replaced)
 
     # -- listing ----------------------------------------------------------------------------
 

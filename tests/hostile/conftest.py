@@ -27,7 +27,9 @@ def _load(name: str, path: Path):
 redisserver = _load(
     "crashproc_tests_redisserver", TESTS / "processor" / "queues" / "redisserver.py"
 )
-daemon_helpers = _load("crashproc_tests_daemon_helpers", TESTS / "processor" / "daemon" / "conftest.py")
+daemon_helpers = _load(
+    "crashproc_tests_daemon_helpers", TESTS / "processor" / "daemon" / "conftest.py"
+)
 
 make_site = daemon_helpers.make_site
 sample_dir = daemon_helpers.sample_dir
@@ -47,5 +49,13 @@ def everysec_redis(tmp_path):
     """A redis-server with an append-only file synced once a second (redis.conf's default
     policy once appendonly is on)."""
     server = redisserver.RedisServer(tmp_path / "redis", fsync="everysec").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def persistent_redis(tmp_path):
+    """A redis-server that loses nothing: append-only file, fsync on every write."""
+    server = redisserver.RedisServer(tmp_path / "redis").start()
     yield server
     server.stop()

@@ -12,7 +12,6 @@ import logging
 
 import pytest
 
-from processor.metrics import METRICS  # noqa: F401  (the metric's emitter, for the record)
 from processor.queues import STANDARD, QueueError, open_queue
 
 IDS = [f"{i:08x}-0000-4000-8000-000000260918" for i in range(3)]
@@ -45,27 +44,19 @@ def test_everysec_is_used_with_a_warning(everysec_redis, caplog):
     queue.close()
 
 
-def test_a_fully_persistent_server_is_used_quietly(tmp_path, caplog):
-    from tests.hostile.conftest import redisserver
-
-    server = redisserver.RedisServer(tmp_path / "redis").start()
-    try:
-        with caplog.at_level(logging.WARNING, logger="processor.queues.redis_streams"):
-            open_queue(server.url).close()
-        assert caplog.text == ""
-    finally:
-        server.stop()
+def test_a_fully_persistent_server_is_used_quietly(persistent_redis, caplog):
+    with caplog.at_level(logging.WARNING, logger="processor.queues.redis_streams"):
+        open_queue(persistent_redis.url).close()
+    assert caplog.text == ""
 
 
 def test_commands_refuse_a_volatile_server_and_the_setting_lets_them(make_site, volatile_redis):
     site = make_site(volatile_redis.url)
-    (directory, crash_id), = site.crashes(1)
+    ((directory, crash_id),) = site.crashes(1)
     refused = site.crashproc("submit", str(directory))
     assert refused.returncode == 2
     assert "appendonly yes" in refused.stderr
-    allowed = site.crashproc(
-        "submit", str(directory), CRASHPROC_QUEUE_ALLOW_VOLATILE_REDIS="1"
-    )
+    allowed = site.crashproc("submit", str(directory), CRASHPROC_QUEUE_ALLOW_VOLATILE_REDIS="1")
     assert allowed.returncode == 0, allowed.stderr
     assert allowed.stdout.split() == [crash_id]
 
