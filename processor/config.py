@@ -29,6 +29,8 @@ FIELD_KEYS: dict[str, str] = {
     "extra_rules": "processor.extra_rules",
     "beta_version_table": "processor.beta_version_table",
     "max_annotation_size": "processor.max_annotation_size",
+    "max_raw_crash_size": "processor.max_raw_crash_size",
+    "max_dump_size": "processor.max_dump_size",
     "hostname": "processor.hostname",
     "stackwalker": "stackwalker.mode",
     "stackwalker_command": "stackwalker.command",
@@ -91,6 +93,8 @@ class Settings:
     extra_rules: list[str] = field(default_factory=list)
     beta_version_table: Path | None = None
     max_annotation_size: int = 1024 * 1024
+    max_raw_crash_size: int = 64 * 1024 * 1024
+    max_dump_size: int = 256 * 1024 * 1024
     hostname: str | None = None
     stackwalker: str = "auto"
     stackwalker_command: str = "minidump-stackwalk"

@@ -18,12 +18,15 @@ from typing import Any
 
 from processor.crashid import crash_id_problem, derive_crash_id
 from processor.jsontext import loads_clean, surrogate_note
+from processor.regularfiles import UnsafeFile, read_regular_file, regular_file_problem
 
 RAW_CRASH_FILE = "raw_crash.json"
 PRECOMPUTED_SUFFIX = ".json"
 DUMP_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
-# A raw crash larger than this is not a crash report but an accident or an attack.
+# A raw crash or a dump larger than these is not a crash report but an accident or an attack
+# (the processor.max_raw_crash_size and processor.max_dump_size settings).
 MAX_RAW_CRASH_BYTES = 64 * 1024 * 1024
+MAX_DUMP_BYTES = 256 * 1024 * 1024
 
 
 class CrashInputError(Exception):
@@ -51,26 +54,24 @@ def _utc_now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
-def load_raw_crash(path: Path, notes: list[str] | None = None) -> dict[str, Any]:
-    """Parse ``raw_crash.json``; any problem is a CrashInputError naming the file. Text no
-    UTF-8 can hold is replaced, with a note in ``notes``."""
+def load_raw_crash(
+    path: Path, notes: list[str] | None = None, max_bytes: int = MAX_RAW_CRASH_BYTES
+) -> dict[str, Any]:
+    """Parse ``raw_crash.json``; any problem is a CrashInputError naming the file. Only a
+    regular file (not a link) of at most ``max_bytes`` is read. Text no UTF-8 can hold is
+    replaced, with a note in ``notes``."""
     try:
-        size = path.stat().st_size
+        data = read_regular_file(path, max_bytes)
     except FileNotFoundError:
         raise CrashInputError(
             f"{path.parent}: no {RAW_CRASH_FILE} in the crash directory"
         ) from None
+    except UnsafeFile as exc:
+        raise CrashInputError(f"raw crash refused: {exc}") from None
     except OSError as exc:
         raise CrashInputError(f"{path}: cannot read ({exc.__class__.__name__})") from None
-    if size > MAX_RAW_CRASH_BYTES:
-        raise CrashInputError(
-            f"{path}: raw crash is {size} bytes, over the {MAX_RAW_CRASH_BYTES} limit"
-        )
     try:
-        with open(path, "rb") as fp:
-            raw_crash, replaced = loads_clean(fp.read().decode("utf-8", errors="replace"))
-    except OSError as exc:
-        raise CrashInputError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+        raw_crash, replaced = loads_clean(data.decode("utf-8", errors="replace"))
     except RecursionError:
         raise CrashInputError(f"{path}: not valid JSON (nested too deeply)") from None
     except ValueError as exc:
@@ -107,13 +108,21 @@ def _submitted(value: object) -> datetime.datetime:
     return _utc_now()
 
 
-def load_crash_dir(path: str | Path) -> CrashInput:
-    """Load one crash directory, assigning collector fields that a hand-made one lacks."""
+def load_crash_dir(
+    path: str | Path,
+    max_raw_crash_size: int = MAX_RAW_CRASH_BYTES,
+    max_dump_size: int = MAX_DUMP_BYTES,
+) -> CrashInput:
+    """Load one crash directory, assigning collector fields that a hand-made one lacks.
+
+    Only regular files count: a symbolic link, a named pipe or a device is ignored with a note,
+    never followed or read, and so is a dump over ``max_dump_size`` bytes.
+    """
     path = Path(path)
     if not path.is_dir():
         raise CrashInputError(f"{path}: not a crash directory")
     notes: list[str] = []
-    raw_crash = load_raw_crash(path / RAW_CRASH_FILE, notes)
+    raw_crash = load_raw_crash(path / RAW_CRASH_FILE, notes, max_raw_crash_size)
 
     crash_id = raw_crash.get("uuid")
     if crash_id is not None:
@@ -135,9 +144,12 @@ def load_crash_dir(path: str | Path) -> CrashInput:
         if name.endswith(PRECOMPUTED_SUFFIX) and DUMP_NAME_RE.match(
             name[: -len(PRECOMPUTED_SUFFIX)]
         ):
+            if problem := regular_file_problem(entry):
+                notes.append(f"ignored {name[:100]!r}: {problem}")
             continue  # a stored stackwalker output, found beside its dump by the stackwalk rule
-        if not entry.is_file():
-            notes.append(f"ignored {name!r}: not a regular file")
+        problem = regular_file_problem(entry, max_dump_size)
+        if problem:
+            notes.append(f"ignored {name[:100]!r}: {problem}")
         elif not DUMP_NAME_RE.match(name):
             notes.append(f"ignored file {name[:100]!r}: not a dump form-field name")
         else:

@@ -47,7 +47,7 @@ def cmd_process(args: argparse.Namespace, out: TextIO) -> int:
     status = EXIT_OK
     for directory in args.dirs:
         try:
-            crash = load_crash_dir(directory)
+            crash = load_crash_dir(directory, settings.max_raw_crash_size, settings.max_dump_size)
             processed = processor.process(crash, args.ruleset)
             document = public_schema.public_view(processed) if public_schema else processed
             if args.out:

@@ -20,7 +20,7 @@ from processor.cli.common import (
     error,
     settings_from_args,
 )
-from processor.config import ConfigError
+from processor.config import ConfigError, Settings
 from processor.crashdir import CrashInputError, load_crash_dir
 from processor.errors import traceback_without_message
 from processor.queues import PRIORITY, STANDARD, QueueError
@@ -43,14 +43,18 @@ def add_collector_notes(raw_crash: dict[str, Any], notes: list[str]) -> None:
     metadata["collector_notes"] = [*(existing if isinstance(existing, list) else []), *notes]
 
 
-def store_one(storage: CrashStorage, directory: str) -> str | None:
+def store_one(storage: CrashStorage, directory: str, settings: Settings) -> str | None:
     """Store one crash directory; its crash id, or None when it was reported as failed (the
     other directories go on whatever went wrong with this one)."""
     try:
-        crash = load_crash_dir(directory)
+        crash = load_crash_dir(directory, settings.max_raw_crash_size, settings.max_dump_size)
         add_collector_notes(crash.raw_crash, crash.notes)
         storage.save_raw_crash(
-            crash.crash_id, crash.raw_crash, crash.dumps, stored_outputs(crash.dumps.items())
+            crash.crash_id,
+            crash.raw_crash,
+            crash.dumps,
+            stored_outputs(crash.dumps.items()),
+            max_file_size=settings.max_dump_size,
         )
     except CrashInputError as exc:
         error(str(exc))
@@ -100,7 +104,7 @@ def cmd_submit(args: argparse.Namespace, out: TextIO) -> int:
 
     try:
         for directory in args.dirs:
-            crash_id = store_one(storage, directory)
+            crash_id = store_one(storage, directory, settings)
             if crash_id is None:
                 status = EXIT_FAILED
                 continue

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from processor.regularfiles import UnsafeFile, read_regular_file
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 120.0
@@ -170,11 +172,11 @@ def read_output(
 ) -> tuple[Any, str | None]:
     """Parse a stackwalker JSON output file; returns (output, problem)."""
     try:
-        size = os.path.getsize(path)
-        if size > max_bytes:
-            return None, f"output is {size} bytes, over the {max_bytes} limit"
-        with open(path, "rb") as fp:
-            output = json.loads(fp.read())
+        # A stored output comes from a crash directory: a regular file, not a link or a pipe.
+        output = json.loads(read_regular_file(path, max_bytes))
+    except UnsafeFile as exc:
+        problem = str(exc).rpartition(": ")[2]
+        return None, f"output refused: {problem}"
     except OSError as exc:
         return None, f"cannot read output: {exc.__class__.__name__}"
     except (ValueError, RecursionError) as exc:

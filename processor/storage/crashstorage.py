@@ -28,12 +28,14 @@ from typing import Any
 
 from processor.crashdir import (
     DUMP_NAME_RE,
+    MAX_DUMP_BYTES,
     PRECOMPUTED_SUFFIX,
     CrashInput,
     precomputed_output_path,
 )
 from processor.crashid import crash_id_problem, date_from_crash_id, validate_crash_id
 from processor.jsontext import dumps_utf8, loads_clean, surrogate_note
+from processor.regularfiles import UnsafeFile, open_regular_file, regular_file_problem
 from processor.storage.objectstore import KeyNotFound, ObjectStore, StorageError
 
 logger = logging.getLogger(__name__)
@@ -148,9 +150,12 @@ class CrashStorage:
         raw_crash: dict[str, Any],
         dumps: Mapping[str, str | Path],
         outputs: Mapping[str, str | Path] | None = None,
+        max_file_size: int = MAX_DUMP_BYTES,
     ) -> None:
         """Store a raw crash with its dump files (name -> path) and stored stackwalker outputs.
 
+        Each file is copied only if it is a regular file (a symbolic link is never followed)
+        of at most ``max_file_size`` bytes, checked on the open file: a StorageError otherwise.
         The raw crash goes last: its presence marks a complete crash.
         """
         raw_key = raw_crash_key(crash_id)
@@ -158,11 +163,11 @@ class CrashStorage:
         for name in [*names, *(outputs or {})]:
             check_dump_name(name)  # all names are checked before anything is written
         for name in names:
-            self.store.put_file(dump_key(crash_id, name), Path(dumps[name]))
+            self._put_crash_file(dump_key(crash_id, name), dumps[name], max_file_size)
         for name, path in sorted((outputs or {}).items()):
             if name not in dumps:
                 raise StorageError(f"stored output for {name!r} without its dump")
-            self.store.put_file(output_key(crash_id, name), Path(path))
+            self._put_crash_file(output_key(crash_id, name), path, max_file_size)
         self.store.put(dump_names_key(crash_id), encode_json(names))
         self.store.put(raw_key, encode_json(raw_crash))
 
@@ -173,6 +178,13 @@ class CrashStorage:
 
     def is_queued(self, crash_id: str) -> bool:
         return self.store.exists(f"{PREFIX}/{QUEUED}/{validate_crash_id(crash_id)}")
+
+    def _put_crash_file(self, key: str, path: str | Path, max_bytes: int) -> None:
+        try:
+            with open_regular_file(path, max_bytes) as stream:
+                self.store.put_stream(key, stream)
+        except UnsafeFile as exc:
+            raise StorageError(f"refused to store {exc}") from None
 
     def has_raw_crash(self, crash_id: str) -> bool:
         return self.store.exists(raw_crash_key(crash_id))
@@ -305,6 +317,6 @@ def stored_outputs(dumps: Iterable[tuple[str, str]]) -> dict[str, str]:
     found = {}
     for name, path in dumps:
         output = precomputed_output_path(path)
-        if output.is_file():
+        if regular_file_problem(output) is None:  # a link or a pipe is never stored
             found[name] = str(output)
     return found

@@ -56,12 +56,8 @@ class FSObjectStore(ObjectStore):
     def put(self, key: str, data: bytes) -> None:
         write_atomically(self._path(key), lambda fp: fp.write(data))
 
-    def put_file(self, key: str, path: Path) -> None:
-        def copy(fp: BinaryIO) -> None:
-            with open(path, "rb") as source:
-                shutil.copyfileobj(source, fp, COPY_CHUNK)
-
-        write_atomically(self._path(key), copy)
+    def put_stream(self, key: str, stream: BinaryIO) -> None:
+        write_atomically(self._path(key), lambda fp: shutil.copyfileobj(stream, fp, COPY_CHUNK))
 
     def get(self, key: str) -> bytes:
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 
 class StorageError(Exception):
@@ -44,8 +45,9 @@ class ObjectStore(ABC):
         """Store ``data`` under ``key``; a reader sees the old object or the whole new one."""
 
     @abstractmethod
-    def put_file(self, key: str, path: Path) -> None:
-        """Store the contents of the local file ``path`` under ``key`` (dumps can be large)."""
+    def put_stream(self, key: str, stream: BinaryIO) -> None:
+        """Store what ``stream`` holds under ``key`` (a file opened and checked by the caller:
+        see processor.regularfiles)."""
 
     @abstractmethod
     def get(self, key: str) -> bytes:

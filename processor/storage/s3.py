@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import boto3
 from boto3.exceptions import S3UploadFailedError
@@ -73,9 +73,9 @@ class S3ObjectStore(ObjectStore):
         except (ClientError, BotoCoreError) as exc:
             raise self._fail("put", key, exc) from None
 
-    def put_file(self, key: str, path: Path) -> None:
+    def put_stream(self, key: str, stream: BinaryIO) -> None:
         try:
-            self.client.upload_file(str(path), self.bucket, self._key(key))
+            self.client.upload_fileobj(stream, self.bucket, self._key(key))
         except (ClientError, BotoCoreError) as exc:
             raise self._fail("upload", key, exc) from None
         except S3UploadFailedError:

@@ -172,7 +172,7 @@ def test_corrupt_stored_documents_are_clear_errors(storage, data, problem):
 )
 def test_bad_crash_ids_are_refused_before_any_key_is_built(storage, tmp_path, crash_id):
     calls = []
-    for method in ("put", "put_file", "get", "fetch", "exists"):
+    for method in ("put", "put_stream", "get", "fetch", "exists"):
         original = getattr(storage.store, method)
         setattr(
             storage.store,

@@ -71,12 +71,13 @@ def test_a_failed_write_keeps_the_old_object_and_leaves_no_temp_file(tmp_path, m
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(shutil, "copyfileobj", copy_half_then_fail)
-    with pytest.raises(OSError, match="No space left"):
-        store.put_file("v1/a/b", source)
+    with pytest.raises(OSError, match="No space left"), open(source, "rb") as stream:
+        store.put_stream("v1/a/b", stream)
     monkeypatch.setattr(shutil, "copyfileobj", real_copy)
     assert store.get("v1/a/b") == b"old"
     assert os.listdir(tmp_path / "v1" / "a") == ["b"]
-    store.put_file("v1/a/b", source)
+    with open(source, "rb") as stream:
+        store.put_stream("v1/a/b", stream)
     assert store.get("v1/a/b") == b"new"
 
 
