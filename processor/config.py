@@ -32,6 +32,7 @@ FIELD_KEYS: dict[str, str] = {
     "max_raw_crash_size": "processor.max_raw_crash_size",
     "max_dump_size": "processor.max_dump_size",
     "hostname": "processor.hostname",
+    "scratch_dir": "processor.scratch_dir",
     "stackwalker": "stackwalker.mode",
     "stackwalker_command": "stackwalker.command",
     "stackwalker_timeout": "stackwalker.timeout",
@@ -50,7 +51,8 @@ FIELD_KEYS: dict[str, str] = {
     "workers": "daemon.workers",
     "job_timeout": "daemon.job_timeout",
     "daemon_log_interval": "daemon.log_interval",
-    "reconcile_interval": "daemon.reconcile_interval",
+    "shutdown_grace": "daemon.shutdown_grace",
+    "housekeeping_interval": "daemon.housekeeping_interval",
     "reconcile_days": "daemon.reconcile_days",
     "report_index": "reports.index",
     "report_owed": "reports.owed",
@@ -73,6 +75,7 @@ _PATH_FIELDS = (
     "symbols_cache",
     "report_owed",
     "collector_throttle_rules",
+    "scratch_dir",
 )
 # Fields whose paths must exist wherever crashes are processed (see check_resources).
 RESOURCE_FIELDS = ("schema_dir", "rulesets_dir", "beta_version_table", "symbols_paths")
@@ -96,6 +99,8 @@ class Settings:
     max_raw_crash_size: int = 64 * 1024 * 1024
     max_dump_size: int = 256 * 1024 * 1024
     hostname: str | None = None
+    # Files of crashes being processed (None: $TMPDIR/crashproc-<uid>, see processor.scratch).
+    scratch_dir: Path | None = None
     stackwalker: str = "auto"
     stackwalker_command: str = "minidump-stackwalk"
     stackwalker_timeout: float = 120.0
@@ -114,7 +119,8 @@ class Settings:
     allow_volatile_redis: bool = False
     job_timeout: float = 900.0
     daemon_log_interval: float = 60.0
-    reconcile_interval: float = 900.0
+    shutdown_grace: float = 10.0
+    housekeeping_interval: float = 900.0
     reconcile_days: int = 7
     # The report index: an SQLite path or a postgresql:// URL (None: beside a local storage
     # directory, see reports.index).

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import tempfile
 from typing import Any
 
 from processor.config import Settings
@@ -13,6 +12,7 @@ from processor.errors import ErrorReporter
 from processor.jsontext import SURROGATE, replace_lone_surrogates, surrogate_note
 from processor.pipeline import Pipeline, UnknownRuleset
 from processor.rulesets import build_rulesets
+from processor.scratch import ScratchSpace
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,8 @@ class CrashProcessor:
             hostname=self.settings.hostname,
             error_reporter=error_reporter,
         )
+        # Crash files (protected data) only ever under this process's locked scratch directory.
+        self.scratch = ScratchSpace(self.settings.scratch_dir)
 
     @property
     def ruleset_names(self) -> list[str]:
@@ -50,7 +52,7 @@ class CrashProcessor:
         """Run ``ruleset`` over ``crash``; ``previous`` is the stored result when reprocessing."""
         self.check_ruleset(ruleset)
         processed = dict(previous or {})
-        with tempfile.TemporaryDirectory(prefix=f"crashproc-{crash.crash_id}-") as tmpdir:
+        with self.scratch.crash_directory(crash.crash_id) as tmpdir:
             processed = self.pipeline.process_crash(
                 ruleset, crash.raw_crash, crash.dumps, processed, tmpdir, notes=crash.notes
             )
@@ -58,6 +60,7 @@ class CrashProcessor:
 
     def close(self) -> None:
         self.pipeline.close()
+        self.scratch.close()
 
 
 def clean_text(processed: dict[str, Any]) -> dict[str, Any]:

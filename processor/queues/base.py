@@ -133,6 +133,11 @@ class CrashQueue(ABC):
         are used up or ``permanent`` says retrying cannot help."""
 
     @abstractmethod
+    def give_back(self, delivery: Delivery) -> bool:
+        """Return the crash to its queue at once without counting the attempt: the consumer
+        is stopping, the crash did not fail. False when the lease was lost meanwhile."""
+
+    @abstractmethod
     def release_consumer(self, consumer: str, error: str) -> int:
         """Fail every lease ``consumer`` holds (it died); returns how many there were."""
 

@@ -162,6 +162,23 @@ return 1
 """
 )
 
+# KEYS: stream, attempts, released. ARGV: group, consumer, id, token, retry consumer, lease ms
+# The entry goes to the retry consumer already idle for a whole lease (claimable at once), its
+# attempt uncounted and marked released (the next claim records no lease-expired error).
+GIVE_BACK = (
+    HOLDER_CHECK
+    + """
+if not holds(KEYS[1], ARGV[1], ARGV[2], ARGV[3], KEYS[2], ARGV[4]) then return 0 end
+local field = KEYS[1] .. '/' .. ARGV[3]
+if tonumber(redis.call('HGET', KEYS[2], field) or '0') > 0 then
+  redis.call('HINCRBY', KEYS[2], field, -1)
+end
+redis.call('HSET', KEYS[3], field, 1)
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[5], 0, ARGV[3], 'IDLE', tonumber(ARGV[6]), 'JUSTID')
+return 1
+"""
+)
+
 # KEYS: stream, attempts, errors, released, dead.
 # ARGV: group, consumer, id, token, error, max attempts, permanent (0/1), retry consumer,
 #       lease ms, retry delay base ms, max retry delay ms
@@ -288,6 +305,7 @@ class RedisCrashQueue(CrashQueue):
         self._renew = self.client.register_script(RENEW)
         self._ack = self.client.register_script(ACK)
         self._fail = self.client.register_script(FAIL)
+        self._give_back = self.client.register_script(GIVE_BACK)
         self._call(self._check_persistence)
         self._call(self._create_groups)
 
@@ -410,6 +428,19 @@ class RedisCrashQueue(CrashQueue):
         keys = self._keys(self.streams[delivery.queue])
         args = [GROUP, consumer, delivery.job_id, attempts]
         return bool(self._call(lambda: self._ack(keys=keys, args=args)))
+
+    def give_back(self, delivery: Delivery) -> bool:
+        consumer, attempts = self._holder(delivery)
+        keys = [self.streams[delivery.queue], self.attempts_key, self.released_key]
+        args = [
+            GROUP,
+            consumer,
+            delivery.job_id,
+            attempts,
+            RETRY_CONSUMER,
+            int(self.lease_seconds * 1000) + 1,
+        ]
+        return bool(self._call(lambda: self._give_back(keys=keys, args=args)))
 
     def fail(self, delivery: Delivery, error: str, permanent: bool = False) -> bool:
         consumer, attempts = self._holder(delivery)

@@ -190,6 +190,15 @@ class SQLiteCrashQueue(CrashQueue):
             )
             return cursor.rowcount == 1
 
+    def give_back(self, delivery: Delivery) -> bool:
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE jobs SET attempts = MAX(attempts - 1, 0), lease_owner = NULL,"
+                " lease_token = NULL, available_at = ? WHERE id = ? AND lease_token = ?",
+                (time.time(), int(delivery.job_id), delivery.token),
+            )
+            return cursor.rowcount == 1
+
     def fail(self, delivery: Delivery, error: str, permanent: bool = False) -> bool:
         with self._write() as db:
             row = db.execute(

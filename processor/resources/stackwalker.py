@@ -165,6 +165,12 @@ def run_with_deadline(argv: list[str], timeout: float) -> int:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         return TIMEOUT_RETURN_CODE
+    except BaseException:
+        # Interrupted (a worker stopping, Ctrl-C): the walk is abandoned, so is its group.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        raise
 
 
 def read_output(

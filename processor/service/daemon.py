@@ -7,9 +7,11 @@ crash for longer than the job timeout; it logs a progress line with rates and qu
 a fixed interval. SIGTERM or SIGINT asks every worker to finish its current crash and stop; a
 second signal stops them at once (their crashes come back when their leases run out).
 
-At start, and then every ``daemon.reconcile_interval`` seconds from a thread of its own, it
-queues again the recent stored crashes that a queue lost (processor/service/reconcile.py), so
-a queue that forgot its content costs time, not crashes.
+At start, and then every ``daemon.housekeeping_interval`` seconds from a thread of its own, it
+keeps house: it queues again the recent stored crashes that a queue lost
+(processor/service/reconcile.py), so a queue that forgot its content costs time, not crashes;
+it removes the scratch directories of dead workers (processor/scratch.py), which hold
+protected crash data; and it has storage remove the temporary files of interrupted writes.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from processor.config import Settings
+from processor.config import ConfigError, Settings
 from processor.observability.emit import record_queue_depth
 from processor.queues import QUEUE_NAMES, CrashQueue, QueueError
+from processor.scratch import ensure_root
+from processor.scratch import sweep as sweep_scratch
 from processor.service.reconcile import days_back, reconcile
 from processor.service.requeue import requeue_stored
 from processor.service.wiring import open_settings_queue, open_settings_storage
@@ -49,6 +53,9 @@ POLL_SECONDS = 0.2
 # (it is failing to start, not failing on a crash).
 QUICK_DEATH_SECONDS = 5.0
 MAX_RESTART_DELAY = 30.0
+# How long after a worker's stop grace the daemon waits before killing it (the worker needs a
+# moment to give its crash back and close).
+KILL_MARGIN_SECONDS = 5.0
 COUNTERS = {
     "processed": STATE_PROCESSED,
     "already done": STATE_SKIPPED,
@@ -109,6 +116,7 @@ class Daemon:
         self.totals = Totals()
         self.stopping = False
         self.hard_stop = False
+        self._stop_asked = 0.0  # monotonic time of the first stop signal
         self.bad_configuration = False
         self._wake = threading.Event()
         self._stopped = threading.Event()
@@ -129,6 +137,7 @@ class Daemon:
         from processor.observability.setup import setup_observability
 
         self.settings.check_resources()
+        ensure_root(self.settings.scratch_dir)  # an unusable scratch directory stops the start
         setup_observability(self.settings)  # this process emits the queue-depth gauges
         storage = open_settings_storage(self.settings)
         self.queue = open_settings_queue(self.settings)
@@ -138,19 +147,24 @@ class Daemon:
         finally:
             storage.close()
 
-    def reconcile(self) -> int:
-        """Queue again the recent stored crashes the queue lost; how many. Failures are logged
-        (the next reconcile tries again), never raised: they must not stop processing."""
+    def housekeeping(self) -> int:
+        """Reconcile, sweep scratch and storage; how many crashes were queued again. Failures
+        are logged (the next round tries again), never raised: they must not stop processing."""
         assert self.queue is not None
         started = time.monotonic()
         try:
+            sweep_scratch(self.settings.scratch_dir)
+        except (ConfigError, OSError) as exc:
+            logger.error("scratch sweep failed: %s", exc)
+        try:
             storage = open_settings_storage(self.settings, processed=False)
             try:
+                storage.sweep_temporary()
                 since = days_back(self.settings.reconcile_days)
                 result = reconcile(storage, self.queue, since)
             finally:
                 storage.close()
-        except (QueueError, StorageError) as exc:
+        except (QueueError, StorageError, OSError) as exc:
             logger.error("reconcile failed: %s", exc)
             return 0
         logger.info(
@@ -165,14 +179,16 @@ class Daemon:
         )
         return len(result.requeued)
 
-    def _reconcile_periodically(self) -> None:
-        interval = self.settings.reconcile_interval
+    def _keep_house(self) -> None:
+        interval = self.settings.housekeeping_interval
         while not self._stopped.wait(interval):
-            self.reconcile()
+            self.housekeeping()
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         if self.stopping:
             self.hard_stop = True
+        else:
+            self._stop_asked = time.monotonic()
         self.stopping = True
         self._wake.set()
 
@@ -207,11 +223,9 @@ class Daemon:
             self.queue.describe() if self.queue else "?",
             " (until the queues are empty)" if self.once else "",
         )
-        self.reconcile()
-        if self.settings.reconcile_interval > 0 and not self.once:
-            threading.Thread(
-                target=self._reconcile_periodically, name="reconcile", daemon=True
-            ).start()
+        self.housekeeping()
+        if self.settings.housekeeping_interval > 0 and not self.once:
+            threading.Thread(target=self._keep_house, name="housekeeping", daemon=True).start()
         try:
             for slot in self.slots:
                 self._start(slot)
@@ -220,6 +234,7 @@ class Daemon:
                 self._wake.wait(POLL_SECONDS)
                 self._wake.clear()
                 if self.stopping:
+                    self._check_stop_deadline()
                     self._signal_workers()
                 self._supervise()
                 if time.monotonic() - self._last_log >= self.settings.daemon_log_interval:
@@ -236,6 +251,14 @@ class Daemon:
         if self.once and self._dead_count() > dead_before:
             return 1
         return 0
+
+    def _check_stop_deadline(self) -> None:
+        """A worker past its stop grace (and the margin to give its crash back) is killed."""
+        deadline = self.settings.shutdown_grace + KILL_MARGIN_SECONDS
+        overdue = self._stop_asked and time.monotonic() - self._stop_asked > deadline
+        if overdue and not self.hard_stop:
+            logger.error("workers still running %g s after the stop: killing them", deadline)
+            self.hard_stop = True
 
     def _signal_workers(self) -> None:
         # Each signal once: a process that is already exiting has its default handlers back,

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import tempfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,7 +73,6 @@ def run_job(
     use_previous: bool,
     enqueued_at: float | None = None,
     save: bool = True,
-    temp_dir: str | None = None,
 ) -> JobResult:
     """Process ``crash_id`` from ``storage`` with ``ruleset`` and save the result.
 
@@ -98,7 +96,7 @@ def run_job(
             storage.notify_listeners(crash_id, previous)
             return JobResult(crash_id, ALREADY_DONE, previous)
 
-    with tempfile.TemporaryDirectory(prefix=f"crashproc-{crash_id}-", dir=temp_dir) as tmpdir:
+    with processor.scratch.crash_directory(crash_id) as tmpdir:
         try:
             crash = storage.load_crash(crash_id, tmpdir)
         except CrashNotFound:

@@ -7,6 +7,16 @@ daemon) is gone, or in ``once`` mode when nothing is left to do.
 
 The worker's shared ``state`` array tells the daemon what it is doing (see STATE_*), so the
 daemon can kill a worker stuck on one crash and count throughput without talking to it.
+
+Stopping is bounded: a crash in hand when SIGTERM comes may go on for ``daemon.shutdown_grace``
+seconds; past that its processing is interrupted (wherever it waits: a symbols server that
+never answers, a long walk, an external stackwalker, which is killed) and the crash is given
+back to its queue with its attempt uncounted, to be processed by the next worker. The
+interruption is an exception raised in the main thread by a signal (SIGUSR1, sent by a timer),
+because a blocking read can only be cut short that way; it derives from BaseException so that
+no rule's ``except Exception`` swallows it, and it is only raised while the crash is being
+processed, never while its result is saved or acked. Processing is idempotent (see job.py), so
+an interrupted save is redone by the next delivery.
 """
 
 from __future__ import annotations
@@ -52,6 +62,10 @@ class WorkerConfig:
     idle_wait: float = IDLE_WAIT
 
 
+class StopNow(BaseException):
+    """The stop grace ran out while a crash was being processed."""
+
+
 class Heartbeat:
     """Renews a delivery's lease from a thread while the crash is processed."""
 
@@ -94,6 +108,9 @@ class Worker:
         self.storage: CrashStorage | None = None
         self.queue: CrashQueue | None = None
         self.processor: Any = None
+        # Set only while a crash is processed (not saved or acked): what StopNow may interrupt.
+        self.interruptible = False
+        self._grace_timer: threading.Timer | None = None
 
     def _set(self, slot: int, value: float) -> None:
         if self.state is not None:
@@ -115,7 +132,29 @@ class Worker:
         self.processor = CrashProcessor(self.settings, error_reporter=reporter)
 
     def request_stop(self, *_: Any) -> None:
+        if not self.stopping.is_set() and self.interruptible:
+            grace = self.settings.shutdown_grace
+            logger.warning(
+                "worker %s: stopping; the crash in hand has %g s to finish",
+                self.config.consumer,
+                grace,
+            )
+            self._grace_timer = threading.Timer(grace, self._interrupt)
+            self._grace_timer.daemon = True
+            self._grace_timer.start()
         self.stopping.set()
+
+    def _interrupt(self) -> None:
+        """From the grace timer: signal the main thread, so that its blocking call (a
+        download, a wait on a child process) returns and StopNow is raised there."""
+        if self.interruptible:
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)
+
+    def on_interrupt(self, *_: Any) -> None:
+        """SIGUSR1 handler (main thread): give up the crash being processed."""
+        if self.interruptible:
+            self.interruptible = False
+            raise StopNow
 
     def should_stop(self) -> bool:
         if os.getppid() != self.parent:
@@ -142,18 +181,25 @@ class Worker:
     def handle(self, delivery: Delivery) -> None:
         """Process one delivery to its end: acked, retried or dead-lettered."""
         assert self.queue is not None and self.storage is not None
+        if self.stopping.is_set():
+            self._give_back(delivery, "stopping")  # claimed as the stop came
+            return
         self._set(STATE_JOB_STARTED, time.time())
         phase = "processing"
         try:
             with Heartbeat(self.queue, delivery, self.settings.queue_lease / 3):
-                result = run_job(
-                    self.storage,
-                    self.processor,
-                    delivery.crash_id,
-                    delivery.ruleset,
-                    use_previous=delivery.queue == REPROCESSING,
-                    enqueued_at=delivery.enqueued_at,
-                )
+                self.interruptible = not self.stopping.is_set()
+                try:
+                    result = run_job(
+                        self.storage,
+                        self.processor,
+                        delivery.crash_id,
+                        delivery.ruleset,
+                        use_previous=delivery.queue == REPROCESSING,
+                        enqueued_at=delivery.enqueued_at,
+                    )
+                finally:
+                    self.interruptible = False
             phase = "acking"
             self._ack(delivery)
             self._count(STATE_SKIPPED if result.outcome == ALREADY_DONE else STATE_PROCESSED)
@@ -164,6 +210,8 @@ class Worker:
                 delivery.ruleset,
                 result.outcome,
             )
+        except StopNow:
+            self._give_back(delivery, "stop grace over")
         except Exception as exc:
             permanent = isinstance(exc, PermanentFailure)
             error = failure_text(phase, exc)
@@ -187,6 +235,22 @@ class Worker:
         finally:
             self._set(STATE_JOB_STARTED, 0.0)
 
+    def _give_back(self, delivery: Delivery, why: str) -> None:
+        assert self.queue is not None
+        try:
+            returned = self.queue.give_back(delivery)
+        except QueueError as exc:
+            # Its lease runs out instead; the crash comes back a little later.
+            logger.error("crash %s: cannot give it back: %s", delivery.crash_id, exc)
+            return
+        logger.warning(
+            "crash %s: %s",
+            delivery.crash_id,
+            f"{why}: given back to its queue unprocessed"
+            if returned
+            else f"{why}; the lease was already lost",
+        )
+
     def _ack(self, delivery: Delivery) -> None:
         assert self.queue is not None
         for attempt in range(ACK_ATTEMPTS):
@@ -202,6 +266,8 @@ class Worker:
                 time.sleep(QUEUE_RETRY_WAIT * (attempt + 1))
 
     def close(self) -> None:
+        if self._grace_timer is not None:
+            self._grace_timer.cancel()
         if self.queue is not None:
             try:
                 self.queue.forget_consumer(self.config.consumer)
@@ -223,6 +289,7 @@ def worker_main(config: WorkerConfig, state: Any = None, log_level: int = loggin
     worker = Worker(config, state)
     signal.signal(signal.SIGTERM, worker.request_stop)
     signal.signal(signal.SIGINT, worker.request_stop)
+    signal.signal(signal.SIGUSR1, worker.on_interrupt)
     try:
         worker.start()
     except (ConfigError, RulesetError, SchemaError) as exc:

@@ -308,6 +308,10 @@ class CrashStorage:
                 else:
                     logger.warning("storage: ignoring %s/%s: not a crash id", day, name[:100])
 
+    def sweep_temporary(self) -> int:
+        """Remove the temporary files of interrupted writes (see the store); how many."""
+        return self.store.sweep_temporary()
+
     def close(self) -> None:
         self.store.close()
 

@@ -1,23 +1,32 @@
 """Filesystem object store: one file per key under a root directory.
 
-Every write goes to a temporary file in the target's own directory, is fsynced, then renamed
-over the target, and the directory is fsynced: after a crash of the machine a key holds its old
-contents or its new ones, never a torn mix. Temporary files start with a dot and are never
-listed, so an interrupted write leaves no visible trace.
+Every write goes to a temporary file, is fsynced, then renamed over the target, and the
+target's directory is fsynced: after a crash of the machine a key holds its old contents or its
+new ones, never a torn mix. Temporary files live in one hidden directory below the root
+(``.tmp/``, never listed, on the same filesystem so the rename is atomic): a write interrupted
+by a kill leaves its file there, and ``sweep_temporary`` removes those older than an hour
+without walking the whole tree.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from processor.storage.objectstore import KeyNotFound, ObjectStore, check_key, check_prefix
 
+logger = logging.getLogger(__name__)
+
 COPY_CHUNK = 1024 * 1024
+TEMP_DIR = ".tmp"
+# A temporary file older than this belongs to a write that will never finish.
+STALE_TEMP_SECONDS = 3600.0
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -28,10 +37,15 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Create or replace ``path`` with what ``write`` writes, all or nothing, durably."""
+def write_atomically(
+    path: Path, write: Callable[[BinaryIO], None], temp_dir: Path | None = None
+) -> None:
+    """Create or replace ``path`` with what ``write`` writes, all or nothing, durably; the
+    temporary file is made in ``temp_dir`` (same filesystem), else beside ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    if temp_dir is not None:
+        temp_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=temp_dir or path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fp:
             write(fp)
@@ -53,11 +67,40 @@ class FSObjectStore(ObjectStore):
     def _path(self, key: str) -> Path:
         return self.root.joinpath(*check_key(key).split("/"))
 
+    @property
+    def temp_dir(self) -> Path:
+        return self.root / TEMP_DIR
+
     def put(self, key: str, data: bytes) -> None:
-        write_atomically(self._path(key), lambda fp: fp.write(data))
+        write_atomically(self._path(key), lambda fp: fp.write(data), self.temp_dir)
 
     def put_stream(self, key: str, stream: BinaryIO) -> None:
-        write_atomically(self._path(key), lambda fp: shutil.copyfileobj(stream, fp, COPY_CHUNK))
+        write_atomically(
+            self._path(key),
+            lambda fp: shutil.copyfileobj(stream, fp, COPY_CHUNK),
+            self.temp_dir,
+        )
+
+    def sweep_temporary(self, older_than: float = STALE_TEMP_SECONDS) -> int:
+        """Remove temporary files of writes that never finished (killed); how many."""
+        removed = 0
+        cutoff = time.time() - older_than
+        try:
+            entries = list(os.scandir(self.temp_dir))
+        except (FileNotFoundError, NotADirectoryError):
+            return 0
+        for entry in entries:
+            try:
+                if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
+                    removed += 1
+            except FileNotFoundError:
+                continue  # finished or swept meanwhile
+        if removed:
+            logger.warning(
+                "%s: removed %d temporary file(s) of interrupted writes", self.describe(), removed
+            )
+        return removed
 
     def get(self, key: str) -> bytes:
         try:

@@ -72,5 +72,9 @@ class ObjectStore(ABC):
     def describe(self) -> str:
         """Where the store is, for logs (no credentials)."""
 
+    def sweep_temporary(self) -> int:
+        """Remove what interrupted writes left behind, if the store can have any; how many."""
+        return 0
+
     def close(self) -> None:
         return None

@@ -122,7 +122,7 @@ def test_kill_9_of_redis_mid_run_loses_nothing(make_site, volatile_redis):
     site.extra_env.update(
         {
             "CRASHPROC_QUEUE_ALLOW_VOLATILE_REDIS": "1",
-            "CRASHPROC_DAEMON_RECONCILE_INTERVAL": "1",
+            "CRASHPROC_DAEMON_HOUSEKEEPING_INTERVAL": "1",
             # The test crashes are dated 2026-09-18 (see make_crash_dir).
             "CRASHPROC_DAEMON_RECONCILE_DAYS": "3650",
             "CRASHPROC_METRICS": "logging",
