@@ -78,3 +78,7 @@ bench-collector: install
 .PHONY: bench-index
 bench-index: install
 	$(BIN)/python bench/index.py
+
+.PHONY: bench-hostile
+bench-hostile: install
+	$(BIN)/python bench/hostile.py
