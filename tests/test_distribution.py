@@ -47,13 +47,30 @@ def test_the_wheel_ships_the_data_files_and_not_the_test_kit(tmp_path):
     import zipfile
     from pathlib import Path
 
+    import shutil
+
     repo = Path(__file__).resolve().parents[1]
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(repo)],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    had_build = (repo / "build").exists()
+    try:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "-q",
+                "--no-deps",
+                "-w",
+                str(tmp_path),
+                str(repo),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    finally:
+        if not had_build:  # setuptools builds in the tree; leave the checkout as it was
+            shutil.rmtree(repo / "build", ignore_errors=True)
     (wheel,) = tmp_path.glob("crashproc-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in (

@@ -1,11 +1,10 @@
 """``crashproc queue``: look at the queues and their dead letters, retry dead letters, and
-queue stored crashes that never reached a queue (``requeue-stored``).
+queue again the stored crashes no queue holds (``reconcile``, also ``requeue-stored``).
 
 A dead-lettered crash is stored but unprocessed until someone looks at why and retries it
 (after a fix, or once the storage is back); these commands are that someone's tools. A crash
-a collector stored while its queue was down is stranded the same way until requeue-stored
-(or the daemon, at start) queues it.
-``reconcile`` finds the crashes a queue lost altogether (see processor/service/reconcile.py).
+a queue lost, or one a collector stored while its queue was down, is found by ``reconcile``
+(see processor/service/reconcile.py), which the daemon also runs at start and periodically.
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ from processor.cli.reprocess import parse_date
 from processor.config import ConfigError
 from processor.queues import QUEUE_NAMES, CrashQueue, QueueError
 from processor.service.reconcile import reconcile
-from processor.service.requeue import DEFAULT_DAYS, requeue_stored
 from processor.service.wiring import open_settings_queue, open_settings_storage
 from processor.storage import StorageError
 
@@ -79,26 +77,6 @@ def cmd_retry(queue: CrashQueue, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def cmd_requeue_stored(queue: CrashQueue, args: argparse.Namespace, out: TextIO) -> int:
-    """Queue the stored crashes of the last --days days that were never queued."""
-    try:
-        storage = open_settings_storage(settings_from_args(args), processed=False)
-    except (ConfigError, StorageError) as exc:
-        error(str(exc))
-        return EXIT_USAGE
-    try:
-        queued = requeue_stored(storage, queue, days=args.days)
-    except StorageError as exc:
-        error(str(exc))
-        return EXIT_FAILED
-    finally:
-        storage.close()
-    for crash_id in queued:
-        print(crash_id, file=out)
-    print(f"crashproc: queued {len(queued)} stored crash(es)", file=sys.stderr)
-    return EXIT_OK
-
-
 def cmd_reconcile(queue: CrashQueue, args: argparse.Namespace, out: TextIO) -> int:
     """Queue again the stored crashes that are unprocessed and in no queue; print their ids."""
     storage = open_settings_storage(args.settings, processed=False)
@@ -121,7 +99,7 @@ ACTIONS = {
     "status": cmd_status,
     "dead": cmd_dead,
     "retry": cmd_retry,
-    "requeue-stored": cmd_requeue_stored,
+    "requeue-stored": cmd_reconcile,
     "reconcile": cmd_reconcile,
 }
 
@@ -151,20 +129,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     retry = actions.add_parser("retry", help="put dead-lettered crashes back on their queues")
     retry.add_argument("job_ids", nargs="*", metavar="JOB_ID", help="as listed by 'dead'")
     retry.add_argument("--all", action="store_true", help="every dead-lettered crash")
-    requeue = actions.add_parser(
-        "requeue-stored",
-        help="queue stored crashes that were never queued (a collector's queue was down)",
-    )
-    requeue.add_argument(
-        "--days",
-        type=int,
-        default=DEFAULT_DAYS,
-        metavar="N",
-        help="look at crashes stored in the last N days (default: %(default)s)",
-    )
-    add_storage_argument(requeue)
     again = actions.add_parser(
         "reconcile",
+        aliases=["requeue-stored"],
         help="queue again the stored crashes that are unprocessed and in no queue (lost by a "
         "queue); prints their ids",
     )
@@ -175,6 +142,6 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "--dry-run", action="store_true", help="print the crashes without queueing them"
     )
     add_storage_argument(again)
-    for action in (status, dead, retry, requeue, again):
+    for action in (status, dead, retry, again):
         add_queue_argument(action)
         action.set_defaults(func=cmd_queue)

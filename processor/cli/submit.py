@@ -95,7 +95,6 @@ def cmd_submit(args: argparse.Namespace, out: TextIO) -> int:
             batch.clear()  # named once; `crashproc queue reconcile` queues them later
             return False
         for crash_id in batch:
-            storage.mark_queued(crash_id)  # requeue-stored leaves it alone
             print(crash_id, file=out)
         out.flush()
         submitted += len(batch)

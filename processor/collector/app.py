@@ -4,7 +4,7 @@ One report: the body streams into a scratch directory under the configured limit
 (webstack.form), becomes a raw crash with collector metadata (report.py), is throttled
 (throttle.py), is stored (dumps first, the raw crash last) and only then answered
 ``CrashID=bp-<crash id>``. It is queued before the answer too; when the queue is down the
-report is still answered, and ``crashproc queue requeue-stored`` (run by the daemon at
+report is still answered, and ``crashproc queue reconcile`` (run by the daemon at
 start) queues the stored crashes that carry no queued mark. Anything malformed is answered
 400 ``Discarded=malformed_<reason>`` with nothing stored or queued; a throttled report
 ``Discarded=<rule>`` (200, as Antenna answers). Annotation values are never logged.
@@ -124,10 +124,9 @@ class Collector:
                     self.queue.close()
                     self.queue = None
                     raise
-            self.storage.mark_queued(crash_id)
         except (QueueError, StorageError, OSError) as exc:
             log.warning(
-                "%s stored but not queued (%s): requeue-stored will queue it",
+                "%s stored but not queued (%s): the daemon's reconcile (crashproc queue reconcile) will queue it",
                 crash_id,
                 exc.__class__.__name__,
             )

@@ -32,7 +32,6 @@ from processor.queues import QUEUE_NAMES, CrashQueue, QueueError
 from processor.scratch import ensure_root
 from processor.scratch import sweep as sweep_scratch
 from processor.service.reconcile import days_back, reconcile
-from processor.service.requeue import requeue_stored
 from processor.service.wiring import open_settings_queue, open_settings_storage
 from processor.service.worker import (
     EXIT_BAD_CONFIGURATION,
@@ -139,13 +138,8 @@ class Daemon:
         self.settings.check_resources()
         ensure_root(self.settings.scratch_dir)  # an unusable scratch directory stops the start
         setup_observability(self.settings)  # this process emits the queue-depth gauges
-        storage = open_settings_storage(self.settings)
+        open_settings_storage(self.settings).close()
         self.queue = open_settings_queue(self.settings)
-        try:
-            # Crashes a collector stored but could not queue (queue down, collector killed).
-            requeue_stored(storage, self.queue)
-        finally:
-            storage.close()
 
     def housekeeping(self) -> int:
         """Reconcile, sweep scratch and storage; how many crashes were queued again. Failures

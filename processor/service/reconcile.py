@@ -2,17 +2,14 @@
 
 Storage is the record of what was submitted; a queue is only the list of what is still to do.
 When a queue forgets (a Redis restarted without persistence, a queue database restored from
-an old copy, a submit that stored a crash and then failed to queue it), the crash stays stored
-and nobody ever processes it. A reconcile compares the two and queues the difference on the
-standard queue.
+an old copy) or never heard of a crash (a collector or submit that stored it while the queue
+was down, or was killed in between), the crash stays stored and nobody ever processes it. A
+reconcile compares the two and queues the difference on the standard queue: ``crashproc queue
+reconcile`` (also spelt ``requeue-stored``), and the daemon at start and periodically.
 
 A crash being submitted right now (stored, not yet queued) can be queued twice by a reconcile
 that runs between the two steps: harmless, since the second delivery finds the work done (see
 processor/service/job.py). Dead-lettered crashes count as queued: they wait for an operator.
-
-``requeue-stored`` (processor/service/requeue.py) answers a narrower question from storage
-alone: which stored crashes were never published (no ``queued`` mark). A reconcile also finds
-the crashes that were published and then lost by the queue, by asking the queue what it holds.
 """
 
 from __future__ import annotations
@@ -56,8 +53,6 @@ def reconcile(
     def flush() -> None:
         if batch and not dry_run:
             queue.publish(STANDARD, batch)
-            for crash_id in batch:
-                storage.mark_queued(crash_id)  # see processor/service/requeue.py
             METRICS.incr("processor.queue.reconciled", len(batch))
         result.requeued.extend(batch)
         batch.clear()

@@ -45,8 +45,7 @@ RAW_CRASH = "raw_crash"
 DUMP_NAMES = "dump_names"
 PROCESSED = "processed_crash"
 PROCESSED_PUBLIC = "processed_crash_public"
-QUEUED = "queued"
-RESERVED_NAMES = frozenset({RAW_CRASH, DUMP_NAMES, PROCESSED, PROCESSED_PUBLIC, QUEUED})
+RESERVED_NAMES = frozenset({RAW_CRASH, DUMP_NAMES, PROCESSED, PROCESSED_PUBLIC})
 DATE_FORMAT = "%Y%m%d"
 
 # Called with (crash_id, processed_crash) after a processed crash and its public copy are saved.
@@ -170,14 +169,6 @@ class CrashStorage:
             self._put_crash_file(output_key(crash_id, name), path, max_file_size)
         self.store.put(dump_names_key(crash_id), encode_json(names))
         self.store.put(raw_key, encode_json(raw_crash))
-
-    def mark_queued(self, crash_id: str) -> None:
-        """Record that the crash was published to a queue (``crashproc queue requeue-stored``
-        queues the stored crashes without this mark)."""
-        self.store.put(f"{PREFIX}/{QUEUED}/{validate_crash_id(crash_id)}", b"")
-
-    def is_queued(self, crash_id: str) -> bool:
-        return self.store.exists(f"{PREFIX}/{QUEUED}/{validate_crash_id(crash_id)}")
 
     def _put_crash_file(self, key: str, path: str | Path, max_bytes: int) -> None:
         try:
