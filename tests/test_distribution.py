@@ -42,12 +42,11 @@ def test_the_wheel_ships_the_data_files_and_not_the_test_kit(tmp_path):
     """What `pip install crashproc` gets: every YAML the code reads at run time (settings,
     rulesets, schemas, metrics), and not stackwalk.testing (a test-dump builder for the
     checkout's tests and benches)."""
+    import shutil
     import subprocess
     import sys
     import zipfile
     from pathlib import Path
-
-    import shutil
 
     repo = Path(__file__).resolve().parents[1]
     had_build = (repo / "build").exists()
