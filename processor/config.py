@@ -67,6 +67,9 @@ FIELD_KEYS: dict[str, str] = {
     "collector_max_parts": "collector.max_parts",
     "collector_max_field_size": "collector.max_field_size",
     "collector_throttle_rules": "collector.throttle_rules",
+    "web_bind": "web.bind",
+    "web_workers": "web.workers",
+    "web_tokens": "web.tokens",
 }
 _PATH_FIELDS = (
     "schema_dir",
@@ -76,6 +79,7 @@ _PATH_FIELDS = (
     "report_owed",
     "collector_throttle_rules",
     "scratch_dir",
+    "web_tokens",
 )
 # Fields whose paths must exist wherever crashes are processed (see check_resources).
 RESOURCE_FIELDS = ("schema_dir", "rulesets_dir", "beta_version_table", "symbols_paths")
@@ -140,6 +144,10 @@ class Settings:
     collector_max_parts: int = 1000
     collector_max_field_size: int = 1024 * 1024
     collector_throttle_rules: Path | None = None
+    # crashproc web (the crash browser) and its API tokens (None: beside the report index).
+    web_bind: str = "127.0.0.1:8090"
+    web_workers: int = 2
+    web_tokens: Path | None = None
 
     @classmethod
     def load(

@@ -20,7 +20,7 @@ PACKAGES = ("crashproc", "processor", "schemas", "signature", "symbols", "stackw
 PROCESSOR_LAYERS = [
     ("entry", ["processor.__main__"]),
     ("cli", ["processor.cli"]),
-    ("service", ["processor.service", "processor.collector"]),
+    ("service", ["processor.service", "processor.collector", "processor.web"]),
     ("reports", ["processor.reports"]),
     ("engine", ["processor.runner", "processor.rulesets", "processor.pipeline"]),
     ("rules", ["processor.rules"]),

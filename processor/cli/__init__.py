@@ -24,6 +24,7 @@ from processor.cli import (
     rules,
     schema,
     submit,
+    web,
 )
 from processor.cli.common import EXIT_USAGE, add_common_arguments, error
 from processor.config import ConfigError
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         queue,
         config,
         rules,
+        web,
     ):
         module.add_parser(commands)
     for sub in _leaf_parsers(parser):

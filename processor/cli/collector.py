@@ -25,12 +25,13 @@ from processor.queues import QueueError
 from processor.storage import StorageError
 
 
-def split_bind(bind: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[::1]:8080`` for IPv6) as (host, port); ConfigError when malformed."""
+def split_bind(bind: str, key: str = "collector.bind") -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:8080`` for IPv6) as (host, port); ConfigError naming the
+    setting ``key`` when malformed."""
     host, colon, port = bind.rpartition(":")
     host = host.strip("[]")
     if not colon or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ConfigError(f"collector.bind: expected HOST:PORT, got {bind!r}")
+        raise ConfigError(f"{key}: expected HOST:PORT, got {bind!r}")
     return host, int(port)
 
 

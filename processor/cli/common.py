@@ -36,6 +36,9 @@ FLAGS: dict[str, str] = {
     "collector_bind": "--bind",
     "collector_workers": "--workers",
     "report_owed": "--owed",
+    "web_bind": "--bind",
+    "web_workers": "--workers",
+    "web_tokens": "--tokens",
 }
 
 

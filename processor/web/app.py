@@ -1,0 +1,212 @@
+"""``crashproc web``: the crash browser's routes over the report index and crash storage.
+
+Pages read only public data: the report index (public columns) and the stored public copy of
+each processed crash. The API answers the public copy too, unless the request carries an
+``Auth-Token`` whose token has ``view_protected``: then the full processed crash, and the raw
+crash (``/api/RawCrash/``, never public). Storage and SQLite reads block, so the endpoints are
+plain functions Starlette runs in its thread pool; each thread opens its own index connection.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import os
+import threading
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from processor.config import Settings
+from processor.crashid import crash_id_problem
+from processor.reports import browse
+from processor.reports.index import ReportIndex, ReportIndexError, configured_index_path
+from processor.storage import CrashStorage, open_storage
+from processor.storage.crashstorage import CrashNotFound
+from processor.web import pages
+from processor.web.render import CSP
+from processor.web.tokens import VIEW_PROTECTED, TokenStore, tokens_path
+from webstack.app import service_app
+
+log = logging.getLogger("crashproc.web")
+MAX_DAYS = 366
+MAX_CHART_DAYS = 90
+
+
+def _html(markup: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(
+        markup,
+        status_code=status,
+        headers={"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"},
+    )
+
+
+class CrashBrowser:
+    """The pages and API over one storage, report index and token file (one per process)."""
+
+    def __init__(self, storage: CrashStorage, index_path: os.PathLike, tokens: TokenStore):
+        self.storage = storage
+        self.index_path = index_path
+        self.tokens = tokens
+        self._local = threading.local()
+
+    def index(self) -> ReportIndex:
+        """This thread's reader of the index (sqlite connections stay in their thread)."""
+        index = getattr(self._local, "index", None)
+        if index is None:
+            index = self._local.index = ReportIndex(self.index_path, create=False)
+        return index
+
+    def asgi(self) -> ASGIApp:
+        return service_app(
+            "web",
+            [
+                Route("/", self.top_crashers, methods=["GET", "HEAD"]),
+                Route("/signature/", self.signature, methods=["GET", "HEAD"]),
+                Route("/report/{crash_id}", self.report, methods=["GET", "HEAD"]),
+                Route("/api/ProcessedCrash/", self.api_processed, methods=["GET", "HEAD"]),
+                Route("/api/RawCrash/", self.api_raw, methods=["GET", "HEAD"]),
+            ],
+            checks={"index": self._check_index},
+        )
+
+    def _check_index(self) -> str:
+        try:
+            self.index().crash_count()
+        except ReportIndexError:
+            return "error"
+        return "ok"
+
+    # -- pages --------------------------------------------------------------------------------
+
+    def _filters(self, request: Request) -> browse.Filters:
+        params = request.query_params
+        try:
+            days = min(max(int(params.get("days") or browse.DEFAULT_DAYS), 1), MAX_DAYS)
+        except ValueError:
+            days = browse.DEFAULT_DAYS
+        try:
+            until = datetime.date.fromisoformat(params["until"]) if params.get("until") else None
+        except ValueError:
+            until = None
+        base = browse.default_filters(self.index(), days, until)
+        return browse.Filters(
+            base.since, base.until, params.get("product") or None, params.get("version") or None
+        )
+
+    def top_crashers(self, request: Request) -> Response:
+        try:
+            index = self.index()
+            filters = self._filters(request)
+            rows = browse.top_crashers(index, filters)
+            total = browse.total(index, filters)
+            products = browse.products(index)
+        except ReportIndexError as exc:
+            return _html(pages.message_page("No crashes yet", str(exc)), 503)
+        return _html(pages.top_crashers_page(filters, rows, total, products))
+
+    def signature(self, request: Request) -> Response:
+        signature = request.query_params.get("signature")
+        if signature is None:
+            return _html(pages.message_page("Signature", "Which signature? (?signature=…)"), 400)
+        try:
+            page_number = max(int(request.query_params.get("page") or 1), 1)
+        except ValueError:
+            page_number = 1
+        try:
+            index = self.index()
+            summary = browse.signature_summary(index, signature)
+            filters, per_day = None, []
+            if summary.last_seen:
+                until = datetime.date.fromisoformat(summary.last_seen)
+                since = max(
+                    datetime.date.fromisoformat(summary.first_seen),
+                    until - datetime.timedelta(days=MAX_CHART_DAYS - 1),
+                )
+                filters = browse.Filters(since, until)
+                per_day = browse.signature_days(index, filters, [signature])[signature]
+            crashes = browse.signature_crashes(index, signature, page_number)
+        except ReportIndexError as exc:
+            return _html(pages.message_page("No crashes yet", str(exc)), 503)
+        if not summary.crashes:
+            return _html(pages.message_page("Signature", "No crash has this signature."), 404)
+        return _html(
+            pages.signature_page(summary, filters, per_day, crashes, page_number, browse.PAGE_SIZE)
+        )
+
+    def report(self, request: Request) -> Response:
+        crash_id = request.path_params["crash_id"].removeprefix("bp-")
+        if crash_id_problem(crash_id):
+            return _html(pages.message_page("Crash", "That is not a crash id."), 400)
+        try:
+            processed = self.storage.load_processed_crash(crash_id, public=True)
+        except CrashNotFound:
+            return _html(pages.message_page("Crash", "No processed crash has this id."), 404)
+        return _html(pages.report_page(crash_id, processed))
+
+    # -- API ----------------------------------------------------------------------------------
+
+    def _permissions(self, request: Request) -> frozenset[str]:
+        return self.tokens.permissions(request.headers.get("auth-token"))
+
+    def _crash_id(self, request: Request) -> str | None:
+        crash_id = (request.query_params.get("crash_id") or "").removeprefix("bp-")
+        return None if crash_id_problem(crash_id) else crash_id
+
+    def api_processed(self, request: Request) -> Response:
+        crash_id = self._crash_id(request)
+        if crash_id is None:
+            return _json({"error": "crash_id: expected a crash id"}, 400)
+        protected = VIEW_PROTECTED in self._permissions(request)
+        try:
+            document = self.storage.load_processed_crash(crash_id, public=not protected)
+        except CrashNotFound:
+            return _json({"error": "no processed crash has this id"}, 404)
+        return _json(document)
+
+    def api_raw(self, request: Request) -> Response:
+        if VIEW_PROTECTED not in self._permissions(request):
+            return _json({"error": "the raw crash needs a token with view_protected"}, 403)
+        crash_id = self._crash_id(request)
+        if crash_id is None:
+            return _json({"error": "crash_id: expected a crash id"}, 400)
+        try:
+            document = self.storage.load_raw_crash(crash_id)
+        except CrashNotFound:
+            return _json({"error": "no raw crash has this id"}, 404)
+        return _json(document)
+
+
+def _json(document: Any, status: int = 200) -> Response:
+    return Response(
+        json.dumps(document, ensure_ascii=False),
+        status_code=status,
+        media_type="application/json",
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
+    )
+
+
+def build_browser(settings: Settings) -> CrashBrowser:
+    """The crash browser the settings describe (storage, report index, token file)."""
+    storage = open_storage(settings.storage, s3_endpoint_url=settings.s3_endpoint_url)
+    index_path = configured_index_path(settings.report_index, settings.storage)
+    return CrashBrowser(storage, index_path, TokenStore(tokens_path(settings)))
+
+
+# How `crashproc web` hands its command line to the worker processes (webstack.serve).
+ENV_ARGS = "CRASHPROC_WEB_ARGS"
+
+
+def app_from_env() -> ASGIApp:
+    """The factory each worker process calls: the command's configuration file and flags."""
+    from processor.observability.setup import setup_observability
+
+    given = json.loads(os.environ[ENV_ARGS])
+    flags = {name: (value, flag) for name, (value, flag) in given["flags"].items()}
+    settings = Settings.load(config_file=given["config"], flags=flags)
+    setup_observability(settings)
+    return build_browser(settings).asgi()

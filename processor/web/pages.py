@@ -1,0 +1,312 @@
+"""The crash browser's pages as HTML strings, from data the queries and storage gave.
+
+Only public data comes in here: the report page is handed the stored public copy of a
+processed crash, the other pages the report index (which holds public columns only).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from processor.reports.browse import Filters, SignatureSummary, TopCrasher
+from processor.web.render import bar_chart, e, link, page, table, td, td_html, url
+
+# Fields the report page shows in its own sections, not among the annotations.
+SHOWN_ELSEWHERE = {"json_dump", "processed_with", "processor_notes", "symbolication"}
+SUMMARY_FIELDS = [
+    ("Signature", "signature"),
+    ("Crash ID", "crash_id"),
+    ("Product", "product"),
+    ("Version", "version"),
+    ("Build ID", "build"),
+    ("Release channel", "release_channel"),
+    ("Process type", "process_type"),
+    ("OS", "os_pretty_version"),
+    ("OS version", "os_version"),
+    ("CPU", "cpu_arch"),
+    ("Crash reason", "reason"),
+    ("Crash address", "address"),
+    ("Uptime (s)", "uptime"),
+    ("Processed", "date_processed"),
+]
+
+
+def signature_link(signature: str | None) -> str:
+    return link(url("/signature/", signature=signature or ""), signature or "(no signature)")
+
+
+def filters_form(filters: Filters, products: list[str]) -> str:
+    options = "".join(
+        f'<option value="{e(p)}"{" selected" if p == filters.product else ""}>{e(p)}</option>'
+        for p in products
+    )
+    days = (filters.until - filters.since).days + 1
+    return (
+        '<form class="filters" method="get" action="/">'
+        f'<label>Product <select name="product"><option value="">all</option>{options}'
+        "</select></label>"
+        f'<label>Version <input name="version" value="{e(filters.version)}" size="10"></label>'
+        f'<label>Days <input name="days" value="{days}" size="3"></label>'
+        f'<label>Until <input name="until" value="{e(filters.until)}" size="10"></label>'
+        '<button type="submit">Show</button></form>'
+    )
+
+
+def top_crashers_page(
+    filters: Filters, rows: list[TopCrasher], total: int, products: list[str]
+) -> str:
+    def change(row: TopCrasher) -> str:
+        if row.previous_rank is None:
+            return "new"
+        moved = row.previous_rank - row.rank
+        return f"+{moved}" if moved > 0 else str(moved) if moved else "="
+
+    days = filters.days()
+    body = [
+        filters_form(filters, products),
+        f'<p class="note">{total} crash reports from {e(filters.since)} to {e(filters.until)}.</p>',
+    ]
+    if rows:
+        body.append(
+            table(
+                ["Rank", "Change", "Signature", "Crashes", "%", "Per day"],
+                (
+                    [
+                        td(row.rank, "num"),
+                        td(change(row), "num"),
+                        td_html(signature_link(row.signature), "signature"),
+                        td(row.crashes, "num"),
+                        td(f"{row.percent:.2f}", "num"),
+                        td_html(bar_chart(days, row.per_day, spark=True)),
+                    ]
+                    for row in rows
+                ),
+                "top-crashers",
+            )
+        )
+    else:
+        body.append("<p>No crashes in this period.</p>")
+    return page("Top crashers", "".join(body))
+
+
+def signature_page(
+    summary: SignatureSummary,
+    filters: Filters | None,
+    per_day: list[int],
+    crashes: list[dict[str, Any]],
+    page_number: int,
+    page_size: int,
+) -> str:
+    sig = summary.signature
+    body = [
+        f'<p class="mono signature">{e(sig or "(no signature)")}</p>',
+        table(
+            ["Crashes", "First seen", "Last seen"],
+            [
+                [
+                    td(summary.crashes, "num"),
+                    td(summary.first_seen),
+                    td(summary.last_seen),
+                ]
+            ],
+        ),
+    ]
+    if filters is not None:
+        body.append("<h2>Crashes per day</h2>" + bar_chart(filters.days(), per_day))
+    for title, pairs in (("Products", summary.products), ("Versions", summary.versions)):
+        body.append(f"<h2>{title}</h2>")
+        body.append(
+            table(
+                [title[:-1], "Crashes"],
+                ([td(name or "(unknown)"), td(count, "num")] for name, count in pairs),
+            )
+        )
+    body.append("<h2>Crash reports</h2>")
+    body.append(
+        table(
+            ["Crash ID", "Date", "Product", "Version"],
+            (
+                [
+                    td_html(link(url(f"/report/{c['crash_id']}"), c["crash_id"]), "mono"),
+                    td(c["date"]),
+                    td(c["product"]),
+                    td(c["version"]),
+                ]
+                for c in crashes
+            ),
+            "crashes",
+        )
+    )
+    pages = []
+    if page_number > 1:
+        pages.append(link(url("/signature/", signature=sig, page=page_number - 1), "newer"))
+    if len(crashes) == page_size:
+        pages.append(link(url("/signature/", signature=sig, page=page_number + 1), "older"))
+    body.append(" ".join(pages))
+    return page("Signature", "".join(body))
+
+
+def _thread_frames(thread: dict[str, Any]) -> str:
+    rows = []
+    for frame in thread.get("frames") or []:
+        if not isinstance(frame, dict):
+            continue
+        if "truncated" in frame and "frame" not in frame:
+            rows.append([td("…"), td_html("<em>frames cut</em>"), td(""), td(""), td(""), td("")])
+            continue
+        for inline in frame.get("inlines") or []:
+            if isinstance(inline, dict):
+                rows.append(
+                    [
+                        td(frame.get("frame"), "num"),
+                        td(frame.get("module")),
+                        td_html(f"{e(inline.get('function'))} <em>(inlined)</em>", "mono"),
+                        td(_file_line(inline), "mono"),
+                        td("inline"),
+                        td(""),
+                    ]
+                )
+        function = frame.get("function")
+        missing = frame.get("missing_symbols")
+        rows.append(
+            [
+                td(frame.get("frame"), "num"),
+                td(frame.get("module")),
+                td(
+                    function
+                    if function
+                    else f"{frame.get('module') or ''} + {frame.get('module_offset') or frame.get('offset')}",
+                    "mono" + (" missing" if missing and not function else ""),
+                ),
+                td(_file_line(frame), "mono"),
+                td(frame.get("trust")),
+                td("missing symbols" if missing else "", "missing"),
+            ]
+        )
+    return table(["Frame", "Module", "Function", "Source", "Trust", ""], rows, "frames")
+
+
+def _file_line(frame: dict[str, Any]) -> str:
+    file = frame.get("file")
+    if not file:
+        return ""
+    return f"{file}:{frame['line']}" if frame.get("line") is not None else str(file)
+
+
+def _crashing_thread(processed: dict[str, Any]) -> tuple[int | None, dict[str, Any] | None]:
+    dump = processed.get("json_dump") or {}
+    threads = dump.get("threads") or []
+    index = processed.get("crashing_thread")
+    if isinstance(index, int) and 0 <= index < len(threads):
+        return index, threads[index]
+    crashing = dump.get("crashing_thread")
+    if isinstance(crashing, dict):
+        return crashing.get("threads_index"), crashing
+    return None, None
+
+
+def _module_key(module: dict[str, Any]) -> tuple[Any, Any]:
+    """What names a module in both json_dump and symbolication (a module without a debug id
+    has an empty debug file in one and null in the other)."""
+    return module.get("filename"), module.get("code_id")
+
+
+def _modules(processed: dict[str, Any]) -> str:
+    dump = processed.get("json_dump") or {}
+    symbolication = processed.get("symbolication") or {}
+    reasons = {
+        _module_key(m): m.get("reason")
+        for m in symbolication.get("missing_modules") or []
+        if isinstance(m, dict)
+    }
+    recovered = {
+        _module_key(m) for m in symbolication.get("recovered_modules") or [] if isinstance(m, dict)
+    }
+    rows = []
+    for module in dump.get("modules") or []:
+        if not isinstance(module, dict):
+            continue
+        key = _module_key(module)
+        if module.get("loaded_symbols"):
+            status = "symbols loaded" + (" (corrupt)" if module.get("corrupt_symbols") else "")
+        elif module.get("missing_symbols"):
+            status = f"missing: {reasons.get(key) or 'not looked up'}"
+        else:
+            status = ""
+        if key in recovered:
+            status += " (debug id recovered from code info)"
+        rows.append(
+            [
+                td(module.get("filename")),
+                td(module.get("version")),
+                td(module.get("debug_file"), "mono"),
+                td(module.get("debug_id"), "mono"),
+                td(module.get("code_id"), "mono"),
+                td(status, "missing" if "missing" in status else ""),
+            ]
+        )
+    return table(
+        ["Module", "Version", "Debug file", "Debug ID", "Code ID", "Symbols"], rows, "modules"
+    )
+
+
+def report_page(crash_id: str, processed: dict[str, Any]) -> str:
+    """One crash from its public copy."""
+    summary = []
+    for label, key in SUMMARY_FIELDS:
+        value = processed.get(key)
+        if key == "signature":
+            summary.append([td(label), td_html(signature_link(value), "mono")])
+        elif value not in (None, ""):
+            summary.append([td(label), td(value, "mono")])
+    body = [
+        '<p class="links">'
+        + link(url("/api/ProcessedCrash/", crash_id=crash_id), "processed JSON")
+        + " · "
+        + link(url("/api/RawCrash/", crash_id=crash_id), "raw JSON (needs a token)")
+        + "</p>",
+        "<h2>Summary</h2>",
+        table(["", ""], summary, "summary"),
+    ]
+    index, crashing = _crashing_thread(processed)
+    body.append("<h2>Crashing thread</h2>")
+    if crashing is not None:
+        name = crashing.get("thread_name")
+        body.append(f"<p>Thread {e(index)}{' (' + e(name) + ')' if name else ''}</p>")
+        body.append(_thread_frames(crashing))
+    else:
+        body.append("<p>No stack: the crash has no walked minidump.</p>")
+    threads = (processed.get("json_dump") or {}).get("threads") or []
+    for n, thread in enumerate(threads):
+        if n == index or not isinstance(thread, dict):
+            continue
+        name = thread.get("thread_name")
+        body.append(
+            f"<details><summary>Thread {n}{' (' + e(name) + ')' if name else ''}, "
+            f"{len(thread.get('frames') or [])} frames</summary>{_thread_frames(thread)}</details>"
+        )
+    body.append("<h2>Modules</h2>" + _modules(processed))
+    annotations = [
+        [td(key, "mono"), td(value, "mono")]
+        for key, value in sorted(processed.items())
+        if key not in SHOWN_ELSEWHERE
+        and isinstance(value, str | int | float | bool)
+        and value not in ("",)
+    ]
+    body.append(
+        "<h2>Annotations and fields</h2>" + table(["Field", "Value"], annotations, "fields")
+    )
+    notes = processed.get("processor_notes") or ""
+    if isinstance(notes, list):
+        notes = "\n".join(map(str, notes))
+    body.append(f"<h2>Processor notes</h2><pre class=notes>{e(notes)}</pre>")
+    body.append(
+        "<h2>Processed with</h2><pre class=processed-with>"
+        f"{e(json.dumps(processed.get('processed_with'), indent=2))}</pre>"
+    )
+    return page(f"Crash {crash_id}", "".join(body))
+
+
+def message_page(title: str, message: str) -> str:
+    return page(title, f"<p>{e(message)}</p>")

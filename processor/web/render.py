@@ -1,0 +1,116 @@
+"""HTML of the crash browser: a page frame, tables and a per-day bar chart as inline SVG.
+
+Plain f-strings with ``html.escape`` on every value rather than a template engine: the pages
+are a few tables, and one escaping helper used everywhere is easy to audit for a page that
+shows data from crash reports. The chart is inline SVG so nothing is fetched from a network,
+and there is no script at all (a strict Content-Security-Policy holds).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+from html import escape
+from typing import Any
+from urllib.parse import urlencode
+
+STYLE = """
+body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#222;background:#fff}
+header{background:#2b3a4a;color:#fff;padding:8px 16px}
+header a{color:#fff;margin-right:16px;text-decoration:none;font-weight:600}
+main{padding:12px 16px}
+table{border-collapse:collapse;margin:8px 0 16px}
+th,td{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
+th{background:#f2f4f6}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+code,.mono{font-family:ui-monospace,monospace;font-size:13px}
+.missing{color:#a33}
+.note{color:#555}
+form.filters label{margin-right:12px}
+svg.chart rect{fill:#4a78a8}
+svg.spark rect{fill:#4a78a8}
+"""
+
+# The browser page has no script and loads nothing from elsewhere.
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'"
+
+
+def e(value: Any) -> str:
+    """A value as escaped text (None is empty)."""
+    return "" if value is None else escape(str(value), quote=True)
+
+
+def url(path: str, **params: Any) -> str:
+    query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
+    return escape(f"{path}?{query}" if query else path, quote=True)
+
+
+def page(title: str, body: str) -> str:
+    return (
+        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
+        f"<title>{e(title)} – crashproc</title>"
+        '<link rel="icon" href="data:,">'
+        f"<style>{STYLE}</style></head><body>"
+        '<header><a href="/">Top crashers</a></header>'
+        f"<main><h1>{e(title)}</h1>{body}</main></body></html>"
+    )
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "") -> str:
+    """A table of already-escaped cells (build them with ``e``)."""
+    head = "".join(f"<th>{e(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(cells) + "</tr>" for cells in rows)
+    return f'<table class="{e(cls)}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def td(value: Any, cls: str = "") -> str:
+    return f'<td class="{e(cls)}">{e(value)}</td>' if cls else f"<td>{e(value)}</td>"
+
+
+def td_html(markup: str, cls: str = "") -> str:
+    return f'<td class="{e(cls)}">{markup}</td>' if cls else f"<td>{markup}</td>"
+
+
+def link(href: str, text: Any) -> str:
+    """``href`` must come from ``url`` (already escaped)."""
+    return f'<a href="{href}">{e(text)}</a>'
+
+
+def bar_chart(
+    days: Sequence[datetime.date],
+    counts: Sequence[int],
+    *,
+    width: int = 600,
+    height: int = 120,
+    spark: bool = False,
+) -> str:
+    """Crashes per day as SVG bars (a sparkline without labels when ``spark``)."""
+    if spark:
+        width, height = 3 * max(len(counts), 1) + 2, 20
+    peak = max(counts, default=0) or 1
+    pad_bottom = 0 if spark else 16
+    pad_top = 0 if spark else 14
+    plot = height - pad_bottom - pad_top
+    step = width / max(len(counts), 1)
+    bars = []
+    for n, (when, count) in enumerate(zip(days, counts, strict=True)):
+        h = plot * count / peak
+        x = n * step
+        bars.append(
+            f'<rect x="{x + 0.5:.1f}" y="{pad_top + plot - h:.1f}" width="{max(step - 1, 1):.1f}" '
+            f'height="{h:.1f}"><title>{e(when)}: {count}</title></rect>'
+        )
+    labels = ""
+    if not spark and days:
+        labels = (
+            f'<text x="0" y="{height - 3}" font-size="11">{e(days[0])}</text>'
+            f'<text x="{width}" y="{height - 3}" font-size="11" text-anchor="end">'
+            f"{e(days[-1])}</text>"
+            f'<text x="0" y="11" font-size="11">peak {max(counts, default=0)} per day</text>'
+        )
+    cls = "spark" if spark else "chart"
+    return (
+        f'<svg class="{cls}" xmlns="http://www.w3.org/2000/svg" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="crashes per day">{"".join(bars)}{labels}</svg>'
+    )

@@ -1,0 +1,41 @@
+"""The crash browser over real HTTP on 127.0.0.1, on the report tests' storage (the example
+crashes processed by the real pipeline, with the report index the daemon would keep)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from processor.web.app import CrashBrowser
+from processor.web.tokens import TokenStore
+from tests.processor.reports import conftest as reports
+from tests.processor.reports.conftest import ReportStorage
+from webstack.serve import start_background
+
+# The report tests' storage, built once per session for these tests too.
+report_storage = reports.report_storage
+
+
+@dataclass
+class Browser:
+    url: str
+    data: ReportStorage
+    tokens: TokenStore
+
+
+@pytest.fixture(scope="module")
+def web(
+    report_storage: ReportStorage, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Browser]:
+    tokens = TokenStore(Path(tmp_path_factory.mktemp("tokens")) / "tokens.sqlite")
+    browser = CrashBrowser(report_storage.storage(), report_storage.index_path, tokens)
+    server = start_background(browser.asgi())
+    try:
+        yield Browser(f"http://127.0.0.1:{server.server_port}", report_storage, tokens)
+    finally:
+        server.shutdown()
+        server.server_close()
+        browser.storage.close()
