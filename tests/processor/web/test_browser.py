@@ -1,0 +1,155 @@
+"""The crash browser in a real headless Chromium, driven through chromedriver.
+
+Over the W3C WebDriver HTTP protocol with requests rather than selenium: five endpoints are
+all the test needs, and it keeps a dependency out. Chromium's console log comes from
+chromedriver's ``se/log`` endpoint (``goog:loggingPrefs``).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import missing
+from tests.processor.reports.png import colour_counts, read_png
+
+
+def _reference(found: dict) -> str:
+    """An element's id: the one value of a W3C element reference (whose key differs for SVG
+    elements in some chromedriver versions)."""
+    assert len(found) == 1, found
+    return next(iter(found.values()))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Driver:
+    def __init__(self, base: str, session: str) -> None:
+        self.base = f"{base}/session/{session}"
+
+    def call(self, method: str, path: str, body: dict | None = None):
+        answer = requests.request(method, self.base + path, json=body, timeout=60)
+        value = answer.json()["value"]
+        assert answer.status_code == 200, value
+        return value
+
+    def go(self, url: str) -> None:
+        self.call("POST", "/url", {"url": url})
+
+    def find(self, css: str) -> str:
+        return _reference(self.call("POST", "/element", {"using": "css selector", "value": css}))
+
+    def find_all(self, css: str) -> list[str]:
+        found = self.call("POST", "/elements", {"using": "css selector", "value": css})
+        return [_reference(e) for e in found]
+
+    def text(self, element: str) -> str:
+        return self.call("GET", f"/element/{element}/text")
+
+    def click(self, element: str) -> None:
+        self.call("POST", f"/element/{element}/click", {})
+
+    def current_url(self) -> str:
+        return self.call("GET", "/url")
+
+    def screenshot(self) -> bytes:
+        return base64.b64decode(self.call("GET", "/screenshot"))
+
+    def console(self) -> list[dict]:
+        return self.call("POST", "/se/log", {"type": "browser"})
+
+
+@pytest.fixture
+def driver(tmp_path: Path) -> Iterator[Driver]:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromedriver = shutil.which("chromedriver")
+    if not chromium or not chromedriver:
+        missing("chromium and chromedriver are not installed (apt-get install chromium-driver)")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [chromedriver, f"--port={port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(base + "/status", timeout=5).json()["value"]["ready"]:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "chromedriver did not start"
+            time.sleep(0.1)
+        options = {
+            "binary": chromium,
+            "args": [
+                "--headless=new",
+                "--no-sandbox",  # tests may run as root, where the sandbox refuses to start
+                "--disable-gpu",
+                "--hide-scrollbars",
+                "--force-device-scale-factor=1",
+                "--window-size=1200,900",
+                f"--user-data-dir={tmp_path / 'profile'}",
+            ],
+        }
+        capabilities = {
+            "browserName": "chrome",
+            "goog:chromeOptions": options,
+            "goog:loggingPrefs": {"browser": "ALL"},
+        }
+        answer = requests.post(
+            base + "/session", json={"capabilities": {"alwaysMatch": capabilities}}, timeout=120
+        )
+        assert answer.status_code == 200, answer.text[-2000:]
+        session = answer.json()["value"]["sessionId"]
+        try:
+            yield Driver(base, session)
+        finally:
+            requests.delete(f"{base}/session/{session}", timeout=60)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_top_crashers_to_signature_to_crash_in_chromium(web, driver, tmp_path):
+    driver.go(web.url + "/?days=14&until=2026-11-14")
+    assert driver.find_all("table.top-crashers svg.spark rect")
+    first = driver.find("table.top-crashers td.signature a")
+    signature = driver.text(first)
+    driver.click(first)
+    assert "/signature/?signature=" in driver.current_url()
+    assert driver.text(driver.find("p.signature")) == signature
+    assert driver.find_all("svg.chart rect")  # the chart is drawn
+    crash = driver.find("table.crashes a")
+    crash_id = driver.text(crash)
+    driver.click(crash)
+    assert driver.current_url().endswith(f"/report/{crash_id}")
+    frames = driver.find_all("table.frames tbody tr")
+    processed = web.data.processed[crash_id]
+    assert processed["signature"] == signature
+    thread = processed["json_dump"]["threads"][processed["crashing_thread"]]
+    assert len(frames) >= len(thread["frames"])
+    first_function = next(f["function"] for f in thread["frames"] if f.get("function"))
+    assert first_function in driver.text(driver.find("table.frames"))
+    shot = tmp_path / "report.png"
+    shot.write_bytes(driver.screenshot())
+    if os.environ.get("CRASHPROC_SCREENSHOTS"):
+        shutil.copy(shot, os.environ["CRASHPROC_SCREENSHOTS"])
+    width, height, rows = read_png(shot)
+    assert width >= 800 and height >= 600
+    assert len(colour_counts(rows)) > 20  # text, header and table lines, not a blank page
+    errors = [e for e in driver.console() if e.get("level") == "SEVERE"]
+    assert errors == []
