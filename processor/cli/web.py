@@ -100,7 +100,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="what the token may do (repeatable)",
     )
     revoke = actions.add_parser("revoke", help="delete a token")
-    revoke.add_argument("name")
+    revoke.add_argument("name", help="the token to delete")
     actions.add_parser("list", help="token names, permissions and creation times (not tokens)")
     for sub in actions.choices.values():
         add_setting_argument(sub, "web_tokens", metavar="PATH")
