@@ -23,7 +23,7 @@ from starlette.types import ASGIApp
 
 from processor.config import Settings
 from processor.crashid import crash_id_problem
-from processor.reports import browse
+from processor.reports import browse, search
 from processor.reports.index import ReportIndex, ReportIndexError, configured_index_path
 from processor.storage import CrashStorage, open_storage
 from processor.storage.crashstorage import CrashNotFound
@@ -70,6 +70,8 @@ class CrashBrowser:
                 Route("/report/{crash_id}", self.report, methods=["GET", "HEAD"]),
                 Route("/api/ProcessedCrash/", self.api_processed, methods=["GET", "HEAD"]),
                 Route("/api/RawCrash/", self.api_raw, methods=["GET", "HEAD"]),
+                Route("/api/SuperSearch/", self.api_search, methods=["GET", "HEAD"]),
+                Route("/search/", self.search_page, methods=["GET", "HEAD"]),
             ],
             checks={"index": self._check_index},
         )
@@ -179,6 +181,32 @@ class CrashBrowser:
         except CrashNotFound:
             return _json({"error": "no raw crash has this id"}, 404)
         return _json(document)
+
+    def api_search(self, request: Request) -> Response:
+        try:
+            query = search.parse_query(request.query_params.multi_items())
+            return _json(search.search(self.index(), query))
+        except search.SearchError as exc:
+            return _json({"error": str(exc)}, 400)
+        except ReportIndexError as exc:
+            return _json({"error": str(exc)}, 503)
+
+    def search_page(self, request: Request) -> Response:
+        params = request.query_params.multi_items()
+        try:
+            query = search.parse_query(params)
+            query.columns = search.DEFAULT_COLUMNS
+            query.facets = (
+                query.facets
+                if "_facets" in request.query_params
+                else ("signature", "product", "version")
+            )
+            result = search.search(self.index(), query) if params else None
+        except search.SearchError as exc:
+            return _html(pages.search_page(params, None, str(exc)), 400)
+        except ReportIndexError as exc:
+            return _html(pages.message_page("No crashes yet", str(exc)), 503)
+        return _html(pages.search_page(params, result, None, query))
 
 
 def _json(document: Any, status: int = 200) -> Response:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from processor.reports.browse import Filters, SignatureSummary, TopCrasher
 from processor.web.render import bar_chart, e, link, page, table, td, td_html, url
@@ -306,6 +307,89 @@ def report_page(crash_id: str, processed: dict[str, Any]) -> str:
         f"{e(json.dumps(processed.get('processed_with'), indent=2))}</pre>"
     )
     return page(f"Crash {crash_id}", "".join(body))
+
+
+SEARCH_INPUTS = ("signature", "product", "version", "module")
+
+
+def search_page(
+    params: list[tuple[str, str]],
+    result: dict[str, Any] | None,
+    problem: str | None,
+    query: Any = None,
+) -> str:
+    """The search form (the query lives in the URL), facets and results."""
+    given = dict(params)
+    dates = [v for k, v in params if k == "date"] + ["", ""]
+    inputs = "".join(
+        f'<label>{e(name)} <input name="{e(name)}" value="{e(given.get(name))}" size="24"></label>'
+        for name in SEARCH_INPUTS
+    )
+    form = (
+        '<form class="filters" method="get" action="/search/">'
+        f"{inputs}"
+        f'<label>date <input name="date" value="{e(dates[0])}" size="12"></label>'
+        f'<label>date <input name="date" value="{e(dates[1])}" size="12"></label>'
+        '<button type="submit">Search</button></form>'
+        '<p class="note">Values as in Crash Stats: <code>~</code> contains, <code>$</code> starts '
+        "with, <code>^</code> ends with, <code>!</code> not, dates <code>&gt;=2026-11-01</code>.</p>"
+    )
+    body = [form]
+    if problem:
+        body.append(f'<p class="missing">{e(problem)}</p>')
+    if result is not None:
+        body.append(f"<p>{result['total']} crash reports.</p>")
+        for name, buckets in result["facets"].items():
+            body.append(f"<h2>Facet: {e(name)}</h2>")
+            rows = []
+            for bucket in buckets:
+                term = bucket["term"]
+                narrowed = [(k, v) for k, v in params if k != name and v] + [
+                    (name, f"={term or ''}")
+                ]
+                href = e("/search/?" + urlencode(narrowed))
+                label = (
+                    link(url("/signature/", signature=term or ""), term)
+                    if name == "signature"
+                    else e(term)
+                )
+                rows.append(
+                    [
+                        td_html(label),
+                        td(bucket["count"], "num"),
+                        td_html(f'<a href="{href}">narrow</a>'),
+                    ]
+                )
+            body.append(table([name, "Crashes", ""], rows, f"facet facet-{name}"))
+        body.append("<h2>Results</h2>")
+        body.append(
+            table(
+                ["Crash ID", "Date", "Signature", "Product", "Version"],
+                (
+                    [
+                        td_html(link(url(f"/report/{hit['uuid']}"), hit["uuid"]), "mono"),
+                        td(hit["date"]),
+                        td_html(signature_link(hit["signature"]), "mono"),
+                        td(hit["product"]),
+                        td(hit["version"]),
+                    ]
+                    for hit in result["hits"]
+                ),
+                "results",
+            )
+        )
+        if query is not None:
+            pages = []
+            offset, number = query.results_offset, query.results_number
+            rest = [(k, v) for k, v in params if k != "_results_offset"]
+            if offset > 0:
+                prev = urlencode([*rest, ("_results_offset", max(offset - number, 0))])
+                pages.append(f'<a href="{e("/search/?" + prev)}">previous</a>')
+            if offset + number < result["total"]:
+                nxt = urlencode([*rest, ("_results_offset", offset + number)])
+                pages.append(f'<a href="{e("/search/?" + nxt)}">next</a>')
+            body.append(" ".join(pages))
+    return page("Search", "".join(body))
 
 
 def message_page(title: str, message: str) -> str:

@@ -51,7 +51,7 @@ def page(title: str, body: str) -> str:
         f"<title>{e(title)} – crashproc</title>"
         '<link rel="icon" href="data:,">'
         f"<style>{STYLE}</style></head><body>"
-        '<header><a href="/">Top crashers</a></header>'
+        '<header><a href="/">Top crashers</a><a href="/search/">Search</a></header>'
         f"<main><h1>{e(title)}</h1>{body}</main></body></html>"
     )
 

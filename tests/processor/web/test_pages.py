@@ -128,6 +128,9 @@ PROTECTED_VALUES = ("sample-secret", "jane@example.com", "sample comment", "exam
 def test_no_protected_value_without_the_permission(web):
     reprocess_only = web.tokens.add("leak-check", [REPROCESS])
     answers = [get(web, "/"), get(web, "/?days=30&until=2026-11-14")]
+    everything = {"_facets": "signature,product,version,date", "_results_number": 1000}
+    answers.append(get(web, "/api/SuperSearch/", params=everything))
+    answers.append(get(web, "/search/", params={"signature": "~a", **everything}))
     signatures = {p.get("signature") or "" for p in web.data.processed.values()}
     answers += [get(web, "/signature/", params={"signature": s}) for s in signatures]
     for crash_id in [*web.data.processed, *web.data.unprocessed]:

@@ -1,0 +1,187 @@
+"""Super Search over the report index: Crash Stats's query language on the indexed columns.
+
+A parameter names a field and its value may start with an operator, as in Crash Stats:
+``=`` is exactly (also the default), ``~`` contains, ``$`` starts with, ``^`` ends with
+(these three ignore ASCII case),
+``!`` before any of them negates it, ``__null__`` matches no value; dates take ``>``, ``>=``,
+``<``, ``<=``. Several values of one field: range operators must all hold, the others any.
+Facets count the matching crashes per value of a field. Only the index's columns can be
+searched or faceted — all public — so a protected field (a URL, an email address) is refused
+with 400 rather than leaked through a filter's or a facet's counts.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from processor.reports.index import ReportIndex
+
+# Field -> SQL expression over ``crashes AS c`` (module: crashes with it on the crashing stack).
+FIELDS = {
+    "uuid": "c.crash_id",
+    "date": "c.date",
+    "signature": "c.signature",
+    "product": "c.product",
+    "version": "c.version",
+}
+MODULE = "module"
+SEARCHABLE = (*FIELDS, MODULE)
+FACETABLE = ("signature", "product", "version", "date")
+DEFAULT_COLUMNS = ("uuid", "date", "signature", "product", "version")
+DEFAULT_FACETS = ("signature",)
+DEFAULT_RESULTS = 100
+MAX_RESULTS = 1000
+MAX_FACET_SIZE = 1000
+RANGE = (">=", "<=", ">", "<")
+SORTABLE = ("date", "signature", "product", "version", "uuid")
+
+
+class SearchError(ValueError):
+    """A query this search cannot answer (an unknown or protected field, a bad value)."""
+
+
+@dataclass
+class Query:
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    facets: tuple[str, ...] = DEFAULT_FACETS
+    facets_size: int = 50
+    columns: tuple[str, ...] = DEFAULT_COLUMNS
+    results_number: int = DEFAULT_RESULTS
+    results_offset: int = 0
+    sort: tuple[str, ...] = ("-date",)
+
+
+def _int(value: str, name: str, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise SearchError(f"{name}: expected a number, got {value!r}") from None
+    if not low <= number <= high:
+        raise SearchError(f"{name}: expected {low}..{high}, got {number}")
+    return number
+
+
+def _names(values: Sequence[str], allowed: Sequence[str], what: str) -> tuple[str, ...]:
+    names = tuple(n for v in values for n in v.split(",") if n)
+    for name in names:
+        if name.lstrip("-") not in allowed:
+            raise SearchError(f"{what}: {name!r} is not one of {', '.join(allowed)}")
+    return names
+
+
+def parse_query(params: Sequence[tuple[str, str]]) -> Query:
+    """A Query from request parameters (repeated names allowed); SearchError when refused."""
+    grouped: dict[str, list[str]] = {}
+    for name, value in params:
+        grouped.setdefault(name, []).append(value)
+    query = Query()
+    for name, values in grouped.items():
+        if name == "_facets":
+            query.facets = _names(values, FACETABLE, "_facets")
+        elif name == "_facets_size":
+            query.facets_size = _int(values[-1], name, 0, MAX_FACET_SIZE)
+        elif name == "_columns":
+            query.columns = _names(values, SORTABLE, "_columns")
+        elif name == "_results_number":
+            query.results_number = _int(values[-1], name, 0, MAX_RESULTS)
+        elif name == "_results_offset":
+            query.results_offset = _int(values[-1], name, 0, 10**9)
+        elif name == "_sort":
+            query.sort = _names(values, SORTABLE, "_sort")
+        elif name.startswith("_"):
+            raise SearchError(f"{name}: not a Super Search option here")
+        elif name in SEARCHABLE:
+            query.filters[name] = [v for v in values if v != ""]
+        else:
+            raise SearchError(
+                f"{name}: cannot search on this field (searchable: {', '.join(SEARCHABLE)})"
+            )
+    return query
+
+
+def _condition(name: str, value: str, n: int, params: dict[str, Any]) -> tuple[str, bool]:
+    """(SQL condition, is a range) for one value of one field."""
+    negate = value.startswith("!")
+    if negate:
+        value = value[1:]
+    key = f"p{n}"
+    if value == "__null__":
+        if name == MODULE:
+            sql = "NOT EXISTS (SELECT 1 FROM crash_modules m WHERE m.crash = c.id)"
+        else:
+            sql = f"({FIELDS[name]} IS NULL OR {FIELDS[name]} = '')"
+        return (f"NOT {sql}" if negate else sql), False
+    for op in RANGE:
+        if value.startswith(op):
+            if name != "date":
+                raise SearchError(f"{name}: {op} applies to dates only")
+            value = value[len(op) :].strip()
+            params[key] = _date(value)
+            return f"{'NOT ' if negate else ''}c.date {op} :{key}", True
+    op = value[:1] if value[:1] in ("=", "~", "$", "^") else "="
+    if value[:1] == op:
+        value = value[1:]
+    if name == "date":
+        if op != "=":
+            raise SearchError(f"date: {op} does not apply to dates")
+        value = _date(value)
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    if op == "=":
+        params[key], compare = value, f"= :{key}"
+    else:
+        params[key] = {"~": f"%{escaped}%", "$": f"{escaped}%", "^": f"%{escaped}"}[op]
+        compare = f"LIKE :{key} ESCAPE '\\'"
+    if name == MODULE:
+        sql = f"EXISTS (SELECT 1 FROM crash_modules m WHERE m.crash = c.id AND m.module {compare})"
+    else:
+        sql = f"{FIELDS[name]} {compare}"
+    return (f"NOT ({sql})" if negate else sql), False
+
+
+def _date(value: str) -> str:
+    try:
+        return datetime.date.fromisoformat(value[:10]).isoformat()
+    except ValueError:
+        raise SearchError(f"date: expected YYYY-MM-DD, got {value!r}") from None
+
+
+def _where(filters: Mapping[str, list[str]]) -> tuple[str, dict[str, Any]]:
+    clauses, params, n = ["1"], {}, 0
+    for name, values in filters.items():
+        ranges, alternatives = [], []
+        for value in values:
+            sql, is_range = _condition(name, value, n, params)
+            n += 1
+            (ranges if is_range else alternatives).append(sql)
+        clauses.extend(ranges)
+        if alternatives:
+            clauses.append("(" + " OR ".join(alternatives) + ")")
+    return " AND ".join(clauses), params
+
+
+def search(index: ReportIndex, query: Query) -> dict[str, Any]:
+    """``{"hits": [...], "total": N, "facets": {field: [{"term", "count"}]}}``."""
+    where, params = _where(query.filters)
+    total = index.query(f"SELECT COUNT(*) FROM crashes AS c WHERE {where}", params)[0][0]
+    order = ", ".join(
+        f"{FIELDS[s.lstrip('-')]} {'DESC' if s.startswith('-') else 'ASC'}" for s in query.sort
+    )
+    columns = ", ".join(f"{FIELDS[c]} AS {c}" for c in query.columns) or "c.crash_id AS uuid"
+    rows = index.query(
+        f"SELECT {columns} FROM crashes AS c WHERE {where} "
+        f"ORDER BY {order or 'c.date DESC'}, c.crash_id LIMIT :limit OFFSET :offset",
+        {**params, "limit": query.results_number, "offset": query.results_offset},
+    )
+    facets = {}
+    for name in query.facets:
+        expr = FIELDS[name]
+        counted = index.query(
+            f"SELECT {expr} AS term, COUNT(*) AS count FROM crashes AS c WHERE {where} "
+            f"GROUP BY {expr} ORDER BY count DESC, term LIMIT :size",
+            {**params, "size": query.facets_size},
+        )
+        facets[name] = [{"term": row["term"], "count": row["count"]} for row in counted]
+    return {"hits": [dict(row) for row in rows], "total": total, "facets": facets}
