@@ -2,7 +2,7 @@
 
 A parameter names a field and its value may start with an operator, as in Crash Stats:
 ``=`` is exactly (also the default), ``~`` contains, ``$`` starts with, ``^`` ends with
-(these three ignore ASCII case),
+(these three ignore case),
 ``!`` before any of them negates it, ``__null__`` matches no value; dates take ``>``, ``>=``,
 ``<``, ``<=``. Several values of one field: range operators must all hold, the others any.
 Facets count the matching crashes per value of a field. Only the index's columns can be
@@ -102,7 +102,9 @@ def parse_query(params: Sequence[tuple[str, str]]) -> Query:
     return query
 
 
-def _condition(name: str, value: str, n: int, params: dict[str, Any]) -> tuple[str, bool]:
+def _condition(
+    index: ReportIndex, name: str, value: str, n: int, params: dict[str, Any]
+) -> tuple[str, bool]:
     """(SQL condition, is a range) for one value of one field."""
     negate = value.startswith("!")
     if negate:
@@ -133,12 +135,18 @@ def _condition(name: str, value: str, n: int, params: dict[str, Any]) -> tuple[s
         params[key], compare = value, f"= :{key}"
     else:
         params[key] = {"~": f"%{escaped}%", "$": f"{escaped}%", "^": f"%{escaped}"}[op]
-        compare = f"LIKE :{key} ESCAPE '\\'"
-    if name == MODULE:
-        sql = f"EXISTS (SELECT 1 FROM crash_modules m WHERE m.crash = c.id AND m.module {compare})"
-    else:
+        compare = f"LIKE lower(:{key}) ESCAPE '\\'"
+    if name == MODULE and op == "=":
+        matches = index.module_equals("m.module", f":{key}")
+        sql = f"EXISTS (SELECT 1 FROM crash_modules m WHERE m.crash = c.id AND {matches})"
+    elif name == MODULE:
+        sql = f"EXISTS (SELECT 1 FROM crash_modules m WHERE m.crash = c.id AND lower(m.module) {compare})"
+    elif op == "=":
         sql = f"{FIELDS[name]} {compare}"
-    return (f"NOT ({sql})" if negate else sql), False
+    else:  # lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not
+        sql = f"lower({FIELDS[name]}) {compare}"
+    # A negation also matches crashes without the value (NOT of NULL would drop them).
+    return (f"({sql}) IS NOT TRUE" if negate else sql), False
 
 
 def _date(value: str) -> str:
@@ -148,12 +156,12 @@ def _date(value: str) -> str:
         raise SearchError(f"date: expected YYYY-MM-DD, got {value!r}") from None
 
 
-def _where(filters: Mapping[str, list[str]]) -> tuple[str, dict[str, Any]]:
-    clauses, params, n = ["1"], {}, 0
+def _where(index: ReportIndex, filters: Mapping[str, list[str]]) -> tuple[str, dict[str, Any]]:
+    clauses, params, n = ["1 = 1"], {}, 0
     for name, values in filters.items():
         ranges, alternatives = [], []
         for value in values:
-            sql, is_range = _condition(name, value, n, params)
+            sql, is_range = _condition(index, name, value, n, params)
             n += 1
             (ranges if is_range else alternatives).append(sql)
         clauses.extend(ranges)
@@ -164,7 +172,7 @@ def _where(filters: Mapping[str, list[str]]) -> tuple[str, dict[str, Any]]:
 
 def search(index: ReportIndex, query: Query) -> dict[str, Any]:
     """``{"hits": [...], "total": N, "facets": {field: [{"term", "count"}]}}``."""
-    where, params = _where(query.filters)
+    where, params = _where(index, query.filters)
     total = index.query(f"SELECT COUNT(*) FROM crashes AS c WHERE {where}", params)[0][0]
     order = ", ".join(
         f"{FIELDS[s.lstrip('-')]} {'DESC' if s.startswith('-') else 'ASC'}" for s in query.sort

@@ -49,12 +49,17 @@ def token_hash(token: str) -> str:
 
 
 def tokens_path(settings: Settings) -> Path:
-    """``web.tokens``, else ``api-tokens.sqlite`` beside the report index."""
+    """``web.tokens``, else ``api-tokens.sqlite`` beside an SQLite report index (in ``./var``
+    when the index is a PostgreSQL database)."""
     if settings.web_tokens:
         return Path(settings.web_tokens)
+    from processor.reports.database import is_postgresql
     from processor.reports.index import configured_index_path
 
-    return configured_index_path(settings.report_index, settings.storage).parent / TOKENS_NAME
+    index = configured_index_path(settings.report_index, settings.storage)
+    if is_postgresql(index):
+        return Path("./var") / TOKENS_NAME
+    return Path(index).parent / TOKENS_NAME
 
 
 class TokenStore:

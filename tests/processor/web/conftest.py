@@ -11,11 +11,15 @@ import pytest
 
 from processor.web.app import CrashBrowser
 from processor.web.tokens import TokenStore
+from tests.postgresserver import postgres_server  # noqa: F401 -- a fixture
 from tests.processor.reports import conftest as reports
 from tests.processor.reports.conftest import ReportStorage
 from webstack.serve import start_background
 
-# The report tests' storage, built once per session for these tests too.
+# The report tests' storage, built once per session for these tests too, with its index in
+# SQLite and in PostgreSQL (report_storage is parametrized by backend).
+sqlite_report_storage = reports.sqlite_report_storage
+postgresql_report_storage = reports.postgresql_report_storage
 report_storage = reports.report_storage
 
 
