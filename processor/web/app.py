@@ -3,8 +3,10 @@
 Pages read only public data: the report index (public columns) and the stored public copy of
 each processed crash. The API answers the public copy too, unless the request carries an
 ``Auth-Token`` whose token has ``view_protected``: then the full processed crash, and the raw
-crash (``/api/RawCrash/``, never public). Storage and SQLite reads block, so the endpoints are
-plain functions Starlette runs in its thread pool; each thread opens its own index connection.
+crash (``/api/RawCrash/``, never public). ``POST /api/Reprocessing/`` queues stored crashes
+for reprocessing with a token that has ``reprocess``. Storage and index reads block, so the
+endpoints are plain functions Starlette runs in its thread pool; each thread opens its own
+index connection.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -23,18 +27,20 @@ from starlette.types import ASGIApp
 
 from processor.config import Settings
 from processor.crashid import crash_id_problem
+from processor.queues import REPROCESSING, CrashQueue, QueueError
 from processor.reports import browse, search
 from processor.reports.index import ReportIndex, ReportIndexError, configured_index_path
 from processor.storage import CrashStorage, open_storage
 from processor.storage.crashstorage import CrashNotFound
 from processor.web import pages
 from processor.web.render import CSP
-from processor.web.tokens import VIEW_PROTECTED, TokenStore, tokens_path
+from processor.web.tokens import REPROCESS, VIEW_PROTECTED, TokenStore, tokens_path
 from webstack.app import service_app
 
 log = logging.getLogger("crashproc.web")
 MAX_DAYS = 366
 MAX_CHART_DAYS = 90
+MAX_REPROCESS = 1000  # crash ids in one reprocessing request
 
 
 def _html(markup: str, status: int = 200) -> HTMLResponse:
@@ -46,12 +52,22 @@ def _html(markup: str, status: int = 200) -> HTMLResponse:
 
 
 class CrashBrowser:
-    """The pages and API over one storage, report index and token file (one per process)."""
+    """The pages and API over one storage, report index and token file (one per process).
 
-    def __init__(self, storage: CrashStorage, index_path: os.PathLike, tokens: TokenStore):
+    ``open_queue`` opens the queue ``POST /api/Reprocessing/`` publishes to (None: refused).
+    """
+
+    def __init__(
+        self,
+        storage: CrashStorage,
+        index_path: os.PathLike | str,
+        tokens: TokenStore,
+        open_queue: Callable[[], CrashQueue] | None = None,
+    ):
         self.storage = storage
         self.index_path = index_path
         self.tokens = tokens
+        self.open_queue = open_queue
         self._local = threading.local()
 
     def index(self) -> ReportIndex:
@@ -71,6 +87,7 @@ class CrashBrowser:
                 Route("/api/ProcessedCrash/", self.api_processed, methods=["GET", "HEAD"]),
                 Route("/api/RawCrash/", self.api_raw, methods=["GET", "HEAD"]),
                 Route("/api/SuperSearch/", self.api_search, methods=["GET", "HEAD"]),
+                Route("/api/Reprocessing/", self.api_reprocessing, methods=["POST"]),
                 Route("/search/", self.search_page, methods=["GET", "HEAD"]),
             ],
             checks={"index": self._check_index},
@@ -182,6 +199,42 @@ class CrashBrowser:
             return _json({"error": "no raw crash has this id"}, 404)
         return _json(document)
 
+    async def api_reprocessing(self, request: Request) -> Response:
+        """Crash Stats's reprocessing: ``crash_ids`` (repeated) in a form; answers ``true``."""
+        permissions = await run_in_threadpool(self._permissions, request)
+        if REPROCESS not in permissions:
+            return _json({"error": "reprocessing needs a token with reprocess"}, 403)
+        if self.open_queue is None:
+            return _json({"error": "this server has no queue to reprocess with"}, 503)
+        try:
+            form = await request.form(max_files=0, max_fields=MAX_REPROCESS)
+        except Exception:  # a malformed or oversized form: the parser's errors vary
+            return _json({"error": f"expected a form of at most {MAX_REPROCESS} crash_ids"}, 400)
+        crash_ids = [str(v).removeprefix("bp-") for v in form.getlist("crash_ids")]
+        if not crash_ids:
+            return _json({"error": "crash_ids: give at least one"}, 400)
+        for crash_id in crash_ids:
+            if crash_id_problem(crash_id):
+                return _json({"error": f"crash_ids: {crash_id[:60]!r} is not a crash id"}, 400)
+        return await run_in_threadpool(self._reprocess, crash_ids)
+
+    def _reprocess(self, crash_ids: list[str]) -> Response:
+        unknown = [c for c in crash_ids if not self.storage.has_raw_crash(c)]
+        if unknown:
+            return _json({"error": f"crash_ids: not stored: {', '.join(unknown[:10])}"}, 400)
+        assert self.open_queue is not None
+        try:
+            queue = self.open_queue()
+            try:
+                queue.publish(REPROCESSING, crash_ids)
+            finally:
+                queue.close()
+        except QueueError as exc:
+            log.warning("reprocessing not queued (%s)", exc.__class__.__name__)
+            return _json({"error": "the queue is unavailable"}, 503)
+        log.info("queued %d crashes for reprocessing", len(crash_ids))
+        return _json(True)
+
     def api_search(self, request: Request) -> Response:
         try:
             query = search.parse_query(request.query_params.multi_items())
@@ -222,7 +275,14 @@ def build_browser(settings: Settings) -> CrashBrowser:
     """The crash browser the settings describe (storage, report index, token file)."""
     storage = open_storage(settings.storage, s3_endpoint_url=settings.s3_endpoint_url)
     index_path = configured_index_path(settings.report_index, settings.storage)
-    return CrashBrowser(storage, index_path, TokenStore(tokens_path(settings)))
+    from processor.service.wiring import open_settings_queue
+
+    return CrashBrowser(
+        storage,
+        index_path,
+        TokenStore(tokens_path(settings)),
+        lambda: open_settings_queue(settings),
+    )
 
 
 # How `crashproc web` hands its command line to the worker processes (webstack.serve).

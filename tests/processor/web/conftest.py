@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from processor.queues import open_queue
 from processor.web.app import CrashBrowser
 from processor.web.tokens import TokenStore
 from tests.postgresserver import postgres_server  # noqa: F401 -- a fixture
@@ -28,17 +29,22 @@ class Browser:
     url: str
     data: ReportStorage
     tokens: TokenStore
+    queue_url: str
 
 
 @pytest.fixture(scope="module")
 def web(
     report_storage: ReportStorage, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Browser]:
-    tokens = TokenStore(Path(tmp_path_factory.mktemp("tokens")) / "tokens.sqlite")
-    browser = CrashBrowser(report_storage.storage(), report_storage.index_path, tokens)
+    scratch = Path(tmp_path_factory.mktemp("web"))
+    tokens = TokenStore(scratch / "tokens.sqlite")
+    queue_url = f"sqlite:{scratch / 'queue.sqlite'}"
+    browser = CrashBrowser(
+        report_storage.storage(), report_storage.index_path, tokens, lambda: open_queue(queue_url)
+    )
     server = start_background(browser.asgi())
     try:
-        yield Browser(f"http://127.0.0.1:{server.server_port}", report_storage, tokens)
+        yield Browser(f"http://127.0.0.1:{server.server_port}", report_storage, tokens, queue_url)
     finally:
         server.shutdown()
         server.server_close()
