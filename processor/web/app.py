@@ -29,6 +29,7 @@ from processor.config import Settings
 from processor.crashid import crash_id_problem
 from processor.queues import REPROCESSING, CrashQueue, QueueError
 from processor.reports import browse, search
+from processor.reports.database import is_postgresql
 from processor.reports.index import ReportIndex, ReportIndexError, configured_index_path
 from processor.storage import CrashStorage, open_storage
 from processor.storage.crashstorage import CrashNotFound
@@ -69,13 +70,32 @@ class CrashBrowser:
         self.tokens = tokens
         self.open_queue = open_queue
         self._local = threading.local()
+        self._shared: ReportIndex | None = None
+        self._shared_lock = threading.Lock()
 
     def index(self) -> ReportIndex:
-        """This thread's reader of the index (sqlite connections stay in their thread)."""
+        """The index reader: one per thread for SQLite (a connection stays in its thread), one
+        shared for PostgreSQL (its pool serves every thread; opened under a lock because
+        opening the pool is not thread-safe)."""
+        if is_postgresql(self.index_path):
+            with self._shared_lock:
+                if self._shared is None:
+                    index = ReportIndex(self.index_path, create=False)
+                    index.crash_count()  # the pool and the schema check, once
+                    self._shared = index
+                return self._shared
         index = getattr(self._local, "index", None)
         if index is None:
             index = self._local.index = ReportIndex(self.index_path, create=False)
         return index
+
+    def close(self) -> None:
+        """Close the storage and the shared (PostgreSQL) index; SQLite readers close with
+        their threads."""
+        if self._shared is not None:
+            self._shared.close()
+            self._shared = None
+        self.storage.close()
 
     def asgi(self) -> ASGIApp:
         return service_app(

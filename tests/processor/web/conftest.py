@@ -48,4 +48,4 @@ def web(
     finally:
         server.shutdown()
         server.server_close()
-        browser.storage.close()
+        browser.close()
