@@ -82,3 +82,7 @@ bench-index: install
 .PHONY: bench-hostile
 bench-hostile: install
 	$(BIN)/python bench/hostile.py
+
+.PHONY: bench-web
+bench-web: install
+	$(BIN)/python bench/web.py

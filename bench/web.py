@@ -1,0 +1,203 @@
+"""Crash browser benchmark: pages and Super Search over an index of many synthetic crashes.
+
+Usage: ``make bench-web`` or ``.venv/bin/python bench/web.py [--crashes 1000000]``.
+
+Fills an SQLite report index with ``--crashes`` of bench/reports.py's synthetic crashes
+(Zipf-like signatures over 60 days), starts the real ``crashproc web`` (one worker process) on
+127.0.0.1 and times, per request, top crashers (7 days), the top signature's page, and a faceted
+Super Search (signature, product, version facets over 30 days). Each is asked once to warm the
+caches, then timed as the median of 5. The peer, measured in the same run, is the bare query
+work of each page called in this process (browse.py and search.py on the same index): the ratio
+is what the web layer (HTTP, HTML, JSON) adds. The goal: each page under 0.5 s. Last, the
+server process's peak resident memory (VmHWM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.util
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
+sys.path.insert(0, str(REPO))
+
+from processor.reports import browse, search  # noqa: E402
+from processor.reports.extract import index_entry  # noqa: E402
+from processor.reports.index import ReportIndex  # noqa: E402
+
+GOAL_S = 0.5
+BATCH = 1000
+
+
+def _load(name: str, path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+synthetic_crashes = _load("bench_reports", HERE / "reports.py")
+LAST_DAY = synthetic_crashes.FIRST_DAY + datetime.timedelta(days=synthetic_crashes.DAYS - 1)
+
+
+def fill(target: Path, crashes: int) -> float:
+    synthetic = synthetic_crashes.Synthetic()
+    start = time.perf_counter()
+    with ReportIndex(target) as index:
+        rest = crashes
+        while rest > 0:
+            batch = [synthetic.crash() for _ in range(min(BATCH, rest))]
+            index.add([index_entry(crash_id, processed) for crash_id, processed in batch])
+            rest -= len(batch)
+    return time.perf_counter() - start
+
+
+def median_seconds(run: Callable[[], Any], times: int = 5) -> float:
+    run()  # warm
+    samples = []
+    for _ in range(times):
+        start = time.perf_counter()
+        run()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _peak_rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--crashes", type=int, default=1_000_000)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-web-") as scratch:
+        index_path = Path(scratch) / "index.sqlite"
+        print(f"filling {args.crashes:,} crashes ...", flush=True)
+        print(f"filled in {fill(index_path, args.crashes):.0f} s", flush=True)
+        week = browse.Filters(LAST_DAY - datetime.timedelta(days=6), LAST_DAY)
+        month_start = (LAST_DAY - datetime.timedelta(days=29)).isoformat()
+        search_params = [
+            ("date", f">={month_start}"),
+            ("_facets", "signature,product,version"),
+            ("_results_number", "100"),
+        ]
+        with ReportIndex(index_path, create=False) as index:
+            top = browse.top_crashers(index, week, top=1)[0].signature or ""
+
+            def bare_top() -> Any:
+                return browse.top_crashers(index, week), browse.total(index, week)
+
+            def bare_signature() -> Any:
+                summary = browse.signature_summary(index, top)
+                chart = browse.Filters(
+                    datetime.date.fromisoformat(summary.first_seen),
+                    datetime.date.fromisoformat(summary.last_seen),
+                )
+                return (
+                    browse.signature_days(index, chart, [top]),
+                    browse.signature_crashes(index, top),
+                )
+
+            def bare_search() -> Any:
+                return search.search(index, search.parse_query(search_params))
+
+            peers = {
+                "top crashers, 7 days": median_seconds(bare_top),
+                "signature page (top signature)": median_seconds(bare_signature),
+                "Super Search, 3 facets, 30 days": median_seconds(bare_search),
+            }
+        port = _free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CRASHPROC_")}
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "processor",
+                "web",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "1",
+                "--storage",
+                str(Path(scratch) / "crashes"),
+                "--index",
+                str(index_path),
+                "--tokens",
+                str(Path(scratch) / "tokens.sqlite"),
+            ],
+            cwd=scratch,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    requests.get(base + "/__lbheartbeat__", timeout=5)
+                    break
+                except requests.ConnectionError:
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        print("crashproc web did not start", file=sys.stderr)
+                        return 1
+                    time.sleep(0.2)
+            session = requests.Session()
+
+            def fetch(path: str, params: Any) -> Callable[[], Any]:
+                def run() -> Any:
+                    answer = session.get(base + path, params=params, timeout=60)
+                    answer.raise_for_status()
+                    return answer
+
+                return run
+
+            pages = {
+                "top crashers, 7 days": fetch("/", {"days": 7, "until": LAST_DAY.isoformat()}),
+                "signature page (top signature)": fetch("/signature/", {"signature": top}),
+                "Super Search, 3 facets, 30 days": fetch("/api/SuperSearch/", search_params),
+            }
+            served = {label: median_seconds(run) for label, run in pages.items()}
+            peak_kib = _peak_rss_kib(server.pid)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    print(
+        f"\n{'over ' + format(args.crashes, ',') + ' crashes':<36} {'served s':>10} "
+        f"{'bare query s':>13} {'served/bare':>12} {'goal':>6}"
+    )
+    for label, seconds in served.items():
+        ok = "ok" if seconds < GOAL_S else "SLOW"
+        print(
+            f"{label:<36} {seconds:>10.3f} {peers[label]:>13.3f} "
+            f"{seconds / peers[label]:>12.2f} {ok:>6}"
+        )
+    print(f"\nserver peak RSS: {peak_kib / 1024:.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
