@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections import Counter
 from html import unescape
@@ -125,7 +126,8 @@ def test_raw_crash_api_needs_view_protected(web):
 PROTECTED_VALUES = ("sample-secret", "jane@example.com", "sample comment", "example.com/private")
 
 
-def test_no_protected_value_without_the_permission(web):
+def test_no_protected_value_without_the_permission(web, caplog):
+    caplog.set_level(logging.DEBUG)
     reprocess_only = web.tokens.add("leak-check", [REPROCESS])
     answers = [get(web, "/"), get(web, "/?days=30&until=2026-11-14")]
     everything = {"_facets": "signature,product,version,date", "_results_number": 1000}
@@ -145,3 +147,8 @@ def test_no_protected_value_without_the_permission(web):
         body = unescape(answer.text)
         for value in PROTECTED_VALUES:
             assert value not in body, (answer.url, value)
+    # Nor in a log line (the access log among them) of serving all that.
+    assert any(record.name == "webstack.access" for record in caplog.records)
+    for record in caplog.records:
+        for value in PROTECTED_VALUES:
+            assert value not in record.getMessage(), record.name
