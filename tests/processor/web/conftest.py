@@ -3,6 +3,7 @@ crashes processed by the real pipeline, with the report index the daemon would k
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,20 +33,34 @@ class Browser:
     queue_url: str
 
 
-@pytest.fixture(scope="module")
-def web(
-    report_storage: ReportStorage, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Browser]:
-    scratch = Path(tmp_path_factory.mktemp("web"))
+@contextlib.contextmanager
+def serving(data: ReportStorage, scratch: Path) -> Iterator[Browser]:
+    """The crash browser over ``data`` on 127.0.0.1, with its own tokens and queue."""
     tokens = TokenStore(scratch / "tokens.sqlite")
     queue_url = f"sqlite:{scratch / 'queue.sqlite'}"
-    browser = CrashBrowser(
-        report_storage.storage(), report_storage.index_path, tokens, lambda: open_queue(queue_url)
-    )
+    browser = CrashBrowser(data.storage(), data.index_path, tokens, lambda: open_queue(queue_url))
     server = start_background(browser.asgi())
     try:
-        yield Browser(f"http://127.0.0.1:{server.server_port}", report_storage, tokens, queue_url)
+        yield Browser(f"http://127.0.0.1:{server.server_port}", data, tokens, queue_url)
     finally:
         server.shutdown()
         server.server_close()
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def web(
+    report_storage: ReportStorage, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Browser]:
+    """On the index in each backend."""
+    with serving(report_storage, Path(tmp_path_factory.mktemp("web"))) as browser:
+        yield browser
+
+
+@pytest.fixture(scope="module")
+def sqlite_web(
+    sqlite_report_storage: ReportStorage, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Browser]:
+    """On the SQLite index only: for what does not depend on the backend (the browser's path)."""
+    with serving(sqlite_report_storage, Path(tmp_path_factory.mktemp("web"))) as browser:
+        yield browser

@@ -124,15 +124,25 @@ def driver(tmp_path: Path) -> Iterator[Driver]:
         proc.wait(timeout=30)
 
 
-def test_top_crashers_to_signature_to_crash_in_chromium(web, driver, tmp_path):
+def keep_screenshot(driver: Driver, name: str) -> None:
+    """With CRASHPROC_SCREENSHOTS=DIR, the pages' screenshots go there (the README's)."""
+    directory = os.environ.get("CRASHPROC_SCREENSHOTS")
+    if directory:
+        Path(directory, f"{name}.png").write_bytes(driver.screenshot())
+
+
+def test_top_crashers_to_signature_to_crash_in_chromium(sqlite_web, driver, tmp_path):
+    web = sqlite_web
     driver.go(web.url + "/?days=14&until=2026-11-14")
     assert driver.find_all("table.top-crashers svg.spark rect")
+    keep_screenshot(driver, "top-crashers")
     first = driver.find("table.top-crashers td.signature a")
     signature = driver.text(first)
     driver.click(first)
     assert "/signature/?signature=" in driver.current_url()
     assert driver.text(driver.find("p.signature")) == signature
     assert driver.find_all("svg.chart rect")  # the chart is drawn
+    keep_screenshot(driver, "signature")
     crash = driver.find("table.crashes a")
     crash_id = driver.text(crash)
     driver.click(crash)
@@ -146,10 +156,23 @@ def test_top_crashers_to_signature_to_crash_in_chromium(web, driver, tmp_path):
     assert first_function in driver.text(driver.find("table.frames"))
     shot = tmp_path / "report.png"
     shot.write_bytes(driver.screenshot())
-    if os.environ.get("CRASHPROC_SCREENSHOTS"):
-        shutil.copy(shot, os.environ["CRASHPROC_SCREENSHOTS"])
+    keep_screenshot(driver, "report")
     width, height, rows = read_png(shot)
     assert width >= 800 and height >= 600
     assert len(colour_counts(rows)) > 20  # text, header and table lines, not a blank page
     errors = [e for e in driver.console() if e.get("level") == "SEVERE"]
     assert errors == []
+
+
+def test_search_page_in_chromium(sqlite_web, driver):
+    web = sqlite_web
+    driver.go(web.url + "/search/?signature=~Crash&date=%3E%3D2026-11-01")
+    facet = driver.text(driver.find("table.facet-signature"))
+    assert "CrashFunction" in facet
+    keep_screenshot(driver, "search")
+    results = driver.find_all("table.results tbody tr")
+    assert results
+    driver.click(driver.find("table.results a"))
+    assert "/report/" in driver.current_url()
+    assert driver.find_all("table.frames tbody tr")
+    assert [e for e in driver.console() if e.get("level") == "SEVERE"] == []
