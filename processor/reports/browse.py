@@ -187,3 +187,17 @@ def signature_crashes(
         {**params, "limit": page_size, "offset": (max(page, 1) - 1) * page_size},
     )
     return [dict(row) for row in rows]
+
+
+def first_and_last_seen(index: ReportIndex, signatures: list[str]) -> list[dict[str, Any]]:
+    """Each known signature's first and last day (Crash Stats's SignatureFirstDate, with the
+    last day too); unknown signatures are left out, as there."""
+    if not signatures:
+        return []
+    marks = ", ".join(f":s{n}" for n in range(len(signatures)))
+    rows = index.query(
+        "SELECT signature, MIN(date) AS first_date, MAX(date) AS last_date FROM crashes "
+        f"WHERE signature IN ({marks}) GROUP BY signature ORDER BY signature",
+        {f"s{n}": sig for n, sig in enumerate(signatures)},
+    )
+    return [{"signature": row[0], "first_date": row[1], "last_date": row[2]} for row in rows]

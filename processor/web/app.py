@@ -42,6 +42,7 @@ log = logging.getLogger("crashproc.web")
 MAX_DAYS = 366
 MAX_CHART_DAYS = 90
 MAX_REPROCESS = 1000  # crash ids in one reprocessing request
+MAX_SIGNATURES = 500  # signatures in one SignatureFirstDate request
 
 
 def _html(markup: str, status: int = 200) -> HTMLResponse:
@@ -108,6 +109,7 @@ class CrashBrowser:
                 Route("/api/RawCrash/", self.api_raw, methods=["GET", "HEAD"]),
                 Route("/api/SuperSearch/", self.api_search, methods=["GET", "HEAD"]),
                 Route("/api/Reprocessing/", self.api_reprocessing, methods=["POST"]),
+                Route("/api/SignatureFirstDate/", self.api_first_date, methods=["GET", "HEAD"]),
                 Route("/search/", self.search_page, methods=["GET", "HEAD"]),
             ],
             checks={"index": self._check_index},
@@ -254,6 +256,16 @@ class CrashBrowser:
             return _json({"error": "the queue is unavailable"}, 503)
         log.info("queued %d crashes for reprocessing", len(crash_ids))
         return _json(True)
+
+    def api_first_date(self, request: Request) -> Response:
+        signatures = request.query_params.getlist("signatures")
+        if not signatures or len(signatures) > MAX_SIGNATURES:
+            return _json({"error": f"signatures: give 1 to {MAX_SIGNATURES}"}, 400)
+        try:
+            hits = browse.first_and_last_seen(self.index(), signatures)
+        except ReportIndexError as exc:
+            return _json({"error": str(exc)}, 503)
+        return _json({"hits": hits, "total": len(hits)})
 
     def api_search(self, request: Request) -> Response:
         try:

@@ -98,3 +98,22 @@ def test_search_page_keeps_the_query_in_the_url(web):
     assert 'class="facet facet-signature"' in page.text
     crash_id = web.data.crash_ids(product="Thunderbird")[0]
     assert f'href="/report/{crash_id}"' in page.text
+
+
+def test_signature_first_date(web):
+    days: dict[str, list[str]] = {}
+    for _, date, signature, _, _ in crashes(web):
+        if signature:
+            days.setdefault(signature, []).append(date)
+    asked = sorted(days)[:3]
+    answer = requests.get(
+        web.url + "/api/SignatureFirstDate/",
+        params=[("signatures", s) for s in [*asked, "never seen"]],
+        timeout=30,
+    ).json()
+    assert answer["total"] == 3
+    assert answer["hits"] == [
+        {"signature": s, "first_date": min(days[s]), "last_date": max(days[s])} for s in asked
+    ]
+    refused = requests.get(web.url + "/api/SignatureFirstDate/", timeout=30)
+    assert refused.status_code == 400
