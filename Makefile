@@ -25,9 +25,16 @@ $(DEMO_SYMBOLS)/.built: $(STAMP)
 	$(BIN)/symbols add $(DEMO_SYMBOLS) $(TESTDATA)/symbols-with-code-id/*/*/*.sym $(TESTDATA)/symbols/crash-client/*/*.sym
 	touch $@
 
+# The demo prints each sample processed here, then stores and processes them the way an
+# installation does (submit, daemon) into ./var, so the reports and the crash browser have
+# something to show afterwards.
 demo: install $(DEMO_SYMBOLS)/.built
 	$(BIN)/crashproc process --format summary --symbols-path $(DEMO_SYMBOLS) \
 		--symbols-cache .cache/symbols examples/crashes/*/
+	$(BIN)/crashproc submit examples/crashes/*/ >/dev/null
+	$(BIN)/crashproc daemon --once --workers 1 --symbols-path $(DEMO_SYMBOLS) \
+		--symbols-cache .cache/symbols
+	@echo "stored in ./var: try '$(BIN)/crashproc report signatures' or '$(BIN)/crashproc web' (http://127.0.0.1:8090/)"
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
