@@ -195,6 +195,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         token=args.token,
         workers=loaded["symbols_server.workers"],
         token_sha256=loaded["symbols_server.upload_token_sha256"],
+        sentry_dsn=loaded["sentry.dsn"],
     )
 
 

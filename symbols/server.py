@@ -51,6 +51,7 @@ DEFAULT_MAX_UPLOAD = 2 << 30
 # How `serve` hands its configuration to the worker processes (webstack.serve).
 ENV_STORE = "CRASHPROC_SYMBOLS_SERVER_STORE"
 ENV_TOKEN_SHA256 = "CRASHPROC_SYMBOLS_SERVER_UPLOAD_TOKEN_SHA256"
+ENV_SENTRY_DSN = "CRASHPROC_SENTRY_DSN"  # the setting's own variable
 
 
 def _json(status: int, payload: object, headers: dict[str, str] | None = None) -> Response:
@@ -249,7 +250,13 @@ def make_app(
 
 
 def app_from_env() -> ASGIApp:
-    """The factory each worker process of `serve` calls (its settings in the environment)."""
+    """The factory each worker process of `serve` calls (its settings in the environment).
+    With a Sentry DSN configured (``sentry.dsn``), the worker reports its errors, scrubbed as
+    every crashproc service's are (crashproc/sentry.py)."""
+    if dsn := os.environ.get(ENV_SENTRY_DSN):
+        from crashproc.sentry import setup_sentry
+
+        setup_sentry(dsn, service="symbols")
     return make_app(
         Path(os.environ[ENV_STORE]), token_sha256=os.environ.get(ENV_TOKEN_SHA256) or None
     )
@@ -269,6 +276,7 @@ def serve(
     token: str | None = None,
     workers: int = 2,
     token_sha256: str | None = None,
+    sentry_dsn: str | None = None,
 ) -> int:
     """Run in the foreground with uvicorn worker processes until interrupted."""
     token = token or os.environ.get("SYMBOLS_UPLOAD_TOKEN") or None
@@ -279,5 +287,9 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        env={ENV_STORE: str(Path(store_root).resolve()), ENV_TOKEN_SHA256: digest},
+        env={
+            ENV_STORE: str(Path(store_root).resolve()),
+            ENV_TOKEN_SHA256: digest,
+            ENV_SENTRY_DSN: sentry_dsn or "",
+        },
     )

@@ -16,10 +16,11 @@ import sentry_sdk
 import yaml
 from sentry_sdk.transport import Transport
 
+from crashproc.sentry import MASK, build_key_masker
 from processor.config import ConfigError
 from processor.metrics import METRICS
 from processor.observability.metrics_setup import setup_metrics
-from processor.observability.scrub import MASK, build_key_masker, build_scrubber, protected_names
+from processor.observability.scrub import build_scrubber, protected_names
 from processor.observability.sentry import report_rule_error, setup_sentry
 from processor.pipeline import Pipeline
 from schemas.library import SCHEMA_DIR
