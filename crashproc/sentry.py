@@ -6,9 +6,8 @@ comments, exception messages from the crashing program...). An event can pick su
 in several places, and each place gets a rule:
 
 - free-form data attached by code (``extra``, ``contexts``, ``tags``): every value under a key
-  named like a protected field is masked, at any depth. The names come from the schemas (each
-  protected raw-crash annotation, and the processed fields copied from one or protected
-  themselves), so a new protected annotation is covered by a schema edit alone;
+  named like a protected field is masked, at any depth (the service names them: the processor
+  passes its schemas' protected fields, processor/observability/scrub.py);
 - exception messages: formatted by arbitrary code from arbitrary data (a ValueError quoting an
   annotation, a KeyError naming a key), so they are all masked; type and stack stay;
 - local variables of stack frames: masked (the SDK is also told not to collect them);
