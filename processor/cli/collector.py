@@ -7,8 +7,6 @@ configuration file and flags, which cross into it as one environment variable.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 from typing import TextIO
 
 from processor.cli.common import (
@@ -36,7 +34,8 @@ def split_bind(bind: str, key: str = "collector.bind") -> tuple[str, int]:
 
 
 def cmd_collector(args: argparse.Namespace, out: TextIO) -> int:
-    from processor.collector.app import ENV_ARGS, build_collector
+    from processor.collector.app import build_collector
+    from processor.service.wiring import worker_settings_env
     from webstack.serve import run
 
     try:
@@ -46,18 +45,13 @@ def cmd_collector(args: argparse.Namespace, out: TextIO) -> int:
     except (ConfigError, StorageError, QueueError) as exc:
         error(str(exc))
         return EXIT_USAGE
-    config = getattr(args, "config", None)
-    passed = {
-        "config": os.path.abspath(config) if config else None,
-        "flags": {name: list(given) for name, given in given_flags(args).items()},
-    }
     print(f"crashproc collector: http://{host}:{port}/submit", file=out, flush=True)
     return run(
         "processor.collector.app:app_from_env",
         host=host,
         port=port,
         workers=settings.collector_workers,
-        env={ENV_ARGS: json.dumps(passed)},
+        env=worker_settings_env(getattr(args, "config", None), given_flags(args)),
     )
 
 

@@ -8,8 +8,6 @@ variable. Tokens are printed once, when made; only their SHA-256 is kept.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 from typing import TextIO
 
 from processor.cli.collector import split_bind
@@ -28,7 +26,8 @@ from processor.storage import StorageError
 
 
 def cmd_web(args: argparse.Namespace, out: TextIO) -> int:
-    from processor.web.app import ENV_ARGS, build_browser
+    from processor.service.wiring import worker_settings_env
+    from processor.web.app import build_browser
     from webstack.serve import run
 
     try:
@@ -38,18 +37,13 @@ def cmd_web(args: argparse.Namespace, out: TextIO) -> int:
     except (ConfigError, StorageError) as exc:
         error(str(exc))
         return EXIT_USAGE
-    config = getattr(args, "config", None)
-    passed = {
-        "config": os.path.abspath(config) if config else None,
-        "flags": {name: list(given) for name, given in given_flags(args).items()},
-    }
     print(f"crashproc web: http://{host}:{port}/", file=out, flush=True)
     return run(
         "processor.web.app:app_from_env",
         host=host,
         port=port,
         workers=settings.web_workers,
-        env={ENV_ARGS: json.dumps(passed)},
+        env=worker_settings_env(getattr(args, "config", None), given_flags(args)),
     )
 
 

@@ -12,9 +12,7 @@ start) queues the stored crashes that carry no queued mark. Anything malformed i
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import tempfile
 import threading
 from collections.abc import Callable
@@ -32,7 +30,7 @@ from processor.config import Settings
 from processor.metrics import METRICS
 from processor.observability.setup import setup_observability
 from processor.queues import STANDARD, CrashQueue, QueueError
-from processor.service.wiring import open_settings_queue, open_settings_storage
+from processor.service.wiring import open_settings_queue, open_settings_storage, worker_settings
 from processor.storage import CrashStorage, StorageError
 from webstack.app import service_app
 from webstack.form import Disconnected, FormError, Limits, read_form
@@ -135,7 +133,6 @@ class Collector:
 
 
 # How `crashproc collector` hands its command line to the worker processes (webstack.serve).
-ENV_ARGS = "CRASHPROC_COLLECTOR_ARGS"
 
 
 def build_collector(settings: Settings) -> Collector:
@@ -151,8 +148,6 @@ def build_collector(settings: Settings) -> Collector:
 def app_from_env() -> ASGIApp:
     """The factory each worker process calls: the same configuration file and flags as the
     command, metrics and Sentry (with the processor's scrubbing) set up in this process."""
-    given = json.loads(os.environ[ENV_ARGS])
-    flags = {name: (value, flag) for name, (value, flag) in given["flags"].items()}
-    settings = Settings.load(config_file=given["config"], flags=flags)
+    settings = worker_settings()
     setup_observability(settings)
     return build_collector(settings).asgi()

@@ -7,6 +7,10 @@ lease, attempts and retry delay come from the same settings everywhere.
 
 from __future__ import annotations
 
+import json
+import os
+from typing import Any
+
 from processor.config import Settings
 from processor.queues import CrashQueue, open_queue
 from processor.storage import CrashStorage, open_storage
@@ -49,3 +53,26 @@ def open_settings_storage(settings: Settings, *, processed: bool = True) -> Cras
         owed=settings.report_owed,
     )
     return storage
+
+
+# A server command's configuration file and flags, for its worker processes (uvicorn starts
+# them by import string, so they rebuild the command's settings from this variable).
+WORKER_SETTINGS = "CRASHPROC_WORKER_SETTINGS"
+
+
+def worker_settings_env(
+    config_file: str | None, flags: dict[str, tuple[Any, str]]
+) -> dict[str, str]:
+    """The environment that hands a command's configuration to its server's workers."""
+    given = {
+        "config": os.path.abspath(config_file) if config_file else None,
+        "flags": {name: list(flag) for name, flag in flags.items()},
+    }
+    return {WORKER_SETTINGS: json.dumps(given)}
+
+
+def worker_settings() -> Settings:
+    """In a server's worker process: the settings its command was run with."""
+    given = json.loads(os.environ[WORKER_SETTINGS])
+    flags = {name: (value, flag) for name, (value, flag) in given["flags"].items()}
+    return Settings.load(config_file=given["config"], flags=flags)

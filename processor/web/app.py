@@ -318,15 +318,13 @@ def build_browser(settings: Settings) -> CrashBrowser:
 
 
 # How `crashproc web` hands its command line to the worker processes (webstack.serve).
-ENV_ARGS = "CRASHPROC_WEB_ARGS"
 
 
 def app_from_env() -> ASGIApp:
     """The factory each worker process calls: the command's configuration file and flags."""
     from processor.observability.setup import setup_observability
+    from processor.service.wiring import worker_settings
 
-    given = json.loads(os.environ[ENV_ARGS])
-    flags = {name: (value, flag) for name, (value, flag) in given["flags"].items()}
-    settings = Settings.load(config_file=given["config"], flags=flags)
+    settings = worker_settings()
     setup_observability(settings)
     return build_browser(settings).asgi()
