@@ -28,17 +28,18 @@ event drops the event, because sending it unscrubbed is the one thing that must 
 from __future__ import annotations
 
 import importlib.metadata
+import inspect
 import logging
-import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import sentry_sdk
 from fillmore.scrubber import MASK_TEXT, Rule, Scrubber
+from sentry_sdk.integrations import logging as sentry_logging
 from sentry_sdk.integrations.atexit import AtexitIntegration
 from sentry_sdk.integrations.dedupe import DedupeIntegration
 from sentry_sdk.integrations.excepthook import ExcepthookIntegration
-from sentry_sdk.integrations.logging import LoggingIntegration, ignore_logger
+from sentry_sdk.integrations.logging import LoggingIntegration
 from sentry_sdk.integrations.modules import ModulesIntegration
 from sentry_sdk.integrations.threading import ThreadingIntegration
 from sentry_sdk.utils import BadDsn
@@ -142,7 +143,7 @@ def integrations() -> list[Any]:
         # scrubber; their text does not). No record becomes an event: failures are captured
         # explicitly, and the pipeline both logs and reports each rule failure, which would
         # otherwise be two events for one failure.
-        LoggingIntegration(level=logging.INFO, event_level=None),
+        _breadcrumbs_from_logging(),
         # An exception that escapes main() (a bug in the CLI or the daemon) is reported before
         # the process dies.
         ExcepthookIntegration(),
@@ -161,6 +162,60 @@ def integrations() -> list[Any]:
         # which may embed credentials, and its subprocess breadcrumbs carry command lines) and
         # argv (command lines name crash directories and may carry secrets in flags).
     ]
+
+
+def _breadcrumbs_from_logging() -> LoggingIntegration:
+    """The logging integration making breadcrumbs of INFO and above, and nothing else.
+
+    Its arguments changed meaning in sentry-sdk 3: ``level`` became the level of Sentry Logs
+    (log records sent as they are, which our scrubber never sees) and breadcrumbs got
+    ``breadcrumb_level``. Sentry Logs stay off on every version.
+    """
+    accepted = inspect.signature(LoggingIntegration.__init__).parameters
+    if "breadcrumb_level" in accepted:
+        return LoggingIntegration(level=None, event_level=None, breadcrumb_level=logging.INFO)
+    options: dict[str, Any] = {"level": logging.INFO, "event_level": None}
+    if "sentry_logs_level" in accepted:
+        options["sentry_logs_level"] = None
+    return LoggingIntegration(**options)
+
+
+def _drop_sentry_log(log: Any, hint: Any) -> None:
+    """Sentry Logs carry log records unscrubbed: none is sent."""
+    return None
+
+
+def _ignore_logger_for_events(name: str) -> None:
+    """Keep a logger's lines out of breadcrumbs and events.
+
+    sentry-sdk 3 names this ``ignore_logger_for_events`` (its ``ignore_logger`` now only
+    concerns Sentry Logs); 2.x calls it ``ignore_logger``.
+    """
+    ignore = getattr(sentry_logging, "ignore_logger_for_events", sentry_logging.ignore_logger)
+    ignore(name)
+
+
+def _no_personal_data() -> dict[str, Any]:
+    """The SDK options saying: no user data, no request bodies, no local variables, no logs.
+
+    They are stated although most are the SDK's defaults, because they are the promise this
+    setup makes. sentry-sdk 3 (and late 2.x) spell them as one ``data_collection`` option and
+    3 refuses the older ``send_default_pii`` and ``include_local_variables``; earlier 2.x
+    releases know only those.
+    """
+    accepted = inspect.signature(sentry_sdk.consts.ClientConstructor.__init__).parameters
+    options: dict[str, Any] = {"send_default_pii": False, "include_local_variables": False}
+    if "data_collection" in accepted:
+        options = {
+            "data_collection": {
+                "user_info": False,
+                "http_bodies": [],
+                "stack_frame_variables": False,
+            }
+        }
+    if "before_send_log" in accepted:
+        options["before_send_log"] = _drop_sentry_log
+    return options
 
 
 def setup_sentry(
@@ -183,35 +238,24 @@ def setup_sentry(
     """
     if not dsn:
         return False
-    # send_default_pii=False is stated because it is the promise this setup makes (the SDK
-    # collects no personal data), although it is also the SDK's default. sentry-sdk 2.7x
-    # deprecates it for ``data_collection``, which the older 2.x releases pyproject allows do
-    # not know, so that one warning is silenced here.
-    with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore",
-            message="The send_default_pii option is deprecated",
-            category=DeprecationWarning,
+    try:
+        sentry_sdk.init(
+            dsn=dsn,
+            release=release or default_release(),
+            server_name=server_name,
+            environment=environment,
+            default_integrations=False,
+            auto_enabling_integrations=False,
+            integrations=integrations(),
+            max_request_body_size="never",
+            before_send=ProtectedDataScrubber(protected, service=service),
+            transport=transport,
+            **_no_personal_data(),
         )
-        try:
-            sentry_sdk.init(
-                dsn=dsn,
-                release=release or default_release(),
-                server_name=server_name,
-                environment=environment,
-                default_integrations=False,
-                auto_enabling_integrations=False,
-                integrations=integrations(),
-                send_default_pii=False,
-                include_local_variables=False,
-                max_request_body_size="never",
-                before_send=ProtectedDataScrubber(protected, service=service),
-                transport=transport,
-            )
-        except BadDsn:
-            raise ConfigError("the Sentry DSN is not valid") from None
+    except BadDsn:
+        raise ConfigError("the Sentry DSN is not valid") from None
     # Scrubber problems must not become breadcrumbs of the very events being scrubbed, and the
     # logging metrics backend would fill the breadcrumb buffer with one line per metric.
     for name in ("fillmore.scrubber", logger.name, "markus"):
-        ignore_logger(name)
+        _ignore_logger_for_events(name)
     return True

@@ -106,6 +106,8 @@ def normalized(event: dict[str, Any]) -> dict[str, Any]:
     assert all(isinstance(v, str) for v in event["modules"].values())
     event["modules"] = "<installed packages>"
     for exception in event["exception"]["values"]:
+        # sentry-sdk 3 numbers each exception of a chain; 2.x does so only for groups.
+        exception["mechanism"].pop("exception_id", None)
         for frame in exception["stacktrace"]["frames"]:
             _normalize_frame(frame)
     return event
