@@ -94,9 +94,10 @@ class LookupResult:
 
     @property
     def cut_short(self) -> bool:
-        """Something was left untried for this lookup's own sake (budget spent, cancelled):
-        the answer holds for this lookup only, not for the module."""
-        return any(a.outcome in (fetch.BUDGET, fetch.CANCELLED) for a in self.attempts)
+        """Something was left untried for this lookup's sake or a server's (budget spent,
+        cancelled, server skipped by its breaker): the answer holds for this lookup only, not
+        for the module."""
+        return any(a.outcome in NOT_TRIED for a in self.attempts)
 
     def why_missing(self) -> str:
         """One line naming each place tried and why it failed."""
@@ -282,9 +283,14 @@ class SymbolSupplier:
             head_check=head_check,
             redirect_allowed=redirect_policy(base, self.trusted_hosts),
         )
+        started = time.monotonic()
         got = self.fetcher.fetch(url, target, follow_redirects=follow_redirects, limits=limits)
         if got.outcome == fetch.TIMEOUT and deadline is not None and time.monotonic() >= deadline:
-            # Cut by the crash's budget, not by the server's own deadline: not its fault.
+            # Cut by the crash's budget: the server's fault only if it had a full read timeout
+            # to answer and did not (else a crash with little budget left would open the
+            # breaker of a slow but healthy server).
+            if got.silent and time.monotonic() - started >= self.fetcher.options.read_timeout:
+                self.breaker.record(base, silent=True)
             return fetch.FetchResult(
                 fetch.BUDGET, "the crash's symbols budget ran out during the lookup", got.status
             )

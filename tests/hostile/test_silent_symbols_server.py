@@ -158,3 +158,18 @@ def test_a_crash_against_a_silent_server_costs_its_budget(tmp_path, silent):
     # With the default settings this crash waited ~495 s; now the budget, plus the start of a
     # Python process with the whole pipeline on a busy machine.
     assert elapsed < BUDGET + 30, elapsed
+
+
+def test_crashes_cut_by_their_budget_still_open_the_breaker(tmp_path, silent):
+    """With the defaults (30 s read timeout, 60 s budget) every crash against a silent server
+    ends on its budget; the silences still count, so after symbols.breaker_failures crashes
+    the server is skipped and the next crashes cost nothing."""
+    symbols = provider(tmp_path, url_of(silent), breaker=CircuitBreaker(failures=2, cooldown=600))
+    for _ in range(2):
+        with lookup_scope():
+            assert symbols.get(WALKER_NAMES[0]).lookup.attempts[-1].outcome == "budget"
+    hits = len(silent.hits)
+    with lookup_scope():
+        found = [symbols.get(m) for m in WALKER_NAMES[1:]]
+    assert [f.lookup.attempts[-1].outcome for f in found] == ["unavailable"] * 3
+    assert len(silent.hits) == hits
