@@ -41,6 +41,11 @@ FIELD_KEYS: dict[str, str] = {
     "symbols_cache": "symbols.cache",
     "symbols_trusted_hosts": "symbols.trusted_hosts",
     "symbols_timeout": "symbols.timeout",
+    "symbols_crash_budget": "symbols.crash_budget",
+    "symbols_max_file_size": "symbols.max_file_size",
+    "symbols_cache_max_size": "symbols.cache_max_size",
+    "symbols_breaker_failures": "symbols.breaker_failures",
+    "symbols_breaker_cooldown": "symbols.breaker_cooldown",
     "storage": "storage.url",
     "s3_endpoint_url": "storage.s3_endpoint_url",
     "queue": "queue.url",
@@ -113,6 +118,11 @@ class Settings:
     symbols_cache: Path | None = None
     symbols_trusted_hosts: list[str] = field(default_factory=list)
     symbols_timeout: float = 300.0
+    symbols_crash_budget: float = 60.0
+    symbols_max_file_size: int = 2 << 30
+    symbols_cache_max_size: int = 16 << 30
+    symbols_breaker_failures: int = 3
+    symbols_breaker_cooldown: float = 60.0
     storage: str = "./var/crashes"
     queue: str = "sqlite:./var/queue.sqlite"
     s3_endpoint_url: str | None = None

@@ -17,6 +17,7 @@ from processor.errors import ErrorReporter, no_reporter, traceback_without_messa
 from processor.metrics import METRICS
 from processor.rules.base import Rule
 from processor.status import Status
+from symbols.scope import lookup_scope
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +73,12 @@ class Pipeline:
         crash_id = str(raw_crash.get("uuid", "unknown"))
         rules = self.rulesets.get(ruleset_name)
         failed: list[str] = []
-        with METRICS.timer("processor.process_crash", tags=[f"ruleset:{ruleset_name}"]):
+        # One symbol lookup scope per crash: the stackwalker and the rules ask the provider for
+        # each module once, within the crash's symbols budget (symbols.crash_budget).
+        with (
+            METRICS.timer("processor.process_crash", tags=[f"ruleset:{ruleset_name}"]),
+            lookup_scope(),
+        ):
             if rules is None:
                 status.add_note(f"error: unknown ruleset {ruleset_name!r}")
                 failed.append("ruleset")

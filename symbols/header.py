@@ -37,6 +37,11 @@ class SymHeader:
     generator: str | None = None
 
 
+def is_module_line(line: bytes) -> bool:
+    """Whether `line` (with or without its line end) is a well-formed MODULE record."""
+    return _MODULE.match(line) is not None
+
+
 def _text(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace").strip()
 

@@ -3,6 +3,12 @@
 A module without a usable debug id can only be symbolicated when the store knows which
 debug file and id belong to its code file and code id (read from INFO CODE_ID headers).
 Lookups go through the (code_file, code_id) index and never scan the table.
+
+Code files are matched without case (ASCII, SQLite's NOCASE): Windows, where the code file /
+code id lookup matters most, does not distinguish `XUL.DLL` from `xul.dll`, and a minidump
+writes the name as the loader saw it. Code ids are hex and upper-cased. Debug files and ids
+keep the download path's rules (a debug file's case matters there, as in Tecken; the id is
+upper-cased).
 """
 
 from __future__ import annotations
@@ -24,7 +30,8 @@ CREATE TABLE IF NOT EXISTS code_info (
     added REAL NOT NULL,
     UNIQUE (debug_file, debug_id, code_file, code_id)
 );
-CREATE INDEX IF NOT EXISTS code_info_by_code ON code_info (code_file, code_id);
+CREATE INDEX IF NOT EXISTS code_info_by_code_nocase
+    ON code_info (code_file COLLATE NOCASE, code_id);
 CREATE TABLE IF NOT EXISTS indexed_files (
     relpath TEXT PRIMARY KEY,
     size INTEGER NOT NULL,
@@ -33,7 +40,8 @@ CREATE TABLE IF NOT EXISTS indexed_files (
 """
 
 LOOKUP_SQL = (
-    "SELECT debug_file, debug_id FROM code_info WHERE code_file = ? AND code_id = ? "
+    "SELECT debug_file, debug_id FROM code_info WHERE code_file = ? COLLATE NOCASE "
+    "AND code_id = ? "
     "ORDER BY rowid DESC LIMIT 1"
 )
 
@@ -84,7 +92,7 @@ class CodeInfoIndex:
         )
 
     def lookup(self, code_file: str, code_id: str) -> DebugInfo | None:
-        """Newest mapping for the code file (case-sensitive) and code id (case-insensitive)."""
+        """Newest mapping for the code file and code id (both compared without case)."""
         with self.connect() as db:
             row = db.execute(LOOKUP_SQL, (code_file, code_id.upper())).fetchone()
         return DebugInfo(*row) if row else None

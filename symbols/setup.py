@@ -3,7 +3,8 @@
 ``crashproc process``, the daemon and ``stackwalk`` must symbolicate a dump the same way, so
 they share the choices made here: the per-user cache when none is given, a code-info index for
 each local store that lacks one (kept in the cache, never written into the store), the trusted
-hosts for code-info redirects, the download deadline, and the compact parsed-symbol cache.
+hosts for redirects, the download deadline and size limit, the per-crash budget, the circuit
+breaker, the cache quota, and the compact parsed-symbol cache.
 Modules are imported when a provider is built, so a command that needs no symbols pays nothing.
 """
 
@@ -36,15 +37,25 @@ def build_provider(
     on_download: Callable[[float, str], None] | None = None,
     on_open: Callable[..., None] | None = None,
     scratch_dir: str | Path | None = None,
+    crash_budget: float | None = None,
+    max_file_size: int | None = None,
+    cache_max_size: int | None = None,
+    breaker_failures: int = 3,
+    breaker_cooldown: float = 60.0,
+    on_breaker_open: Callable[[str], None] | None = None,
 ) -> SymbolProvider | None:
     """A provider over local stores ``paths`` and symbols servers ``urls`` (None when there
     are neither). ``on_download`` and ``on_open`` observe downloads and cache opens (metrics);
-    downloads are assembled in ``scratch_dir`` (default: inside the cache). The supplier is
-    ``provider.supplier`` (close it when done)."""
+    downloads are assembled in ``scratch_dir`` (default: inside the cache). ``crash_budget``
+    bounds the HTTP lookups of one lookup scope (symbols.scope; None: unbounded),
+    ``max_file_size`` one download, ``cache_max_size`` the downloads kept and, separately,
+    their parsed forms; ``on_breaker_open(url)`` is told when a server starts being skipped.
+    The supplier is ``provider.supplier`` (close it when done)."""
     if not paths and not urls:
         return None
     from symbols.autoindex import ensure_indexes
-    from symbols.fetch import HttpOptions
+    from symbols.breaker import CircuitBreaker
+    from symbols.fetch import DEFAULT_MAX_SIZE, HttpOptions
     from symbols.provider import SymbolProvider
     from symbols.supplier import SymbolSupplier
     from symbols.symcache import SymbolCache
@@ -55,11 +66,17 @@ def build_provider(
         symbols_paths=stores,
         symbols_urls=list(urls),
         cache_dir=cache,
-        options=HttpOptions(deadline=timeout),
+        options=HttpOptions(deadline=timeout, max_size=max_file_size or DEFAULT_MAX_SIZE),
         trusted_hosts=list(trusted_hosts),
         index_paths=ensure_indexes(stores, cache),
         on_download=on_download,
         scratch_dir=Path(scratch_dir) if scratch_dir is not None else None,
+        breaker=CircuitBreaker(breaker_failures, breaker_cooldown, on_open=on_breaker_open),
+        cache_max_bytes=cache_max_size,
     )
-    cache_options = {"on_open": on_open} if on_open is not None else {}
-    return SymbolProvider(supplier, SymbolCache(cache / SYMCACHE_DIR, **cache_options))
+    cache_options: dict = {"on_open": on_open} if on_open is not None else {}
+    if cache_max_size is not None:
+        cache_options["max_bytes"] = cache_max_size
+    return SymbolProvider(
+        supplier, SymbolCache(cache / SYMCACHE_DIR, **cache_options), crash_budget=crash_budget
+    )

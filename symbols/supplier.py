@@ -10,11 +10,20 @@ Every place tried is recorded with its outcome and a short reason, so a module l
 without symbols can say why (not found, transient error, corrupt, timeout, too large,
 refused). Modules without a debug id are resolved through code info (code file + code
 id): local store indexes first, then each server's Tecken code-info redirect.
+
+Lookups over HTTP are bounded beyond each file's own deadline: by the caller's deadline (a
+crash's symbols budget; what is left undone is recorded as `budget`), by a circuit breaker per
+server (a server that keeps not answering is skipped for a while: `unavailable`) and by
+`cancel()` (a stopping process). Downloads must start with a MODULE record and stay under the
+size limit; they follow redirects only to trusted hosts (symbols.trust), and the download
+cache is kept under a size quota by removing the least recently used files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,8 +32,9 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit
 
 from symbols import fetch
+from symbols.breaker import CircuitBreaker
 from symbols.errors import SymbolError, SymbolParseError
-from symbols.header import read_header
+from symbols.header import is_module_line, read_header
 from symbols.names import (
     INDEX_NAME,
     SCRATCH_NAME,
@@ -36,13 +46,17 @@ from symbols.names import (
 )
 from symbols.parser import feed_stream
 from symbols.sinks import NullSink
+from symbols.trust import redirect_policy, redirect_trusted
 
 if TYPE_CHECKING:
     from symbols.index import DebugInfo
 
 NEGATIVE_DIR = ".misses"
 DEFAULT_NEGATIVE_TTL = 600.0
+BUDGET_REASON = "the crash's symbols budget is spent (symbols.crash_budget); not looked up"
 NULL_DEBUG_ID_CHARS = frozenset("0")
+# Outcomes of a lookup that never reached the server.
+NOT_TRIED = frozenset({fetch.BUDGET, fetch.CANCELLED, fetch.UNAVAILABLE})
 
 
 @dataclass(frozen=True)
@@ -78,6 +92,13 @@ class LookupResult:
     def found(self) -> bool:
         return self.path is not None
 
+    @property
+    def cut_short(self) -> bool:
+        """Something was left untried for this lookup's sake or a server's (budget spent,
+        cancelled, server skipped by its breaker): the answer holds for this lookup only, not
+        for the module."""
+        return any(a.outcome in NOT_TRIED for a in self.attempts)
+
     def why_missing(self) -> str:
         """One line naming each place tried and why it failed."""
         if not self.attempts:
@@ -89,6 +110,13 @@ def validate_sym(path: Path) -> None:
     """Default download check: the file must parse as rust-minidump would parse it."""
     with open(path, "rb") as f:
         feed_stream(f, NullSink())
+
+
+def check_sym_head(first_line: bytes) -> str | None:
+    """Why a download whose first line is `first_line` is no symbol file (None: it may be)."""
+    if is_module_line(first_line):
+        return None
+    return "does not start with a MODULE record"
 
 
 def _has_debug_id(debug_id: str | None) -> bool:
@@ -133,11 +161,15 @@ class SymbolSupplier:
         index_paths: Mapping[Path, Path] | None = None,
         on_download: Callable[[float, str], None] | None = None,
         scratch_dir: Path | None = None,
+        breaker: CircuitBreaker | None = None,
+        cache_max_bytes: int | None = None,
     ) -> None:
         """`index_paths` maps a symbols path to its code-info index when the index does not
         live inside the store (read-only stores indexed on first use; see autoindex).
         Downloads are assembled in `scratch_dir` (default: a directory inside the cache)
-        and renamed into the cache, so it must be on the cache's filesystem."""
+        and renamed into the cache, so it must be on the cache's filesystem. `breaker`
+        skips servers that keep not answering (default: one with its default thresholds);
+        `cache_max_bytes` bounds the downloaded files in the cache (None: unbounded)."""
         self.paths = [Path(p) for p in symbols_paths]
         self.index_paths = {Path(k): Path(v) for k, v in (index_paths or {}).items()}
         # Told (seconds, "found" | "missing" | "error") after each download: metrics hooks
@@ -152,17 +184,27 @@ class SymbolSupplier:
         self.trusted_hosts = {h.lower() for h in trusted_hosts}
         self.negative_ttl = negative_ttl
         self.validate = validate
+        self.breaker = breaker if breaker is not None else CircuitBreaker()
+        self.cache_max_bytes = cache_max_bytes
+        self._cancel = threading.Event()
 
     def close(self) -> None:
         if self.fetcher is not None:
             self.fetcher.close()
 
+    def cancel(self) -> None:
+        """Cut short the download under way (between chunks) and make every later HTTP
+        lookup of this supplier give up at once (outcome `cancelled`): for a stopping
+        process. Safe to call from another thread."""
+        self._cancel.set()
+
     # -- the lookup ------------------------------------------------------------------------
 
-    def locate(self, module: ModuleId) -> LookupResult:
+    def locate(self, module: ModuleId, deadline: float | None = None) -> LookupResult:
+        """Find `module`'s symbol file; HTTP lookups stop at `deadline` (time.monotonic)."""
         result = LookupResult(debug_file=module.debug_file, debug_id=module.debug_id)
         if not _has_debug_id(module.debug_id):
-            info = self._code_info(module, result.attempts)
+            info = self._code_info(module, result.attempts, deadline)
             if info is None:
                 if not result.attempts:
                     result.attempts.append(
@@ -179,7 +221,7 @@ class SymbolSupplier:
             return result
         if self._find_local(rel, result) or self._find_cached(rel, result):
             return result
-        self._download(rel, module, result)
+        self._download(rel, module, result, deadline)
         return result
 
     def _find_local(self, rel: tuple[str, ...], result: LookupResult) -> bool:
@@ -205,6 +247,7 @@ class SymbolSupplier:
             return False
         path = _existing(self.cache_dir, rel)
         if path is not None:
+            _touch_used(path)
             result.path, result.url = path, _read_info_url(path)
             result.attempts.append(Attempt(str(path), fetch.FOUND, "download cache"))
             return True
@@ -215,7 +258,53 @@ class SymbolSupplier:
     def _negative_marker(self, rel: tuple[str, ...]) -> Path:
         return self.cache_dir.joinpath(NEGATIVE_DIR, *rel)
 
-    def _download(self, rel: tuple[str, ...], module: ModuleId, result: LookupResult) -> None:
+    def _http(
+        self,
+        base: str,
+        url: str,
+        target: Path | None,
+        deadline: float | None,
+        follow_redirects: bool = True,
+        head_check: Callable[[bytes], str | None] | None = None,
+    ) -> fetch.FetchResult:
+        """One fetch from server `base`, within the caller's deadline and the breaker."""
+        if self._cancel.is_set():
+            return fetch.FetchResult(fetch.CANCELLED, "lookup cancelled")
+        if deadline is not None and time.monotonic() >= deadline:
+            return fetch.FetchResult(fetch.BUDGET, BUDGET_REASON)
+        if (left := self.breaker.cooling(base)) is not None:
+            return fetch.FetchResult(
+                fetch.UNAVAILABLE,
+                f"server skipped for {left:.0f} s more: {self.breaker.describe()}",
+            )
+        limits = fetch.FetchLimits(
+            deadline=deadline,
+            cancel=self._cancel,
+            head_check=head_check,
+            redirect_allowed=redirect_policy(base, self.trusted_hosts),
+        )
+        started = time.monotonic()
+        got = self.fetcher.fetch(url, target, follow_redirects=follow_redirects, limits=limits)
+        if got.outcome == fetch.TIMEOUT and deadline is not None and time.monotonic() >= deadline:
+            # Cut by the crash's budget: the server's fault only if it had a full read timeout
+            # to answer and did not (else a crash with little budget left would open the
+            # breaker of a slow but healthy server).
+            if got.silent and time.monotonic() - started >= self.fetcher.options.read_timeout:
+                self.breaker.record(base, silent=True)
+            return fetch.FetchResult(
+                fetch.BUDGET, "the crash's symbols budget ran out during the lookup", got.status
+            )
+        if got.outcome != fetch.CANCELLED:
+            self.breaker.record(base, got.silent)
+        return got
+
+    def _download(
+        self,
+        rel: tuple[str, ...],
+        module: ModuleId,
+        result: LookupResult,
+        deadline: float | None = None,
+    ) -> None:
         if not self.urls:
             return
         marker = self._negative_marker(rel)
@@ -236,7 +325,7 @@ class SymbolSupplier:
         all_missing = True
         for base in self.urls:
             url = base + "/".join(quote(part) for part in rel) + query
-            attempt = self._download_one(url, rel, result)
+            attempt = self._download_one(base, url, rel, result, deadline)
             result.attempts.append(attempt)
             if attempt.outcome == fetch.FOUND:
                 return
@@ -245,13 +334,22 @@ class SymbolSupplier:
             marker.parent.mkdir(parents=True, exist_ok=True)
             marker.touch()
 
-    def _download_one(self, url: str, rel: tuple[str, ...], result: LookupResult) -> Attempt:
+    def _download_one(
+        self,
+        base: str,
+        url: str,
+        rel: tuple[str, ...],
+        result: LookupResult,
+        deadline: float | None,
+    ) -> Attempt:
         from symbols.atomic import publish, scratch_file
 
         scratch = self.scratch_dir or self.cache_dir / SCRATCH_NAME
         with scratch_file(scratch) as tmp:
             started = time.monotonic()
-            got = self.fetcher.fetch(url, tmp)
+            got = self._http(base, url, tmp, deadline, head_check=check_sym_head)
+            if got.status is None and got.outcome in NOT_TRIED:
+                return Attempt(url, got.outcome, got.reason)  # nothing fetched, nothing to time
             if self.on_download is not None:
                 outcome = {fetch.FOUND: "found", fetch.NOT_FOUND: "missing"}.get(
                     got.outcome, "error"
@@ -268,11 +366,15 @@ class SymbolSupplier:
             final = self.cache_dir.joinpath(*rel)
             publish(tmp, final)
         result.path, result.url = final, url
+        if self.cache_max_bytes is not None:
+            evict_downloads(self.cache_dir, self.cache_max_bytes, keep=final)
         return Attempt(url, fetch.FOUND, got.reason)
 
     # -- code info -------------------------------------------------------------------------
 
-    def _code_info(self, module: ModuleId, attempts: list[Attempt]) -> DebugInfo | None:
+    def _code_info(
+        self, module: ModuleId, attempts: list[Attempt], deadline: float | None = None
+    ) -> DebugInfo | None:
         if not module.code_file or not module.code_id:
             return None
         code_file = leaf(module.code_file)
@@ -295,7 +397,7 @@ class SymbolSupplier:
                 return found
         for base in self.urls:
             probe = base + f"{quote(code_file)}/{code_id}/{quote(code_info_sym_name(code_file))}"
-            got = self.fetcher.fetch(probe, None, follow_redirects=False)
+            got = self._http(base, probe, None, deadline, follow_redirects=False)
             if got.status not in (301, 302) or not got.location:
                 outcome = got.outcome if got.outcome != fetch.FOUND else fetch.NOT_FOUND
                 attempts.append(Attempt(probe, outcome, got.reason + " (no code-info redirect)"))
@@ -307,14 +409,10 @@ class SymbolSupplier:
         return None
 
     def _parse_redirect(self, base: str, probe: str, location: str) -> tuple[DebugInfo | None, str]:
-        target = urlsplit(urljoin(probe, location))
-        origin = urlsplit(base)
-        same = (target.scheme, target.netloc) == (origin.scheme, origin.netloc)
-        trusted = (
-            target.scheme in ("http", "https") and (target.hostname or "") in self.trusted_hosts
-        )
-        if not (same or trusted):
+        absolute = urljoin(probe, location)
+        if not redirect_trusted(base, absolute, self.trusted_hosts):
             return None, "code-info redirect to an untrusted host"
+        target = urlsplit(absolute)
         parts = unquote(target.path).split("/")
         if len(parts) < 4:
             return None, "code-info redirect is not a symbol path"
@@ -326,3 +424,43 @@ class SymbolSupplier:
         from symbols.index import DebugInfo
 
         return DebugInfo(debug_file, debug_id), "code-info redirect"
+
+
+def _touch_used(path: Path) -> None:
+    """Record a use of a cached download in its access time, the cache's recency.
+
+    The modification time is kept: the parsed-symbol cache keys its entries on it.
+    """
+    with contextlib.suppress(OSError):
+        os.utime(path, ns=(time.time_ns(), path.stat().st_mtime_ns))
+
+
+def evict_downloads(cache_dir: Path, max_bytes: int, keep: Path | None = None) -> int:
+    """Remove the least recently used downloaded `.sym` files until those left take at most
+    `max_bytes` (never `keep`, the file just stored); returns bytes freed.
+
+    Only `{debug_file}/{id}/*.sym` files are counted: the cache's own dot-directories and the
+    parsed-symbol cache beside them are not downloads. A process still reading a removed file
+    keeps reading it.
+    """
+    entries = []
+    for debug_dir in cache_dir.iterdir():
+        if debug_dir.name.startswith(".") or not debug_dir.is_dir():
+            continue
+        for path in debug_dir.glob("*/*.sym"):
+            with contextlib.suppress(OSError):
+                stat = path.stat()
+                entries.append((stat.st_atime_ns, stat.st_size, path))
+    total = sum(size for _, size, _ in entries)
+    freed = 0
+    for _, size, path in sorted(entries):
+        if total - freed <= max_bytes:
+            break
+        if path == keep:
+            continue
+        with contextlib.suppress(OSError):
+            path.unlink()
+            freed += size
+            with contextlib.suppress(OSError):
+                path.parent.rmdir()  # its id directory, when now empty
+    return freed

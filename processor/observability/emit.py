@@ -7,9 +7,11 @@ of every caller spelling them. Tag values are the registry's (``processor/metric
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 from processor.metrics import METRICS
 
@@ -54,3 +56,13 @@ def record_symbol_download(seconds: float, outcome: str) -> None:
 def record_symbol_cache(hit: bool) -> None:
     """Count ``crashproc.processor.symbols.cache``: one symbol-cache lookup, a hit or a miss."""
     METRICS.incr("processor.symbols.cache", tags=[f"result:{'hit' if hit else 'miss'}"])
+
+
+def record_symbol_breaker_open(url: str) -> None:
+    """Count ``crashproc.processor.symbols.breaker_open``: a symbols server left lookups
+    unanswered too many times in a row and is skipped for a while (the server's host is
+    logged; a tag would be one per configured URL, which tags are not for)."""
+    logging.getLogger("crashproc.symbols").warning(
+        "symbols server %s does not answer: skipping it for a while", urlsplit(url).hostname
+    )
+    METRICS.incr("processor.symbols.breaker_open")

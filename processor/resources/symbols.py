@@ -7,7 +7,11 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from processor.config import Settings
-from processor.observability.emit import record_symbol_cache, record_symbol_download
+from processor.observability.emit import (
+    record_symbol_breaker_open,
+    record_symbol_cache,
+    record_symbol_download,
+)
 from symbols.provider import SymbolProvider
 from symbols.setup import build_provider, default_cache_dir
 
@@ -22,7 +26,8 @@ def symbols_cache_dir(settings: Settings) -> Path:
 def build_symbol_provider(settings: Settings) -> SymbolProvider | None:
     """The provider of the configured stores and servers (None when there are none: the
     symbolication rule then does nothing), built as every command builds one, with the
-    processor's metrics watching downloads and cache opens."""
+    processor's metrics watching downloads, cache opens and servers skipped by the breaker.
+    The budget applies per crash: the pipeline opens a lookup scope around each ruleset run."""
     return build_provider(
         paths=settings.symbols_paths,
         urls=settings.symbols_urls,
@@ -31,6 +36,12 @@ def build_symbol_provider(settings: Settings) -> SymbolProvider | None:
         timeout=settings.symbols_timeout,
         on_download=record_symbol_download,
         on_open=record_symbol_cache,
+        crash_budget=settings.symbols_crash_budget,
+        max_file_size=settings.symbols_max_file_size,
+        cache_max_size=settings.symbols_cache_max_size,
+        breaker_failures=settings.symbols_breaker_failures,
+        breaker_cooldown=settings.symbols_breaker_cooldown,
+        on_breaker_open=record_symbol_breaker_open,
     )
 
 

@@ -44,6 +44,7 @@ NOT_FOUND = "not-found"
 CORRUPT = "corrupt-symbols"
 TRANSIENT = "transient"
 REFUSED = "refused"
+BUDGET = "budget"
 
 
 def _hex(value: int, width: int) -> str:
@@ -68,7 +69,12 @@ def classify_missing(module: Mapping[str, Any], found: ModuleSymbols) -> str:
     if found.corrupt:
         return CORRUPT
     attempts = found.lookup.attempts
-    if any(a.outcome in (fetch.TRANSIENT, fetch.TIMEOUT) for a in attempts):
+    if any(a.outcome == fetch.BUDGET for a in attempts):
+        return BUDGET  # left untried (or cut) because the crash's symbols budget was spent
+    if any(
+        a.outcome in (fetch.TRANSIENT, fetch.TIMEOUT, fetch.UNAVAILABLE, fetch.CANCELLED)
+        for a in attempts
+    ):
         return TRANSIENT
     if not _usable_debug_id(module.get("debug_id")) and not found.lookup.from_code_info:
         if not (module.get("filename") and module.get("code_id")):

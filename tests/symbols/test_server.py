@@ -88,10 +88,15 @@ def test_code_info_redirect(server) -> None:
     assert r.headers["Location"] == SYM_PATH + query
     followed = requests.get(base + "/test_app.exe/45D35F6C2D000/test_app.exe.sym", timeout=10)
     assert followed.status_code == 200 and followed.url.endswith(SYM_PATH)
-    # Unknown code id, wrong case of the code file, or an id as long as a debug id: 404.
+    # A Windows code file has no case: the loader's TEST_APP.EXE is the indexed test_app.exe.
+    r = requests.get(
+        base + "/TEST_APP.EXE/45D35F6C2D000/TEST_APP.sym", allow_redirects=False, timeout=10
+    )
+    assert (r.status_code, r.headers["Location"]) == (302, SYM_PATH)
+    # Unknown code id, a debug file in another case, or an id as long as a debug id: 404.
     for path in (
         "/test_app.exe/45D35F6C2D001/test_app.exe.sym",
-        "/TEST_APP.EXE/45D35F6C2D000/test_app.exe.sym",
+        SYM_PATH.replace("test_app.pdb", "TEST_APP.PDB"),
         f"/test_app.exe/{'4' * 33}/test_app.exe.sym",
     ):
         r = requests.get(base + path, allow_redirects=False, timeout=10)

@@ -55,7 +55,10 @@ def test_add_and_code_info_lookup(tmp_path: Path, testdata: Path) -> None:
     assert result.path.read_bytes() == TEST_APP_CODE_SYM.read_bytes()
     found = store.lookup_code_info("test_app.exe", "45d35f6c2d000")
     assert (found.debug_file, found.debug_id) == ("test_app.pdb", TEST_APP_ID)
-    assert store.lookup_code_info("TEST_APP.EXE", "45D35F6C2D000") is None  # names case-sensitive
+    # Windows code files have no case: XUL.DLL is xul.dll. Debug files keep theirs (as Tecken).
+    upper = store.lookup_code_info("TEST_APP.EXE", "45D35F6C2D000")
+    assert (upper.debug_file, upper.debug_id) == ("test_app.pdb", TEST_APP_ID)
+    assert store.find("TEST_APP.PDB", TEST_APP_ID) is None
     assert store.lookup_code_info("../x", "45D35F6C2D000") is None
     assert store.find("test_app.pdb", TEST_APP_ID.lower()) == result.path
     assert _files_under(tmp_path / ".tmp") == set()
@@ -64,7 +67,7 @@ def test_add_and_code_info_lookup(tmp_path: Path, testdata: Path) -> None:
 def test_lookup_query_uses_the_index(tmp_path: Path) -> None:
     store = SymbolStore(tmp_path)
     plan = " ".join(store.index.query_plan())
-    assert "code_info_by_code" in plan
+    assert "code_info_by_code_nocase" in plan
     assert "SCAN" not in plan
 
 

@@ -31,6 +31,7 @@ NO_DEBUG_ID = ModuleId(
 )
 FAST = HttpOptions(connect_timeout=2, read_timeout=1, deadline=4, retries=2, backoff=0.05)
 SYM_REL = ("test_app.pdb", TEST_APP_ID, "test_app.sym")
+MODULE_LINE = f"MODULE windows x86 {TEST_APP_ID} test_app.pdb\n".encode()
 
 
 def _no_partial_files(cache: Path) -> None:
@@ -162,6 +163,7 @@ def test_too_large_responses(tmp_path: Path, scripted) -> None:
     def endless(h) -> None:
         h.send_response(200)
         h.end_headers()
+        h.wfile.write(MODULE_LINE)
         for _ in range(100):
             h.wfile.write(b"FILE 1 " + b"a" * 65536 + b"\n")
 
@@ -237,7 +239,9 @@ def test_rust_style_lowercase_age_directories_are_found(tmp_path: Path, testdata
 
 
 def test_gzip_bomb_is_too_large(tmp_path: Path, scripted) -> None:
-    bomb = gzip.compress(b"FILE 1 x\n" * 600_000)  # ~5 MB decoded, a few KB on the wire
+    bomb = gzip.compress(
+        MODULE_LINE + b"FILE 1 x\n" * 600_000
+    )  # ~5 MB decoded, a few KB on the wire
     srv = scripted(lambda h: _reply(h, 200, bomb, {"Content-Encoding": "gzip"}))
     options = HttpOptions(max_size=1 << 20, retries=0, read_timeout=2, deadline=5)
     result = SymbolSupplier(
