@@ -6,18 +6,20 @@ cannot make the check agree with it.
 
 from __future__ import annotations
 
+import functools
 import json
 
-import yaml
-
+from crashproc import yamlfile
 from tests.conftest import REPO
 
 SCHEMA = REPO / "schemas" / "processed_crash.schema.yaml"
 
 
-def protected_top_level_keys() -> set[str]:
-    properties = yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))["properties"]
-    return {k for k, v in properties.items() if "public" not in v.get("permissions", [])}
+@functools.cache
+def protected_top_level_keys() -> frozenset[str]:
+    """Read once per test run: a reliability test checks hundreds of crashes with it."""
+    properties = yamlfile.parse(SCHEMA.read_bytes())["properties"]
+    return frozenset(k for k, v in properties.items() if "public" not in v.get("permissions", []))
 
 
 def assert_public_copy_hides_protected(processed: dict, public: dict) -> None:
