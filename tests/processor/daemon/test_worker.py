@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+
 import pytest
 
 from processor.config import Settings

@@ -9,7 +9,7 @@ from freezegun import freeze_time
 from markus.testing import MetricsMock
 
 from processor.resources.expiring_cache import MISSING, ExpiringCache
-from processor.resources.versionlookup import TableVersionLookup, VersionTableError
+from processor.resources.versionlookup import TableVersionLookup, VersionLookup, VersionTableError
 from processor.rules.base import Rule
 from processor.rules.mozilla import (
     AddonsRule,
