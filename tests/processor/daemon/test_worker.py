@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 
 import pytest
 
@@ -62,22 +63,26 @@ def test_once_mode_works_by_priority_until_the_queues_are_empty(tmp_path, proces
 def test_the_heartbeat_keeps_a_slow_crash_leased(tmp_path, processor):
     # The queue's clock moves only when the slow save moves it, half a lease at a time, and
     # only after the heartbeat has renewed the lease at the current time: whether the lease
-    # holds depends on the heartbeat, not on how fast this machine runs the threads.
-    lease = 0.3  # the heartbeat renews every lease / 3 seconds of real time
+    # holds depends on the heartbeat, not on how fast this machine runs the threads. Each
+    # renewal must also come within a lease of real time (it comes every lease / 3: two
+    # seconds of margin), or a heartbeat slower than the lease would pass.
+    lease = 3.0
     worker = make_worker(tmp_path, processor, queue_lease=lease)
     clock = ManualClock()
     worker.queue = open_queue(worker.settings.queue, lease_seconds=lease, clock=clock)
     other = open_queue(worker.settings.queue, lease_seconds=lease, clock=clock)
-    stolen = []
+    stolen, waits = [], []
 
     def lease_end():
         rows = sqlite3.connect(worker.queue.path).execute("SELECT available_at FROM jobs")
         return rows.fetchone()[0]
 
     def slow_listener(crash_id, processed):
-        for _ in range(6):  # three leases long; nobody else may get the crash meanwhile
+        for _ in range(4):  # two leases long; nobody else may get the crash meanwhile
             clock.advance(lease / 2)
-            wait_for(lambda: lease_end() >= clock() + lease, timeout=30, what="a heartbeat renewal")
+            started = time.monotonic()
+            wait_for(lambda: lease_end() >= clock() + lease, timeout=30, what="a renewal")
+            waits.append(time.monotonic() - started)
             if (delivery := other.claim("intruder")) is not None:
                 stolen.append(delivery)
 
@@ -85,6 +90,7 @@ def test_the_heartbeat_keeps_a_slow_crash_leased(tmp_path, processor):
     worker.queue.publish(STANDARD, CRASH_IDS[:1])
     worker.run()
     assert stolen == []
+    assert len(waits) == 4 and max(waits) < lease, waits
     assert worker.queue.pending() == 0, "acked: the lease was never lost"
 
 
