@@ -216,6 +216,9 @@ def cmd_fixture(args: argparse.Namespace, generator: SignatureGenerator, out: Te
     result = generator.generate(crash_data)
     fixture = {
         "description": args.description or f"generated from {Path(args.processed_crash).name}",
+        # The expectation is our own output: no reference stands behind it until someone
+        # checks it against siggen or Socorro and marks it so (tests/signature/test_fixtures.py).
+        "source": "ours",
         "crash_data": crash_data,
         "expected_signature": result.signature,
         "expected_proto_signature": result.proto_signature,

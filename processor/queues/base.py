@@ -10,6 +10,10 @@ Every claim counts as an attempt; after ``max_attempts`` the crash goes to the d
 with its last error instead of being delivered again, so one poison crash cannot hold a worker
 forever. Because delivery can repeat, processing must be idempotent (see processor/service/job.py).
 
+Lease expiry and retry delays are read from the queue's ``clock`` (epoch seconds). Production
+leaves it at the default (see each backend); tests pass a clock they advance by hand, so a
+lease test proves expiry without sleeping and without depending on how busy the machine is.
+
 Error texts stored with a crash are written by our own code (exception class names, exit
 signals), never exception messages, which can carry protected crash data.
 """
@@ -18,7 +22,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from processor.crashid import validate_crash_id
@@ -101,12 +105,15 @@ class CrashQueue(ABC):
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         retry_delay: float = DEFAULT_RETRY_DELAY,
+        clock: Callable[[], float] | None = None,
     ):
         if lease_seconds <= 0 or max_attempts < 1 or retry_delay < 0:
             raise QueueError("lease must be > 0, attempts >= 1 and retry delay >= 0")
         self.lease_seconds = float(lease_seconds)
         self.max_attempts = int(max_attempts)
         self.retry_delay = float(retry_delay)
+        # None: the backend's own default clock (wall time here, the server's for Redis).
+        self.clock = clock
 
     @abstractmethod
     def publish(self, queue: str, crash_ids: Iterable[str], ruleset: str = "default") -> int:

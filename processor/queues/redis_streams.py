@@ -10,6 +10,13 @@ stream length is the queue depth). A lease is the entry's idle time: the heartbe
 the next claimer with XAUTOCLAIM. A failed attempt is handed to the ``(retry)`` consumer with
 an idle time that makes it claimable after the retry delay (at most one lease).
 
+Whose clock: by default the Redis server's, so workers on machines whose clocks disagree still
+agree on when a lease ends. A queue given a ``clock`` (tests advance one by hand) passes its
+time to every script instead: each delivery, renewal and failure sets the entry's delivery time
+to that clock's now (XCLAIM ... TIME), and a claim asks XAUTOCLAIM for the idle time that
+corresponds to one lease by that clock (the lease minus how far the clock runs ahead of the
+server's). Such a clock must not run ahead of the server's by a whole lease: the claim refuses.
+
 Attempts, last errors and "failed, waiting for retry" marks live in hashes keyed by
 ``{stream}/{entry id}``; dead letters are a stream of their own. Every step that reads and then
 changes state runs as one Lua script, so two workers can never both win an entry, and a
@@ -70,12 +77,33 @@ ALLOW_SETTING = "queue.allow_volatile_redis (CRASHPROC_QUEUE_ALLOW_VOLATILE_REDI
 PAGE = 1000
 T = TypeVar("T")
 
+# The queue's now in milliseconds: the server's, or the one the caller passed (its clock).
+NOW = """
+local function server_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function now_ms(given)
+  if given == '' then return server_ms() end
+  return tonumber(given)
+end
+"""
+
 # KEYS: attempts, errors, released, dead, stream... (priority order)
-# ARGV: group, consumer, min idle ms, max attempts, lease-expired error
-CLAIM = """
+# ARGV: group, consumer, lease ms, max attempts, lease-expired error, now ms ('' = server's)
+CLAIM = (
+    NOW
+    + """
 local attempts_key, errors_key, released_key, dead_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local group, consumer = ARGV[1], ARGV[2]
-local min_idle, max_attempts = tonumber(ARGV[3]), tonumber(ARGV[4])
+local lease, max_attempts = tonumber(ARGV[3]), tonumber(ARGV[4])
+local server_now = server_ms()
+local now = now_ms(ARGV[6])
+-- Delivery times are set by the queue's clock; XAUTOCLAIM measures idle time by the server's.
+local min_idle = lease - (now - server_now)
+if min_idle < 1 then
+  return redis.error_reply('the queue clock runs ahead of the Redis server clock by a lease or more')
+end
 local function forget(field)
   redis.call('HDEL', attempts_key, field)
   redis.call('HDEL', errors_key, field)
@@ -109,6 +137,7 @@ for i = 5, #KEYS do
         forget(field)
       else
         tries = redis.call('HINCRBY', attempts_key, field, 1)
+        redis.call('XCLAIM', stream, group, consumer, 0, id, 'TIME', now, 'JUSTID')
         return {i - 4, id, fields, tries, err or false}
       end
     end
@@ -117,11 +146,13 @@ for i = 5, #KEYS do
   if fresh and fresh[1] and fresh[1][2][1] then
     local id, fields = fresh[1][2][1][1], fresh[1][2][1][2]
     redis.call('HSET', attempts_key, stream .. '/' .. id, 1)
+    redis.call('XCLAIM', stream, group, consumer, 0, id, 'TIME', now, 'JUSTID')
     return {i - 4, id, fields, 1, false}
   end
 end
 return false
 """
+)
 
 # The holder check shared by renew, ack and fail: the entry is pending under this consumer and
 # its attempt number is still the holder's (an empty token skips that check: releasing a dead
@@ -137,12 +168,13 @@ local function holds(stream, group, consumer, id, attempts_key, token)
 end
 """
 
-# KEYS: stream, attempts. ARGV: group, consumer, id, token
+# KEYS: stream, attempts. ARGV: group, consumer, id, token, now ms ('' = server's)
 RENEW = (
-    HOLDER_CHECK
+    NOW
+    + HOLDER_CHECK
     + """
 if not holds(KEYS[1], ARGV[1], ARGV[2], ARGV[3], KEYS[2], ARGV[4]) then return 0 end
-redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'TIME', now_ms(ARGV[5]), 'JUSTID')
 return 1
 """
 )
@@ -162,11 +194,13 @@ return 1
 """
 )
 
-# KEYS: stream, attempts, released. ARGV: group, consumer, id, token, retry consumer, lease ms
+# KEYS: stream, attempts, released.
+# ARGV: group, consumer, id, token, retry consumer, lease ms, now ms ('' = server's)
 # The entry goes to the retry consumer already idle for a whole lease (claimable at once), its
 # attempt uncounted and marked released (the next claim records no lease-expired error).
 GIVE_BACK = (
-    HOLDER_CHECK
+    NOW
+    + HOLDER_CHECK
     + """
 if not holds(KEYS[1], ARGV[1], ARGV[2], ARGV[3], KEYS[2], ARGV[4]) then return 0 end
 local field = KEYS[1] .. '/' .. ARGV[3]
@@ -174,17 +208,19 @@ if tonumber(redis.call('HGET', KEYS[2], field) or '0') > 0 then
   redis.call('HINCRBY', KEYS[2], field, -1)
 end
 redis.call('HSET', KEYS[3], field, 1)
-redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[5], 0, ARGV[3], 'IDLE', tonumber(ARGV[6]), 'JUSTID')
+local delivered = now_ms(ARGV[7]) - tonumber(ARGV[6]) - 1
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[5], 0, ARGV[3], 'TIME', delivered, 'JUSTID')
 return 1
 """
 )
 
 # KEYS: stream, attempts, errors, released, dead.
 # ARGV: group, consumer, id, token, error, max attempts, permanent (0/1), retry consumer,
-#       lease ms, retry delay base ms, max retry delay ms
+#       lease ms, retry delay base ms, max retry delay ms, now ms ('' = server's)
 # Returns -1 (not the holder), 0 (to be retried), 1 (dead-lettered).
 FAIL = (
-    HOLDER_CHECK
+    NOW
+    + HOLDER_CHECK
     + """
 local stream, group, id = KEYS[1], ARGV[1], ARGV[3]
 if not holds(stream, group, ARGV[2], id, KEYS[2], ARGV[4]) then return -1 end
@@ -206,8 +242,9 @@ redis.call('HSET', KEYS[3], field, ARGV[5])
 redis.call('HSET', KEYS[4], field, 1)
 local delay = tonumber(ARGV[10]) * 2 ^ math.max(0, tries - 1)
 delay = math.min(delay, tonumber(ARGV[11]), tonumber(ARGV[9]))
-local idle = math.floor(tonumber(ARGV[9]) - delay)
-redis.call('XCLAIM', stream, group, ARGV[8], 0, id, 'IDLE', idle, 'JUSTID')
+-- Delivered a lease before it may be claimed again: idle for (lease - delay) now.
+local delivered = now_ms(ARGV[12]) - math.floor(tonumber(ARGV[9]) - delay)
+redis.call('XCLAIM', stream, group, ARGV[8], 0, id, 'TIME', delivered, 'JUSTID')
 return 0
 """
 )
@@ -282,8 +319,8 @@ def persistence_problem(client: redis.Redis) -> tuple[str | None, str | None]:
 
 
 class RedisCrashQueue(CrashQueue):
-    def __init__(self, url: str, allow_volatile: bool = False, **options: float):
-        super().__init__(**options)  # type: ignore[arg-type]
+    def __init__(self, url: str, allow_volatile: bool = False, **options: Any):
+        super().__init__(**options)
         self.allow_volatile = allow_volatile
         client_url, self.prefix, self._shown = split_url(url)
         try:
@@ -382,6 +419,10 @@ class RedisCrashQueue(CrashQueue):
 
     # -- consuming --------------------------------------------------------------------------
 
+    def _now_arg(self) -> int | str:
+        """The queue's now for a script: milliseconds by its clock, or '' for the server's."""
+        return "" if self.clock is None else int(self.clock() * 1000)
+
     def _keys(self, stream: str) -> list[str]:
         return [stream, self.attempts_key, self.errors_key, self.released_key]
 
@@ -394,6 +435,7 @@ class RedisCrashQueue(CrashQueue):
             int(self.lease_seconds * 1000),
             self.max_attempts,
             LEASE_EXPIRED_ERROR,
+            self._now_arg(),
         ]
         reply = self._call(lambda: self._claim(keys=keys, args=args))
         if not reply:
@@ -420,7 +462,7 @@ class RedisCrashQueue(CrashQueue):
     def renew(self, delivery: Delivery) -> bool:
         consumer, attempts = self._holder(delivery)
         stream = self.streams[delivery.queue]
-        args = [GROUP, consumer, delivery.job_id, attempts]
+        args = [GROUP, consumer, delivery.job_id, attempts, self._now_arg()]
         return bool(self._call(lambda: self._renew(keys=[stream, self.attempts_key], args=args)))
 
     def ack(self, delivery: Delivery) -> bool:
@@ -438,7 +480,8 @@ class RedisCrashQueue(CrashQueue):
             delivery.job_id,
             attempts,
             RETRY_CONSUMER,
-            int(self.lease_seconds * 1000) + 1,
+            int(self.lease_seconds * 1000),
+            self._now_arg(),
         ]
         return bool(self._call(lambda: self._give_back(keys=keys, args=args)))
 
@@ -464,6 +507,7 @@ class RedisCrashQueue(CrashQueue):
             int(self.lease_seconds * 1000),
             int(retry_delay(self.retry_delay, 1) * 1000),
             int(MAX_RETRY_DELAY * 1000),
+            self._now_arg(),
         ]
         return self._call(lambda: self._fail(keys=keys, args=args)) == 1
 

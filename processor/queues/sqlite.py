@@ -7,7 +7,9 @@ row and then race to update it); a busy timeout makes contenders wait instead of
 
 One table holds every unfinished job. ``available_at`` is the single clock of a job: when a
 new or failed job may next be claimed, or when the lease of a claimed one runs out. A job is
-claimable when ``available_at`` has passed, whoever held it before.
+claimable when ``available_at`` has passed, whoever held it before. Times are epoch seconds
+from the queue's clock (``time.time`` unless one is given): several processes share the file,
+so a per-process monotonic clock would not do.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from processor.queues.base import (
     LEASE_EXPIRED_ERROR,
@@ -75,8 +78,8 @@ JOB_COLUMNS = "id, queue, crash_id, ruleset, enqueued_at, attempts, lease_owner,
 class SQLiteCrashQueue(CrashQueue):
     """The queues in one SQLite database file; each thread gets its own connection."""
 
-    def __init__(self, path: str | Path, **options: float):
-        super().__init__(**options)  # type: ignore[arg-type]
+    def __init__(self, path: str | Path, **options: Any):
+        super().__init__(**options)
         self.path = Path(path)
         self._local = threading.local()
         try:
@@ -88,6 +91,9 @@ class SQLiteCrashQueue(CrashQueue):
 
     def describe(self) -> str:
         return f"sqlite {self.path}"
+
+    def _now(self) -> float:
+        return self.clock() if self.clock is not None else time.time()
 
     def _connection(self) -> sqlite3.Connection:
         # Connections are per thread (the heartbeat renews leases from its own thread) and
@@ -130,7 +136,7 @@ class SQLiteCrashQueue(CrashQueue):
         priority = QUEUE_NAMES.index(check_queue_name(queue))
         check_ruleset_name(ruleset)
         ids = checked_crash_ids(crash_ids)
-        now = time.time()
+        now = self._now()
         with self._write() as db:
             db.executemany(
                 "INSERT INTO jobs (queue, priority, crash_id, ruleset, enqueued_at, available_at)"
@@ -142,7 +148,7 @@ class SQLiteCrashQueue(CrashQueue):
     # -- consuming --------------------------------------------------------------------------
 
     def claim(self, consumer: str) -> Delivery | None:
-        now = time.time()
+        now = self._now()
         with self._write() as db:
             rows = db.execute(
                 f"SELECT {JOB_COLUMNS} FROM jobs WHERE available_at <= ?"
@@ -178,7 +184,7 @@ class SQLiteCrashQueue(CrashQueue):
         with self._write() as db:
             cursor = db.execute(
                 "UPDATE jobs SET available_at = ? WHERE id = ? AND lease_token = ?",
-                (time.time() + self.lease_seconds, int(delivery.job_id), delivery.token),
+                (self._now() + self.lease_seconds, int(delivery.job_id), delivery.token),
             )
             return cursor.rowcount == 1
 
@@ -195,7 +201,7 @@ class SQLiteCrashQueue(CrashQueue):
             cursor = db.execute(
                 "UPDATE jobs SET attempts = MAX(attempts - 1, 0), lease_owner = NULL,"
                 " lease_token = NULL, available_at = ? WHERE id = ? AND lease_token = ?",
-                (time.time(), int(delivery.job_id), delivery.token),
+                (self._now(), int(delivery.job_id), delivery.token),
             )
             return cursor.rowcount == 1
 
@@ -212,7 +218,7 @@ class SQLiteCrashQueue(CrashQueue):
     def _fail_locked(
         self, db: sqlite3.Connection, job_id: int, attempts: int, error: str, permanent: bool
     ) -> bool:
-        now = time.time()
+        now = self._now()
         error = clip_error(error)
         if permanent or attempts >= self.max_attempts:
             self._bury(db, job_id, error, now)
@@ -286,7 +292,7 @@ class SQLiteCrashQueue(CrashQueue):
 
     def requeue_dead_letters(self, job_ids: Iterable[str] | None = None) -> int:
         wanted = None if job_ids is None else {int(j) for j in job_ids if str(j).isdigit()}
-        now = time.time()
+        now = self._now()
         with self._write() as db:
             rows = db.execute(
                 "SELECT id, job_id, queue, crash_id, ruleset FROM dead_letters ORDER BY id"

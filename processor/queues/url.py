@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from processor.queues.base import CrashQueue, QueueError
 
 
-def open_queue(url: str, allow_volatile_redis: bool = False, **options: float) -> CrashQueue:
-    """The queue backend a URL names; options are lease_seconds, max_attempts, retry_delay.
+def open_queue(url: str, allow_volatile_redis: bool = False, **options: Any) -> CrashQueue:
+    """The queue backend a URL names; options are lease_seconds, max_attempts, retry_delay
+    and clock (see processor.queues.base).
 
     A Redis server that would lose queued crashes on a restart is refused unless
     ``allow_volatile_redis`` (see processor.queues.redis_streams)."""

@@ -48,6 +48,9 @@ MINI = {
         ),
         "blob": _node("any", "protected"),
         "open": _node("any"),
+        # A public list of protected items: the list may be shown, never what it holds.
+        "emails": _node("array", items=_node("string", "protected")),
+        "tags": _node("array", items=_node("string")),
     },
 }
 
@@ -173,6 +176,8 @@ def test_public_view_drops_protected_and_unknown_fields_at_any_depth(schema):
         "env": {"build": {"id": "x", "hidden": 1}, "stray": {}},
         "blob": {"a": 1},
         "open": {"kept": [1, {"deep": True}]},
+        "emails": ["jane@example.com"],
+        "tags": ["crash"],
     }
     assert schema.public_view(doc) == {
         "count": 1,
@@ -180,6 +185,7 @@ def test_public_view_drops_protected_and_unknown_fields_at_any_depth(schema):
         "counters": {"c_a": 1},
         "env": {"build": {"id": "x"}},
         "open": {"kept": [1, {"deep": True}]},
+        "tags": ["crash"],
     }
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import threading
 import time
 
 import pytest
@@ -15,6 +14,8 @@ from processor.runner import CrashProcessor
 from processor.service.wiring import open_settings_queue
 from processor.service.worker import Worker, WorkerConfig
 from processor.storage import open_storage
+from tests.processor.daemon.conftest import wait_for
+from tests.processor.queues.conftest import ManualClock
 
 CRASH_IDS = [f"{i:08x}-0000-4000-8000-000000260918" for i in range(4)]
 
@@ -60,22 +61,36 @@ def test_once_mode_works_by_priority_until_the_queues_are_empty(tmp_path, proces
 
 
 def test_the_heartbeat_keeps_a_slow_crash_leased(tmp_path, processor):
-    worker = make_worker(tmp_path, processor, queue_lease=0.6)
-    stolen = []
+    # The queue's clock moves only when the slow save moves it, half a lease at a time, and
+    # only after the heartbeat has renewed the lease at the current time: whether the lease
+    # holds depends on the heartbeat, not on how fast this machine runs the threads. Each
+    # renewal must also come within a lease of real time (it comes every lease / 3: two
+    # seconds of margin), or a heartbeat slower than the lease would pass.
+    lease = 3.0
+    worker = make_worker(tmp_path, processor, queue_lease=lease)
+    clock = ManualClock()
+    worker.queue = open_queue(worker.settings.queue, lease_seconds=lease, clock=clock)
+    other = open_queue(worker.settings.queue, lease_seconds=lease, clock=clock)
+    stolen, waits = [], []
+
+    def lease_end():
+        rows = sqlite3.connect(worker.queue.path).execute("SELECT available_at FROM jobs")
+        return rows.fetchone()[0]
 
     def slow_listener(crash_id, processed):
-        # Saving takes three leases long; nobody else may get the crash meanwhile.
-        other = open_queue(worker.settings.queue, lease_seconds=0.6)
-        deadline = time.monotonic() + 1.8
-        while time.monotonic() < deadline:
+        for _ in range(4):  # two leases long; nobody else may get the crash meanwhile
+            clock.advance(lease / 2)
+            started = time.monotonic()
+            wait_for(lambda: lease_end() >= clock() + lease, timeout=30, what="a renewal")
+            waits.append(time.monotonic() - started)
             if (delivery := other.claim("intruder")) is not None:
                 stolen.append(delivery)
-            time.sleep(0.1)
 
     worker.storage.processed_listeners.append(slow_listener)
     worker.queue.publish(STANDARD, CRASH_IDS[:1])
     worker.run()
     assert stolen == []
+    assert len(waits) == 4 and max(waits) < lease, waits
     assert worker.queue.pending() == 0, "acked: the lease was never lost"
 
 
@@ -121,13 +136,23 @@ def test_a_busy_queue_makes_the_worker_wait_not_die(tmp_path, processor, monkeyp
     worker.queue.publish(STANDARD, CRASH_IDS[:1])
     blocker = sqlite3.connect(worker.queue.path, isolation_level=None, check_same_thread=False)
     blocker.execute("BEGIN IMMEDIATE")
-    release = threading.Timer(0.6, lambda: blocker.execute("COMMIT"))
-    release.start()
+
+    class ReleaseOnceRefused(logging.Handler):
+        """Lets the lock go once the worker has hit it and said so (not after a guessed
+        time, which a slow start could outlast)."""
+
+        def emit(self, record):
+            if "queue unavailable" in record.getMessage() and blocker.in_transaction:
+                blocker.execute("COMMIT")
+
+    handler = ReleaseOnceRefused()
+    logger = logging.getLogger("crashproc.worker")
+    logger.addHandler(handler)
     try:
         with caplog.at_level(logging.ERROR, logger="crashproc.worker"):
             worker.run()
     finally:
-        release.join()
+        logger.removeHandler(handler)
         blocker.close()
     assert "queue unavailable" in caplog.text
     assert worker.storage.has_processed_crash(CRASH_IDS[0])

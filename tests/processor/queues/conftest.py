@@ -50,6 +50,27 @@ def own_redis_server(redis_tools, tmp_path):
 _prefixes = itertools.count()
 
 
+class ManualClock:
+    """A queue clock that moves only when the test says: lease expiry without sleeping.
+
+    It starts in 2001, well behind every real clock, because a Redis queue's clock must not run
+    ahead of the server's by a lease (processor.queues.redis_streams)."""
+
+    def __init__(self, start: float = 1_000_000_000.0):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
 @pytest.fixture(params=["sqlite", "redis"])
 def queue_url(request, tmp_path) -> str:
     if request.param == "sqlite":

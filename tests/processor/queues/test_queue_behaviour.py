@@ -16,7 +16,7 @@ def ids(n: int, day: str = "260918") -> list[str]:
     return [f"{i:08x}-0000-4000-8000-000000{day}" for i in range(n)]
 
 
-def wait_until(condition, timeout=5.0):
+def wait_until(condition, timeout=10.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = condition()
@@ -65,14 +65,17 @@ def test_priority_published_later_still_goes_first(queue_url):
     assert queue.claim("c").crash_id == urgent
 
 
-def test_a_leased_crash_is_not_delivered_twice_until_its_lease_runs_out(queue_url):
-    queue = open_queue(queue_url, lease_seconds=0.5)
+def test_a_leased_crash_is_not_delivered_twice_until_its_lease_runs_out(queue_url, clock):
+    queue = open_queue(queue_url, lease_seconds=60, clock=clock)
     (crash_id,) = ids(1)
     queue.publish(STANDARD, [crash_id])
     first = queue.claim("worker-a")
     assert first.crash_id == crash_id
     assert queue.claim("worker-b") is None
-    second = wait_until(lambda: queue.claim("worker-b"))
+    clock.advance(59.5)
+    assert queue.claim("worker-b") is None, "the lease has half a second left"
+    clock.advance(1.0)
+    second = queue.claim("worker-b")
     assert second.crash_id == crash_id
     assert second.attempts == 2
     assert second.last_error == LEASE_EXPIRED_ERROR
@@ -83,31 +86,50 @@ def test_a_leased_crash_is_not_delivered_twice_until_its_lease_runs_out(queue_ur
     assert queue.pending() == 0
 
 
-def test_renewing_keeps_the_lease(queue_url):
-    queue = open_queue(queue_url, lease_seconds=0.4)
-    queue.publish(STANDARD, ids(1))
-    delivery = queue.claim("worker-a")
-    deadline = time.monotonic() + 1.2
-    while time.monotonic() < deadline:
-        assert queue.renew(delivery)
-        assert queue.claim("worker-b") is None
-        time.sleep(0.1)
-    assert queue.ack(delivery)
-
-
-def test_failures_are_retried_after_a_delay_then_dead_lettered(queue_url):
-    queue = open_queue(queue_url, max_attempts=3, retry_delay=0.2)
+def test_a_lease_runs_out_by_the_default_clock_too(queue_url):
+    # The one lease test on real time (the server's clock for Redis): one second of margin.
+    queue = open_queue(queue_url, lease_seconds=1.0)
     (crash_id,) = ids(1)
     queue.publish(STANDARD, [crash_id])
-    for attempt in (1, 2):
-        delivery = wait_until(lambda: queue.claim("c"))
+    queue.claim("worker-a")
+    assert queue.claim("worker-b") is None
+    second = wait_until(lambda: queue.claim("worker-b"), timeout=30)
+    assert (second.crash_id, second.attempts, second.last_error) == (
+        crash_id,
+        2,
+        LEASE_EXPIRED_ERROR,
+    )
+
+
+def test_renewing_keeps_the_lease(queue_url, clock):
+    queue = open_queue(queue_url, lease_seconds=60, clock=clock)
+    queue.publish(STANDARD, ids(1))
+    delivery = queue.claim("worker-a")
+    for _ in range(5):  # 200 s in all, more than three leases
+        clock.advance(40)
+        assert queue.renew(delivery)
+        assert queue.claim("worker-b") is None
+    clock.advance(59)
+    assert queue.claim("worker-b") is None, "the last renewal counts from its own time"
+    clock.advance(2)
+    assert queue.claim("worker-b").crash_id == delivery.crash_id
+    assert not queue.renew(delivery)
+
+
+def test_failures_are_retried_after_a_delay_then_dead_lettered(queue_url, clock):
+    queue = open_queue(queue_url, max_attempts=3, retry_delay=10, clock=clock)
+    (crash_id,) = ids(1)
+    queue.publish(STANDARD, [crash_id])
+    # The first retry waits the retry delay, the second twice as long.
+    for attempt, delay in ((1, 10), (2, 20)):
+        delivery = queue.claim("c")
         assert delivery.attempts == attempt
-        started = time.monotonic()
         assert queue.fail(delivery, f"saving: OSError (try {attempt})") is False
-        assert queue.claim("c") is None, "a failed crash waits before it is retried"
-        wait_until(lambda: queue.depths()[STANDARD] == 1)
-    delivery = wait_until(lambda: queue.claim("c"))
-    assert time.monotonic() - started >= 0.4, "the second retry waits twice as long"
+        assert queue.depths()[STANDARD] == 1
+        clock.advance(delay - 0.5)
+        assert queue.claim("c") is None, f"retry {attempt} waits {delay} s"
+        clock.advance(1.0)
+    delivery = queue.claim("c")
     assert delivery.attempts == 3
     assert delivery.last_error == "saving: OSError (try 2)"
     assert queue.fail(delivery, "saving: OSError (try 3)") is True
@@ -121,6 +143,18 @@ def test_failures_are_retried_after_a_delay_then_dead_lettered(queue_url):
     )
 
 
+def test_a_given_back_crash_is_claimable_at_once_without_counting(queue_url, clock):
+    queue = open_queue(queue_url, lease_seconds=60, clock=clock)
+    (crash_id,) = ids(1)
+    queue.publish(STANDARD, [crash_id])
+    delivery = queue.claim("stopping")
+    assert queue.give_back(delivery)
+    again = queue.claim("other")
+    assert (again.crash_id, again.attempts, again.last_error) == (crash_id, 1, None)
+    assert not queue.ack(delivery)
+    assert queue.ack(again)
+
+
 def test_a_permanent_failure_is_dead_lettered_at_once(queue_url):
     queue = open_queue(queue_url, max_attempts=5)
     queue.publish(REPROCESSING, ids(1), ruleset="no_such_ruleset")
@@ -130,18 +164,19 @@ def test_a_permanent_failure_is_dead_lettered_at_once(queue_url):
     assert (dead.attempts, dead.error, dead.ruleset) == (1, "unknown ruleset", "no_such_ruleset")
 
 
-def test_a_crash_whose_worker_keeps_dying_is_dead_lettered(queue_url):
+def test_a_crash_whose_worker_keeps_dying_is_dead_lettered(queue_url, clock):
     # A worker killed mid-crash never acks or fails: only its lease running out tells.
-    queue = open_queue(queue_url, lease_seconds=0.2, max_attempts=2)
+    queue = open_queue(queue_url, lease_seconds=60, max_attempts=2, clock=clock)
     poison, healthy = ids(2)
     queue.publish(STANDARD, [poison, healthy])
     assert queue.claim("doomed-1").crash_id == poison
     other = queue.claim("ok")
     assert other.crash_id == healthy
     assert queue.ack(other)
-    retried = wait_until(lambda: queue.claim("doomed-2"))
+    clock.advance(61)
+    retried = queue.claim("doomed-2")
     assert (retried.crash_id, retried.attempts) == (poison, 2)
-    time.sleep(0.3)
+    clock.advance(61)
     assert queue.claim("c") is None, "the poison crash must not come back"
     assert queue.pending() == 0
     (dead,) = queue.dead_letters()
@@ -198,7 +233,7 @@ def test_published_crashes_survive_reopening(queue_url):
     queue.publish(STANDARD, ids(3))
     leased = queue.claim("c")
     queue.close()
-    reopened = open_queue(queue_url, lease_seconds=0.2)
+    reopened = open_queue(queue_url)
     assert reopened.depths()[STANDARD] == 3
     assert reopened.ack(leased), "a lease outlives the connection that took it"
     assert len(drain(reopened)) == 2

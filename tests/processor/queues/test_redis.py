@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import redis
 
@@ -83,3 +85,18 @@ def test_a_stopping_consumer_is_forgotten_unless_it_holds_crashes(redis_server):
     }
     assert names == {"busy"}, "a consumer holding a crash keeps it"
     assert queue.ack(held)
+
+
+def test_a_clock_ahead_of_the_server_by_a_lease_is_refused(redis_server):
+    # Delivery times set in the server's future would be clamped to its now by XCLAIM, so such
+    # a clock cannot express leases: the claim says so instead of expiring them early or never.
+    ahead = open_queue(
+        f"{redis_server.url}?prefix=ahead", lease_seconds=60, clock=lambda: time.time() + 3600
+    )
+    ahead.publish(STANDARD, IDS[:1])
+    with pytest.raises(QueueError, match="queue clock runs ahead of the Redis server clock"):
+        ahead.claim("c")
+    slightly = open_queue(
+        f"{redis_server.url}?prefix=ahead", lease_seconds=60, clock=lambda: time.time() + 30
+    )
+    assert slightly.claim("c").crash_id == IDS[0]

@@ -860,9 +860,36 @@ class TestBetaVersionRule:
         run_rule(BetaVersionRule(NumberLookup()), processed_crash=processed_crash)
         assert processed_crash["version"] == "124.0b0"
 
-    def test_lookups_satisfy_the_protocol(self, version_table):
-        assert isinstance(version_table, VersionLookup)
-        assert isinstance(RecordingLookup(version_table), VersionLookup)
+    @pytest.mark.parametrize(
+        ("crash", "asked"),
+        [
+            (
+                beta_crash(channel="BETA", build=" 20240226091927 "),
+                ("Firefox", "beta", "20240226091927"),
+            ),
+            (beta_crash(build=20240226091927), ("Firefox", "beta", "20240226091927")),
+            (
+                beta_crash(product="Thunderbird", channel="Aurora"),
+                ("Thunderbird", "aurora", "20240226091927"),
+            ),
+        ],
+    )
+    def test_any_object_with_a_lookup_method_is_asked_and_answered(self, run_rule, crash, asked):
+        # The VersionLookup protocol in use: a plain class (no base class, no table) gets the
+        # product, the lowercased channel and the build id as trimmed text, and its answer,
+        # whatever it is, becomes the version.
+        class Answering:
+            def __init__(self):
+                self.calls = []
+
+            def lookup(self, product, channel, build_id):
+                self.calls.append((product, channel, build_id))
+                return f"answer for {build_id}"
+
+        lookup = Answering()
+        run_rule(BetaVersionRule(lookup), processed_crash=crash)
+        assert lookup.calls == [asked]
+        assert crash["version"] == f"answer for {asked[2]}"
 
 
 class TestTableVersionLookup:
