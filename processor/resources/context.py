@@ -57,6 +57,7 @@ class RulesetContext:
             symbols_urls=list(settings.symbols_urls),
             symbols_cache=str(settings.symbols_cache) if settings.symbols_cache else None,
             timeout=settings.stackwalker_timeout,
+            limits=settings.walk_limits(),
         )
         if found is None and settings.stackwalker == "external":
             raise ConfigError(f"stackwalker command {settings.stackwalker_command!r} not found")
@@ -66,7 +67,7 @@ class RulesetContext:
     def builtin_stackwalker(self) -> Any:
         from processor.resources.builtin_stackwalker import BuiltinStackwalker
 
-        return BuiltinStackwalker(self.symbol_provider)
+        return BuiltinStackwalker(self.symbol_provider, self.settings.walk_limits())
 
     @functools.cached_property
     def symbol_provider(self) -> Any:

@@ -71,6 +71,13 @@ class StackwalkRule(Rule):
             output, problem = read_output(precomputed, self.max_output_bytes)
             if problem:
                 status.add_note(f"StackwalkRule: {name}: stored output: {problem}")
+            limits = getattr(self.stackwalker, "limits", None)
+            if output is not None and limits is not None:
+                # The configured backend's caps hold for a stored output too.
+                from stackwalk.limits import limit_document
+
+                for note in limit_document(output, limits):
+                    status.add_note(f"StackwalkRule: {name}: stackwalker limit: {note}")
             return stackwalk_result(
                 output,
                 return_code=0 if output is not None else -1,
