@@ -246,18 +246,23 @@ class Budget:
         self.max_total = limits.cap("max_total_frames")
         self.frames = 0
         self.cut_by: str | None = None
+        self.exhausted = False  # no thread but the crashing one is walked any more
 
     def frames_for(self, crashing: bool) -> int:
         """How many frames the next thread may keep (sys.maxsize: any number); 0: list it
         without frames."""
+        if self.exhausted and not crashing:
+            return 0
         if not crashing:
             if self.max_threads is not None and self.report.threads_walked >= self.max_threads:
                 self.report.trigger("max_threads", f"threads walked capped at {self.max_threads:,}")
-                return None
+                self.exhausted = True
+                return 0
             if self.max_total is not None and self.frames >= self.max_total:
                 self.report.trigger(
                     "max_total_frames", f"frames of all threads capped at {self.max_total:,}"
                 )
+                self.exhausted = True
                 return 0
         allowed = self.per_thread or sys.maxsize
         self.cut_by = "max_frames_per_thread"
