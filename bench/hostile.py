@@ -16,7 +16,8 @@ The stackwalker-caps case (a 4.8 MB dump claiming 100,000 threads that share one
 processed with the built-in walker) runs this checkout both times: "before" with every
 ``stackwalker.max_*`` cap at 0 (no cap: what the walker did before the caps existed),
 "after" with the defaults; its memory cap is raised so the uncapped run's real peak shows.
-Its outcome is the size of the processed crash written.
+Its outcome is the size of the processed crash written; a second case walks the same dump
+with the ``stackwalk`` command alone (cap flags at 0 for "before"), the walker's own cost.
 """
 
 from __future__ import annotations
@@ -120,9 +121,10 @@ def measure(
     time_cap: float = TIME_CAP,
     during: Callable[[subprocess.Popen], None] | None = None,
     memory_cap: int = MEMORY_CAP,
+    module: str = "processor",
 ) -> Run:
-    """Run ``python -m processor ARGV`` with ``code`` under the caps; ``during`` acts on the
-    running process (and may end it)."""
+    """Run ``python -m MODULE ARGV`` (``processor``: the crashproc command) with ``code``
+    under the caps; ``during`` acts on the running process (and may end it)."""
     full_env = {**os.environ, **env, "PYTHONPATH": code.pythonpath}
 
     def limits() -> None:
@@ -132,7 +134,7 @@ def measure(
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.monotonic()
         process = subprocess.Popen(
-            [sys.executable, "-m", "processor", *argv],
+            [sys.executable, "-m", module, *argv],
             env=full_env,
             cwd=cwd,
             stdout=out,
@@ -328,14 +330,41 @@ STACKWALKER_CAPS = (
 )
 
 
-def case_many_threads(code: Code, work: Path) -> tuple[Run, str]:
-    """100,000 threads sharing one stack, `process` with the built-in walker: this checkout
-    both times, "before" with the caps off (see the module docstring)."""
+def many_threads_dump(path: Path) -> Path:
+    """The 4.8 MB dump claiming 100,000 threads that share one stack, at ``path``."""
     sys.path.insert(0, str(REPO))
     from stackwalk.testing import shared_stack_dump
 
+    path.write_bytes(shared_stack_dump(100_000, 8, crashing=99_001))
+    return path
+
+
+def case_many_threads_walk(code: Code, work: Path) -> tuple[Run, str]:
+    """The same dump through the `stackwalk` command alone (--json): the walker's own cost,
+    "before" with every cap flag at 0."""
+    dump = many_threads_dump(work / "threads.dmp")
+    caps = ["--max-threads", "--max-frames-per-thread", "--max-total-frames", "--max-json-size"]
+    off = [arg for flag in caps for arg in (flag, "0")] if code.label.startswith("before") else []
+    out = work / "out.json"
+    run = measure(
+        ["--json", *off, "--output-file", str(out), str(dump)],
+        Code(code.label, str(REPO)),
+        {},
+        work,
+        time_cap=300.0,
+        memory_cap=8 << 30,
+        module="stackwalk.cli",
+    )
+    if run.timed_out or run.status != 0:
+        return run, f"no output (status {run.status})"
+    return run, f"{out.stat().st_size / MiB:.1f} MiB of JSON"
+
+
+def case_many_threads(code: Code, work: Path) -> tuple[Run, str]:
+    """100,000 threads sharing one stack, `process` with the built-in walker: this checkout
+    both times, "before" with the caps off (see the module docstring)."""
     directory = raw_crash_dir(work, "threads", plain_raw(0))
-    (directory / "upload_file_minidump").write_bytes(shared_stack_dump(100_000, 8, crashing=99_001))
+    many_threads_dump(directory / "upload_file_minidump")
     env = {**storage_env(work), "CRASHPROC_STACKWALKER": "builtin"}
     if code.label.startswith("before"):
         env.update(dict.fromkeys(STACKWALKER_CAPS, "0"))
@@ -361,6 +390,7 @@ CASES: list[tuple[str, Callable[[Code, Path], tuple[Run, str]]]] = [
     ("dump linked to a file outside (submit)", case_linked_dump),
     ("lone surrogate in 1 of 10 crashes (submit)", case_lone_surrogate),
     ("SIGTERM, symbols server silent (daemon)", case_sigterm),
+    ("100,000 threads, one stack (stackwalk --json)", case_many_threads_walk),
     ("100,000 threads, one stack (process)", case_many_threads),
 ]
 

@@ -227,3 +227,50 @@ def test_the_processor_notes_each_cap_and_validates_the_capped_crash(tmp_path):
         processed["crashing_thread"] == processed["json_dump"]["crashing_thread"]["threads_index"]
     )
     assert len(Path(written).read_bytes()) < 1_000_000
+
+
+def test_a_stored_output_is_capped_as_a_walk_would_be(tmp_path):
+    """A stored stackwalker output (rust-minidump's, run elsewhere) holding every thread walked
+    is capped on the way into the processed crash, with no stackwalker configured."""
+    dump = shared_stack_dump(3000, DEPTH, crashing=2500)
+    crash = tmp_path / "crash"
+    crash.mkdir()
+    (crash / "raw_crash.json").write_text(json.dumps({"ProductName": "Firefox"}))
+    (crash / "upload_file_minidump").write_bytes(dump)
+    uncapped = walk_minidump_with_notes(dump, limits=WalkLimits.unlimited()).document
+    (crash / "upload_file_minidump.json").write_text(to_json(uncapped))
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "processor",
+            "process",
+            "--stackwalker",
+            "none",
+            "--out",
+            str(out),
+            str(crash),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={
+            **os.environ,
+            "CRASHPROC_STACKWALKER_MAX_THREADS": "20",
+            "CRASHPROC_SCRATCH_DIR": str(tmp_path / "scratch"),
+        },
+    )
+    assert done.returncode == 0, done.stderr
+    (written,) = out.iterdir()
+    processed = json.loads(written.read_text())
+    expected = walk_minidump_with_notes(dump, limits=WalkLimits(max_threads=20)).document
+    assert processed["json_dump"][FIELD] == expected[FIELD]
+    assert [t["frame_count"] for t in processed["json_dump"]["threads"]] == [
+        t["frame_count"] for t in expected["threads"]
+    ]
+    assert (
+        "StackwalkRule: upload_file_minidump: stackwalker limit: threads walked capped at 20"
+        in (processed["processor_notes"])
+    )
