@@ -2,10 +2,10 @@
 
 rust-minidump walks every thread of the thread list and every frame the stack memory allows,
 with no cap: a 4.8 MB dump claiming 100,000 threads that share one stack and one context
-costs a walk of 900,000 frames (40 s, ~2 GB here) and a 230-370 MB document. Breakpad's
-reader refuses a thread list of more than 4,096 threads outright, losing the crash. These
-caps keep the crash and bound the work instead; a normal dump never reaches them, so its
-document stays byte for byte the peer's.
+costs a walk of 900,000 frames (here: tens of seconds, over a gigabyte) and a 220 MB
+document (`make bench-hostile`). Breakpad's reader refuses a thread list of more than 4,096
+threads outright, losing the crash. These caps keep the crash and bound the work instead; a
+normal dump never reaches them, so its document stays byte for byte the peer's.
 
 What a capped document holds (what a Socorro user needs from it):
 
@@ -21,7 +21,14 @@ What a capped document holds (what a Socorro user needs from it):
 * Only when the compact JSON of the document exceeds ``max_json_size`` are threads removed,
   from the end, the least informative first: listed-without-frames entries, then the frames
   of walked threads, then those entries, then the crashing thread's outermost frames. The
-  crashing thread's entry is never removed; ``threads_index`` follows its new position.
+  crashing thread's entry is never removed; ``threads_index`` and
+  ``crash_info.crashing_thread`` follow its new position.
+
+The built-in walker applies the caps while walking (that is what bounds its time and
+memory); ``limit_document`` applies them to a document another stackwalker wrote
+(rust-minidump's, a stored output) and gives the same document, so the processed crash is
+bounded whatever the backend; the external process itself is bounded by its timeout and
+output size only.
 
 A cap that triggers is recorded twice: a note (``LimitsReport.notes``) and the
 ``stackwalk_limits`` object of the document (absent when nothing triggered), which says
