@@ -11,6 +11,13 @@ cannot hurt the machine: an address-space cap (a raw crash read until MemoryErro
 the cap instead of at 3.7 GB) and a time cap (a read that hangs, a shutdown that waits on a
 silent symbols server). A run that hits a cap is shown as such; the ratio is then a lower
 bound.
+
+The stackwalker-caps case (a 4.8 MB dump claiming 100,000 threads that share one stack,
+processed with the built-in walker) runs this checkout both times: "before" with every
+``stackwalker.max_*`` cap at 0 (no cap: what the walker did before the caps existed),
+"after" with the defaults; its memory cap is raised so the uncapped run's real peak shows.
+Its outcome is the size of the processed crash written; a second case walks the same dump
+with the ``stackwalk`` command alone (cap flags at 0 for "before"), the walker's own cost.
 """
 
 from __future__ import annotations
@@ -113,19 +120,21 @@ def measure(
     cwd: Path,
     time_cap: float = TIME_CAP,
     during: Callable[[subprocess.Popen], None] | None = None,
+    memory_cap: int = MEMORY_CAP,
+    module: str = "processor",
 ) -> Run:
-    """Run ``python -m processor ARGV`` with ``code`` under the caps; ``during`` acts on the
-    running process (and may end it)."""
+    """Run ``python -m MODULE ARGV`` (``processor``: the crashproc command) with ``code``
+    under the caps; ``during`` acts on the running process (and may end it)."""
     full_env = {**os.environ, **env, "PYTHONPATH": code.pythonpath}
 
     def limits() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+        resource.setrlimit(resource.RLIMIT_AS, (memory_cap, memory_cap))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.monotonic()
         process = subprocess.Popen(
-            [sys.executable, "-m", "processor", *argv],
+            [sys.executable, "-m", module, *argv],
             env=full_env,
             cwd=cwd,
             stdout=out,
@@ -313,6 +322,67 @@ def case_sigterm(code: Code, work: Path) -> tuple[Run, str]:
     return run, "exited" if not run.timed_out else f"still running at the {TIME_CAP:g} s cap"
 
 
+STACKWALKER_CAPS = (
+    "CRASHPROC_STACKWALKER_MAX_THREADS",
+    "CRASHPROC_STACKWALKER_MAX_FRAMES_PER_THREAD",
+    "CRASHPROC_STACKWALKER_MAX_TOTAL_FRAMES",
+    "CRASHPROC_STACKWALKER_MAX_JSON_SIZE",
+)
+
+
+def many_threads_dump(path: Path) -> Path:
+    """The 4.8 MB dump claiming 100,000 threads that share one stack, at ``path``."""
+    sys.path.insert(0, str(REPO))
+    from stackwalk.testing import shared_stack_dump
+
+    path.write_bytes(shared_stack_dump(100_000, 8, crashing=99_001))
+    return path
+
+
+def case_many_threads_walk(code: Code, work: Path) -> tuple[Run, str]:
+    """The same dump through the `stackwalk` command alone (--json): the walker's own cost,
+    "before" with every cap flag at 0."""
+    dump = many_threads_dump(work / "threads.dmp")
+    caps = ["--max-threads", "--max-frames-per-thread", "--max-total-frames", "--max-json-size"]
+    off = [arg for flag in caps for arg in (flag, "0")] if code.label.startswith("before") else []
+    out = work / "out.json"
+    run = measure(
+        ["--json", *off, "--output-file", str(out), str(dump)],
+        Code(code.label, str(REPO)),
+        {},
+        work,
+        time_cap=300.0,
+        memory_cap=8 << 30,
+        module="stackwalk.cli",
+    )
+    if run.timed_out or run.status != 0:
+        return run, f"no output (status {run.status})"
+    return run, f"{out.stat().st_size / MiB:.1f} MiB of JSON"
+
+
+def case_many_threads(code: Code, work: Path) -> tuple[Run, str]:
+    """100,000 threads sharing one stack, `process` with the built-in walker: this checkout
+    both times, "before" with the caps off (see the module docstring)."""
+    directory = raw_crash_dir(work, "threads", plain_raw(0))
+    many_threads_dump(directory / "upload_file_minidump")
+    env = {**storage_env(work), "CRASHPROC_STACKWALKER": "builtin"}
+    if code.label.startswith("before"):
+        env.update(dict.fromkeys(STACKWALKER_CAPS, "0"))
+    out = work / "out"
+    run = measure(
+        ["process", "--out", str(out), str(directory)],
+        Code(code.label, str(REPO)),
+        env,
+        work,
+        time_cap=300.0,
+        memory_cap=8 << 30,
+    )
+    written = sum(p.stat().st_size for p in out.glob("*.json")) if out.exists() else 0
+    if run.timed_out or run.status != 0:
+        return run, f"no processed crash (status {run.status})"
+    return run, f"{written / MiB:.1f} MiB processed crash"
+
+
 CASES: list[tuple[str, Callable[[Code, Path], tuple[Run, str]]]] = [
     ("raw_crash.json -> /dev/zero (process)", case_dev_zero),
     ("raw_crash.json is a named pipe (process)", case_named_pipe),
@@ -320,6 +390,8 @@ CASES: list[tuple[str, Callable[[Code, Path], tuple[Run, str]]]] = [
     ("dump linked to a file outside (submit)", case_linked_dump),
     ("lone surrogate in 1 of 10 crashes (submit)", case_lone_surrogate),
     ("SIGTERM, symbols server silent (daemon)", case_sigterm),
+    ("100,000 threads, one stack (stackwalk --json)", case_many_threads_walk),
+    ("100,000 threads, one stack (process)", case_many_threads),
 ]
 
 

@@ -36,6 +36,10 @@ FIELD_KEYS: dict[str, str] = {
     "stackwalker": "stackwalker.mode",
     "stackwalker_command": "stackwalker.command",
     "stackwalker_timeout": "stackwalker.timeout",
+    "stackwalker_max_threads": "stackwalker.max_threads",
+    "stackwalker_max_frames_per_thread": "stackwalker.max_frames_per_thread",
+    "stackwalker_max_total_frames": "stackwalker.max_total_frames",
+    "stackwalker_max_json_size": "stackwalker.max_json_size",
     "symbols_paths": "symbols.paths",
     "symbols_urls": "symbols.urls",
     "symbols_cache": "symbols.cache",
@@ -113,6 +117,11 @@ class Settings:
     stackwalker: str = "auto"
     stackwalker_command: str = "minidump-stackwalk"
     stackwalker_timeout: float = 120.0
+    # Caps of one walk (stackwalk.limits); 0 is no cap.
+    stackwalker_max_threads: int = 1024
+    stackwalker_max_frames_per_thread: int = 20_000
+    stackwalker_max_total_frames: int = 100_000
+    stackwalker_max_json_size: int = 16 * 1024 * 1024
     symbols_paths: list[str] = field(default_factory=list)
     symbols_urls: list[str] = field(default_factory=list)
     symbols_cache: Path | None = None
@@ -207,6 +216,17 @@ class Settings:
         for name, key in FIELD_KEYS.items():
             value = getattr(self, name)
             configuration.check_value(key, value, origin=f"setting {key}")
+
+    def walk_limits(self) -> Any:
+        """The stackwalker caps as a stackwalk.limits.WalkLimits (0: no cap)."""
+        from stackwalk.limits import WalkLimits
+
+        return WalkLimits(
+            max_threads=self.stackwalker_max_threads,
+            max_frames_per_thread=self.stackwalker_max_frames_per_thread,
+            max_total_frames=self.stackwalker_max_total_frames,
+            max_json_size=self.stackwalker_max_json_size,
+        )
 
     def origin(self, name: str) -> str:
         """Where a field's value was set: a file line, a variable, a flag, or the default."""

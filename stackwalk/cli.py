@@ -10,10 +10,13 @@ human report (exit 1 otherwise); --output-file, --log-file, --verbose LEVEL; sym
 positional paths and --symbols-path, --symbols-url with --symbols-cache (default: a
 directory under the system's temp directory), --symbols-tmp and
 --symbols-download-timeout-secs; --features; --evil-json. --no-color and --no-interactive
-are accepted because this command never colours its output or shows progress. The peer
-options it cannot honour (--dump, --recover-function-args and `--features unstable-all`
-with a human report, which prints recovered arguments, --use-local-debuginfo) are refused
-with a message, never ignored.
+are accepted because this command never colours its output or shows progress. Its own
+--max-threads, --max-frames-per-thread, --max-total-frames and --max-json-size bound the
+walk of a hostile dump (stackwalk.limits); their defaults are far above any normal dump, so
+a normal dump's output is the peer's byte for byte. The peer options it cannot honour
+(--dump, --recover-function-args and `--features unstable-all` with a human report, which
+prints recovered arguments, --use-local-debuginfo) are refused with a message, never
+ignored.
 
 Messages: a dump that cannot be read is an error (exit 1, one line, never a traceback);
 streams skipped as corrupt and threads not unwound are warnings, shown from
@@ -157,7 +160,36 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECS",
         help="longest one symbol file download may take, retries included (default: %(default)s)",
     )
+    from stackwalk import limits
+
+    caps = parser.add_argument_group(
+        "caps",
+        "bounds on one walk, far above what a normal dump needs (so its output is the "
+        "peer's); a cap that triggers is a warning and the output's stackwalk_limits object "
+        "(see stackwalk/limits.py); 0 means no cap",
+    )
+    for flag, default, what in (
+        ("--max-threads", limits.DEFAULT_MAX_THREADS, "threads walked (crashing thread first)"),
+        ("--max-frames-per-thread", limits.DEFAULT_MAX_FRAMES_PER_THREAD, "frames per thread"),
+        ("--max-total-frames", limits.DEFAULT_MAX_TOTAL_FRAMES, "frames of all threads"),
+        ("--max-json-size", limits.DEFAULT_MAX_JSON_SIZE, "bytes of the compact JSON document"),
+    ):
+        caps.add_argument(
+            flag, type=int, default=default, metavar="N", help=f"{what} (default: %(default)s)"
+        )
     return parser
+
+
+def walk_limits(args: argparse.Namespace):
+    """The stackwalk.limits.WalkLimits of the command's cap options."""
+    from stackwalk.limits import WalkLimits
+
+    return WalkLimits(
+        max_threads=args.max_threads,
+        max_frames_per_thread=args.max_frames_per_thread,
+        max_total_frames=args.max_total_frames,
+        max_json_size=args.max_json_size,
+    )
 
 
 class Log:
@@ -196,6 +228,9 @@ def check_options(args: argparse.Namespace) -> tuple[bool, bool]:
         )
     if args.symbols_download_timeout_secs < 0:
         raise UsageError("--symbols-download-timeout-secs must not be negative")
+    for flag in ("max_threads", "max_frames_per_thread", "max_total_frames", "max_json_size"):
+        if getattr(args, flag) < 0:
+            raise UsageError(f"--{flag.replace('_', '-')} must not be negative")
     return human, json_out
 
 
@@ -230,7 +265,7 @@ def _walk(args: argparse.Namespace, log: Log):
 
     provider, supplier = build_provider(args)
     try:
-        return walk_minidump_with_notes(args.minidump, provider, args.evil_json)
+        return walk_minidump_with_notes(args.minidump, provider, args.evil_json, walk_limits(args))
     except MinidumpError as e:
         log.error(f"{args.minidump.name}: {e.reason}")
         return None
@@ -265,6 +300,8 @@ def _walk_and_print(args: argparse.Namespace, human: bool, json_out: bool, log: 
         log.warn(f"{stream} stream skipped: {reason}")
     for index, error in sorted(result.unwind_errors.items()):
         log.warn(f"thread {index} not unwound past its context ({error})")
+    for note in result.limit_notes:
+        log.warn(note)
     from stackwalk.jsonout import to_json
 
     output = open(args.output_file, "w") if args.output_file else sys.stdout  # noqa: SIM115

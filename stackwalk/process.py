@@ -1,9 +1,10 @@
 """Minidump + symbols -> the document minidump-stackwalk --json prints (rust-minidump 0.25).
 
-`walk_minidump(path, provider, evil_json)` reads the dump, walks every thread
-(through `stackwalk.unwind.walk_stack` when available), symbolicates the frames and
-returns the whole document as plain dicts/lists with the same keys, types and hex
-widths as the Rust tool. `to_json(doc, pretty)` prints it byte for byte.
+`walk_minidump(path, provider, evil_json, limits)` reads the dump, walks every thread
+(through `stackwalk.unwind.walk_stack` when available) within the caps of
+`stackwalk.limits` (thread, frame and size caps a normal dump never reaches; a capped
+document says so in `stackwalk_limits`), symbolicates the frames and returns the whole
+document as plain dicts/lists with the same keys, types and hex widths as the Rust tool. `to_json(doc, pretty)` prints it byte for byte.
 
 Reader problems never escape as anything but MinidumpError: a dump without a thread
 list or system info cannot be processed (the Rust tool exits 1 without JSON); a
@@ -24,6 +25,7 @@ from stackwalk.crash_reason import crash_address, crash_reason, windows_error
 from stackwalk.evil import Evil, read_evil
 from stackwalk.frames import StackFrame
 from stackwalk.jsonout import to_json
+from stackwalk.limits import Budget, LimitsReport, WalkLimits, fit_size
 from stackwalk.memory import MemoryMap, MemoryRegion
 from stackwalk.minidump import Minidump, MissingStream
 from stackwalk.minidump import format as fmt
@@ -205,25 +207,38 @@ class WalkResult:
     document: dict
     stream_errors: dict[str, str]
     unwind_errors: dict[int, str] = field(default_factory=dict)
+    # One line per cap that triggered (stackwalk.limits); the document's stackwalk_limits.
+    limit_notes: list[str] = field(default_factory=list)
 
 
 def walk_minidump(
-    path: str | os.PathLike | bytes, provider=None, evil_json: str | os.PathLike | None = None
+    path: str | os.PathLike | bytes,
+    provider=None,
+    evil_json: str | os.PathLike | None = None,
+    limits: WalkLimits | None = None,
 ) -> dict:
     """The minidump-stackwalk --json document for the dump at `path` (or in `bytes`)."""
-    return walk_minidump_with_notes(path, provider, evil_json).document
+    return walk_minidump_with_notes(path, provider, evil_json, limits).document
 
 
 def walk_minidump_with_notes(
-    path: str | os.PathLike | bytes, provider=None, evil_json: str | os.PathLike | None = None
+    path: str | os.PathLike | bytes,
+    provider=None,
+    evil_json: str | os.PathLike | None = None,
+    limits: WalkLimits | None = None,
 ) -> WalkResult:
-    """The document and the notes a caller may show: streams skipped as corrupt, and
-    threads whose unwinding failed (kept with their context frame)."""
+    """The document and the notes a caller may show: streams skipped as corrupt, threads
+    whose unwinding failed (kept with their context frame) and the caps that triggered
+    (`limits`, by default WalkLimits(): see stackwalk.limits)."""
     facts = _read_dump(path)
     symbolizer = _Symbolizer(provider)
-    walked = _walk_threads(facts, symbolizer)
+    walked = _walk_threads(facts, symbolizer, limits or WalkLimits())
     doc = _document(facts, walked, symbolizer, read_evil(evil_json))
-    return WalkResult(doc, dict(facts.dump.stream_errors), walked.unwind_errors)
+    fit_size(doc, walked.report, walked.requesting_index)
+    walked.report.record(doc)
+    return WalkResult(
+        doc, dict(facts.dump.stream_errors), walked.unwind_errors, list(walked.report.notes)
+    )
 
 
 @dataclass
@@ -286,53 +301,92 @@ class _WalkedThreads:
     contexts: list[CpuContext | None]
     unwind_errors: dict[int, str]
     requesting_index: int | None
+    report: LimitsReport
 
 
-def _walk_threads(facts: _DumpFacts, symbolizer: _Symbolizer) -> _WalkedThreads:
-    """Every thread unwound (the thread that wrote the dump is listed without frames); a
-    thread whose unwinding fails keeps its context frame and the error is noted."""
-    from stackwalk.unwind import walk_stack
+def _crashing_index(facts: _DumpFacts) -> int | None:
+    """The thread walked with the exception's context: the last one with the crashing id."""
+    found = None
+    if facts.crashing_tid is not None:
+        for index, thread in enumerate(facts.thread_list):
+            if thread.thread_id == facts.crashing_tid and thread.thread_id != facts.dump_tid:
+                found = index
+    return found
 
-    walked = _WalkedThreads([], [], {}, None)
+
+def _walk_threads(facts: _DumpFacts, symbolizer: _Symbolizer, limits: WalkLimits) -> _WalkedThreads:
+    """Every thread unwound within `limits` (the thread that wrote the dump is listed
+    without frames); the crashing thread first, so no cap can leave it unwalked. A thread
+    whose unwinding fails keeps its context frame and the error is noted."""
+
+    count = len(facts.thread_list)
+    report = LimitsReport(limits)
+    budget = Budget(limits, report)
+    walked = _WalkedThreads([{}] * count, [None] * count, {}, _crashing_index(facts), report)
     arch, endian = facts.info.processor_architecture, facts.dump.endian
-    for index, thread in enumerate(facts.thread_list):
+    first = walked.requesting_index
+    order = [first] if first is not None else []
+    order += [index for index in range(count) if index != first]
+    for index in order:
+        thread = facts.thread_list[index]
         if facts.dump_tid is not None and thread.thread_id == facts.dump_tid:
-            walked.threads_json.append(_thread_json(thread.thread_id, [], None, None))
-            walked.contexts.append(None)
+            walked.threads_json[index] = _thread_json(thread.thread_id, [], None, None)
             continue
-        context = read_context(thread.context, arch, endian)
-        if facts.crashing_tid is not None and thread.thread_id == facts.crashing_tid:
-            walked.requesting_index = index
-            context = facts.exception_context or context
         frames: list[StackFrame] = []
-        if context is not None:
-            stack = _stack_memory(thread, context, facts.memory)
-            frames = [StackFrame(context.instruction_pointer, context, "context")]
-            try:
-                frames = walk_stack(
-                    context,
-                    stack,
-                    facts.memory,
-                    facts.module_map,
-                    symbolizer.symbols_for,
-                    facts.info.os_key,
-                )
-            except Exception as e:
-                walked.unwind_errors[index] = type(e).__name__
+        allowed = budget.frames_for(index == first)
+        if not allowed:  # over the caps: listed without frames, its context not even read
+            report.threads_not_walked += 1
+        else:
+            context = read_context(thread.context, arch, endian)
+            if facts.crashing_tid is not None and thread.thread_id == facts.crashing_tid:
+                context = facts.exception_context or context
+            if context is not None:
+                frames = _walk_one(index, thread, context, facts, symbolizer, allowed, walked)
+                if len(frames) > allowed:
+                    frames = frames[:allowed]
+                    budget.cut()
+                budget.walked(len(frames))
         frames_json = [
             _frame_json(i, f, facts.module_map, facts.unloaded, symbolizer, facts.hexa)
             for i, f in enumerate(frames)
         ]
-        walked.threads_json.append(
-            _thread_json(
-                thread.thread_id,
-                frames_json,
-                facts.names.get(thread.thread_id),
-                _last_error(thread.teb, facts.info.pointer_width, facts.memory),
-            )
+        walked.threads_json[index] = _thread_json(
+            thread.thread_id,
+            frames_json,
+            facts.names.get(thread.thread_id),
+            _last_error(thread.teb, facts.info.pointer_width, facts.memory),
         )
-        walked.contexts.append(frames[0].context if frames else None)
+        walked.contexts[index] = frames[0].context if frames else None
+    budget.finish(count)
     return walked
+
+
+def _walk_one(
+    index: int,
+    thread,
+    context: CpuContext,
+    facts: _DumpFacts,
+    symbolizer: _Symbolizer,
+    allowed: int,
+    walked: _WalkedThreads,
+) -> list[StackFrame]:
+    """One thread's frames, one more than `allowed` at most (so a cut can be told)."""
+    from stackwalk.unwind import walk_stack
+
+    stack = _stack_memory(thread, context, facts.memory)
+    try:
+        return walk_stack(
+            context,
+            stack,
+            facts.memory,
+            facts.module_map,
+            symbolizer.symbols_for,
+            facts.info.os_key,
+            allowed + 1,
+        )
+    except Exception as e:
+        walked.unwind_errors[index] = type(e).__name__
+        return [StackFrame(context.instruction_pointer, context, "context")]
 
 
 def _document(

@@ -167,6 +167,14 @@ SERVE_SETTINGS = {
 }
 
 
+# Connection handling, from the configuration only (issue 18: idle sockets, floods).
+SERVE_CONNECTION_SETTINGS = (
+    "symbols_server.max_connections",
+    "symbols_server.idle_timeout",
+    "symbols_server.backlog",
+)
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     """Serve with the installation's configuration, the flags given overriding it."""
     from symbols.server import serve
@@ -178,7 +186,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     }
     try:
         loaded = config.load(config_file=args.config, flags=flags)
-        loaded.check(SERVE_SETTINGS.values())
+        loaded.check([*SERVE_SETTINGS.values(), *SERVE_CONNECTION_SETTINGS])
     except config.ConfigError as exc:
         print(f"symbols serve: error: {exc}", file=sys.stderr)
         return 2
@@ -196,6 +204,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         workers=loaded["symbols_server.workers"],
         token_sha256=loaded["symbols_server.upload_token_sha256"],
         sentry_dsn=loaded["sentry.dsn"],
+        max_connections=loaded["symbols_server.max_connections"],
+        idle_timeout=loaded["symbols_server.idle_timeout"],
+        backlog=loaded["symbols_server.backlog"],
     )
 
 

@@ -277,8 +277,17 @@ def serve(
     workers: int = 2,
     token_sha256: str | None = None,
     sentry_dsn: str | None = None,
+    max_connections: int | None = None,
+    idle_timeout: float = webserve.KEEP_ALIVE_SECONDS,
+    backlog: int = webserve.BACKLOG,
 ) -> int:
-    """Run in the foreground with uvicorn worker processes until interrupted."""
+    """Run in the foreground with uvicorn worker processes until interrupted.
+
+    Connections cost no thread (the old threading server held one per idle socket): an idle
+    one is closed after ``idle_timeout`` seconds, requests beyond ``max_connections`` per
+    worker (idle connections included) are answered 503, and the kernel queues ``backlog``
+    connections not yet accepted.
+    """
     token = token or os.environ.get("SYMBOLS_UPLOAD_TOKEN") or None
     digest = token_digest(token) if token else (token_sha256 or "")
     print(f"serving {store_root} on http://{host}:{port}/", flush=True)
@@ -287,6 +296,9 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        limit_concurrency=max_connections,
+        keep_alive=idle_timeout,
+        backlog=backlog,
         env={
             ENV_STORE: str(Path(store_root).resolve()),
             ENV_TOKEN_SHA256: digest,

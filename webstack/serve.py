@@ -8,18 +8,60 @@ into the workers, and secrets only as the hashes the caller chose to pass.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import threading
 import time
 from collections.abc import Mapping
 
+import h11
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
-# Connection handling every service shares (issue 18 tunes them per service).
+# Connection handling every service shares, unless a service passes its own settings.
 BACKLOG = 2048
 KEEP_ALIVE_SECONDS = 5
+
+
+class IdleTimeoutProtocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol, closing a connection that sends no complete request
+    within the keep-alive timeout.
+
+    uvicorn (0.55) starts its keep-alive timer only after a response: a client that connects
+    and never sends a request keeps its connection forever, and every such connection counts
+    against ``limit_concurrency``, so a few hundred idle sockets would make the server answer
+    503 to real clients. Here the first request's headers must arrive in time too; between
+    requests uvicorn's own keep-alive timer applies.
+    """
+
+    _first_request_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._first_request_timer = self.loop.call_later(
+            self.timeout_keep_alive, self._no_request_in_time
+        )
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.cycle is not None and self._first_request_timer is not None:
+            self._first_request_timer.cancel()
+            self._first_request_timer = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._first_request_timer is not None:
+            self._first_request_timer.cancel()
+            self._first_request_timer = None
+        super().connection_lost(exc)
+
+    def _no_request_in_time(self) -> None:
+        self._first_request_timer = None
+        if self.cycle is None and not self.transport.is_closing():
+            if self.conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+                self.conn.send(h11.ConnectionClosed())
+            self.transport.close()
 
 
 def run(
@@ -30,8 +72,16 @@ def run(
     workers: int,
     env: Mapping[str, str],
     limit_concurrency: int | None = None,
+    keep_alive: float = KEEP_ALIVE_SECONDS,
+    backlog: int = BACKLOG,
 ) -> int:
-    """Serve the application ``factory`` (``"module:function"``) until interrupted."""
+    """Serve the application ``factory`` (``"module:function"``) until interrupted.
+
+    ``limit_concurrency``: connections (idle ones included) plus requests in progress per
+    worker process beyond which requests are answered 503 (None: no limit);
+    ``keep_alive``: seconds a connection may stay idle, before its first request or between
+    two; ``backlog``: connections the kernel queues before they are accepted.
+    """
     os.environ.update(env)
     uvicorn.run(
         factory,
@@ -39,8 +89,9 @@ def run(
         host=host,
         port=port,
         workers=workers,
-        backlog=BACKLOG,
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        http=IdleTimeoutProtocol,
+        backlog=backlog,
+        timeout_keep_alive=keep_alive,
         limit_concurrency=limit_concurrency,
         # Our access log (webstack.app) leaves query strings out; uvicorn's does not.
         access_log=False,
@@ -65,6 +116,7 @@ class BackgroundServer:
             access_log=False,
             lifespan="off",
             log_level="warning",
+            http=IdleTimeoutProtocol,
             timeout_keep_alive=KEEP_ALIVE_SECONDS,
             server_header=False,
         )

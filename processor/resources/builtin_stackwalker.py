@@ -49,8 +49,10 @@ class BuiltinStackwalker:
     kind = "builtin"
     uses_symbol_provider = True
 
-    def __init__(self, provider: SymbolProvider | None = None) -> None:
+    def __init__(self, provider: SymbolProvider | None = None, limits: Any = None) -> None:
         self.provider = provider
+        # stackwalk.limits.WalkLimits; None: its defaults.
+        self.limits = limits
 
     @property
     def version(self) -> str:
@@ -65,7 +67,7 @@ class BuiltinStackwalker:
 
         recorder = RecordingProvider(self.provider) if self.provider is not None else None
         try:
-            result = walk_minidump_with_notes(dump_path, recorder, evil_json_path)
+            result = walk_minidump_with_notes(dump_path, recorder, evil_json_path, self.limits)
         except MinidumpError as exc:
             reason = str(exc)[:200]
             return WalkOutcome(
@@ -90,4 +92,5 @@ class BuiltinStackwalker:
             0,
             stderr=tail(stderr),
             recovered=recorder.recovered() if recorder is not None else [],
+            notes=list(result.limit_notes),
         )

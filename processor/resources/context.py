@@ -19,6 +19,7 @@ RESOURCES = (
     "raw_schema",
     "max_annotation_size",
     "stackwalker",
+    "stackwalk_limits",
     "symbol_provider",
     "version_lookup",
 )
@@ -57,16 +58,22 @@ class RulesetContext:
             symbols_urls=list(settings.symbols_urls),
             symbols_cache=str(settings.symbols_cache) if settings.symbols_cache else None,
             timeout=settings.stackwalker_timeout,
+            limits=self.stackwalk_limits,
         )
         if found is None and settings.stackwalker == "external":
             raise ConfigError(f"stackwalker command {settings.stackwalker_command!r} not found")
         return found if found is not None else self.builtin_stackwalker
 
+    @functools.cached_property
+    def stackwalk_limits(self) -> Any:
+        """The stackwalker caps (stackwalk.limits.WalkLimits), for outputs of any origin."""
+        return self.settings.walk_limits()
+
     @property
     def builtin_stackwalker(self) -> Any:
         from processor.resources.builtin_stackwalker import BuiltinStackwalker
 
-        return BuiltinStackwalker(self.symbol_provider)
+        return BuiltinStackwalker(self.symbol_provider, self.stackwalk_limits)
 
     @functools.cached_property
     def symbol_provider(self) -> Any:

@@ -40,6 +40,8 @@ class WalkOutcome:
     # Modules the walk found by code-info lookup (the built-in walker knows; rust-minidump's
     # output does not say).
     recovered: list[dict[str, Any]] = field(default_factory=list)
+    # One line per stackwalker cap that triggered (stackwalk.limits), for processing notes.
+    notes: list[str] = field(default_factory=list)
 
 
 class Stackwalker(Protocol):
@@ -95,6 +97,9 @@ class ExternalStackwalker:
     extra_args: list[str] = field(default_factory=list)
     timeout: float = DEFAULT_TIMEOUT
     max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
+    # The caps the built-in walker applies while walking, applied here to the output
+    # (stackwalk.limits.WalkLimits; None: none), so both backends hand over the same bounds.
+    limits: Any = None
 
     @classmethod
     def find(cls, command: str = "minidump-stackwalk", **kwargs: Any) -> ExternalStackwalker | None:
@@ -142,7 +147,12 @@ class ExternalStackwalker:
         if return_code != 0:
             return WalkOutcome(None, return_code, stderr, f"failed with exit code {return_code}")
         output, problem = read_output(output_path, self.max_output_bytes)
-        return WalkOutcome(output, return_code, stderr, problem)
+        notes = []
+        if output is not None and self.limits is not None:
+            from stackwalk.limits import limit_document
+
+            notes = limit_document(output, self.limits)
+        return WalkOutcome(output, return_code, stderr, problem, notes=notes)
 
 
 def run_with_deadline(argv: list[str], timeout: float) -> int:

@@ -107,6 +107,8 @@ def walk_dump(
             f"exitcode:{outcome.return_code}",
         ],
     )
+    for note in outcome.notes:
+        status.add_note(f"StackwalkRule: {name}: stackwalker limit: {note}")
     if outcome.problem:
         status.add_note(f"StackwalkRule: {name}: {outcome.problem}")
     elif not result["success"]:

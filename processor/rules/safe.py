@@ -32,9 +32,18 @@ def dig(data: Any, path: str, kind: type | tuple[type, ...] = object, default: A
     """Read a dotted ``path`` from nested dicts; return ``default`` if any step is missing,
     not traversable, or the final value is not an instance of ``kind``.
 
-    ``kind=int`` rejects bools (see :func:`is_int`).
+    ``kind=int`` rejects bools (see :func:`is_int`). Plain dict steps are read directly
+    (glom costs ~100 us a call: a rule digging in each of 100,000 threads took 17 s).
     """
-    value = glom.glom(data, path, default=_MISSING)
+    value = data
+    for key in path.split("."):
+        if not isinstance(value, dict):
+            # A list index or an object attribute on the way: glom's general lookup.
+            value = glom.glom(data, path, default=_MISSING)
+            break
+        value = value.get(key, _MISSING)
+        if value is _MISSING:
+            break
     if value is _MISSING or not isinstance(value, kind):
         return default
     if kind is int and isinstance(value, bool):

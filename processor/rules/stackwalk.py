@@ -52,10 +52,13 @@ class StackwalkRule(Rule):
         stackwalker: Stackwalker | None = None,
         dump_field: str = DUMP_FIELD,
         max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
+        limits: Any = None,
     ):
         self.stackwalker = stackwalker
         self.dump_field = dump_field
         self.max_output_bytes = max_output_bytes
+        # stackwalk.limits.WalkLimits for stored outputs (the backends apply their own).
+        self.limits = limits
 
     def action(self, raw_crash, dumps, processed_crash, tmpdir, status: Status) -> None:
         processed_crash.setdefault("additional_minidumps", [])
@@ -71,6 +74,13 @@ class StackwalkRule(Rule):
             output, problem = read_output(precomputed, self.max_output_bytes)
             if problem:
                 status.add_note(f"StackwalkRule: {name}: stored output: {problem}")
+            limits = self.limits or getattr(self.stackwalker, "limits", None)
+            if output is not None and limits is not None:
+                # The configured backend's caps hold for a stored output too.
+                from stackwalk.limits import limit_document
+
+                for note in limit_document(output, limits):
+                    status.add_note(f"StackwalkRule: {name}: stackwalker limit: {note}")
             return stackwalk_result(
                 output,
                 return_code=0 if output is not None else -1,

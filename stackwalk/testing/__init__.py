@@ -164,16 +164,18 @@ class DumpBuilder:
         teb: int = 0,
         context: bytes | None = None,
         context_at: tuple[int, int] | None = None,
+        stack_at: tuple[int, int, int] | None = None,
         stack_in_memory_list: bool = True,
     ) -> int:
         """A thread with a context built from `regs` (or raw `context` bytes, or the
-        (size, rva) of a context already written) and a stack."""
+        (size, rva) of a context already written) and a stack (or the (start, size, rva) of
+        memory already written: threads may share one, as a hostile dump's do)."""
         if context_at is not None:
             ctx = context_at
         else:
             raw = context if context is not None else encode_context(self.cpu, regs or {})
             ctx = (len(raw), self.blob(raw))
-        desc = (0, 0, 0)
+        desc = stack_at or (0, 0, 0)
         if stack is not None:
             if stack_in_memory_list:
                 desc = self.add_memory(*stack)
@@ -349,3 +351,31 @@ class DumpBuilder:
             self.time_date_stamp, 0,
         )  # fmt: skip
         return bytes(self._data)
+
+
+def shared_stack_dump(threads: int, depth: int = 8, *, crashing: int | None = None) -> bytes:
+    """A hostile amd64 Linux dump: `threads` threads sharing one context and one stack whose
+    rbp chain holds `depth` frames in one module, so every thread unwinds to `depth + 1`
+    frames while the dump grows by only a thread descriptor (48 bytes) per thread.
+
+    Thread ids are 1..threads; `crashing` (a thread id) gets the exception stream. 100,000
+    threads make a 4.8 MB dump.
+    """
+    base, module_base = 0x7F00_0000_0000, 0x40_0000
+    frame_size = 64
+    stack = bytearray(frame_size * (depth + 1))
+    for i in range(depth):
+        frame = base + frame_size * i
+        # The saved rbp of this frame points at the next one; the return address follows.
+        struct.pack_into("<QQ", stack, frame_size * i, frame + frame_size, module_base + 0x100 + i)
+    b = DumpBuilder("amd64", "linux")
+    b.add_module(module_base, 0x10000, "/usr/lib/hostile", build_id=bytes(range(20)))
+    memory = b.add_memory(base, bytes(stack))
+    regs = {"rip": module_base + 0x80, "rsp": base, "rbp": base}
+    raw = encode_context("amd64", regs)
+    context = (len(raw), b.blob(raw))
+    for tid in range(1, threads + 1):
+        b.add_thread(tid, context_at=context, stack_at=memory)
+    if crashing is not None:
+        b.set_exception(crashing, code=11, address=0x45, regs=regs)
+    return b.build()

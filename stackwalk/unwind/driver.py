@@ -41,6 +41,7 @@ def walk_stack(
     modules: ModuleMap,
     symbols_for: SymbolsFor,
     system_os: str | None = None,
+    max_frames: int | None = None,
 ) -> list[StackFrame]:
     """Frames of one thread, innermost first, as rust-minidump 0.25 unwinds them.
 
@@ -49,6 +50,7 @@ def walk_stack(
     `symbols_for(module)` is asked whenever rust-minidump would load a module's symbols,
     including for stack-scan candidates. `system_os` is the OS as the JSON prints it
     ("Windows NT", "iOS", ...); it changes the amd64 frame-pointer and arm strategies.
+    `max_frames` stops the walk after that many frames (stackwalk.limits).
     Never raises: an unexpected failure ends the walk with the frames found so far.
     """
     spec = SPECS.get(context.cpu)
@@ -61,6 +63,8 @@ def walk_stack(
         return frames
     session = Session(spec, stack, modules, symbols_for, system_os)
     cap = max(MIN_FRAME_CAP, stack.size // spec.width + 2)
+    if max_frames is not None:
+        cap = min(cap, max_frames)
     try:
         while len(frames) < cap:
             grand_callee = frames[-2] if len(frames) > 1 else None

@@ -1,0 +1,202 @@
+"""Issue 18: `symbols serve` under 500 idle sockets and 200 parallel clients, zero failures.
+
+Before: the threading server held one thread per connection (500 idle sockets, 500 threads)
+and 27 of 2,000 requests from 200 parallel clients timed out. Now the server is uvicorn
+(webstack): connections cost no thread, one that sends no request is closed after the idle
+timeout (uvicorn alone never closes it, and counts it against limit_concurrency), and the
+connection limits are settings (symbols_server.max_connections, idle_timeout, backlog).
+
+The real command runs with its default settings, two worker processes. The test opens 500
+sockets that never send a byte, checks the server accepted them without a thread each, runs
+200 clients x 10 requests (a new connection per request, the hardest case for accepting),
+then waits for the server to close every idle socket and still answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import select
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from symbols.store import SymbolStore
+from tests.conftest import REPO
+from tests.symbols.conftest import TEST_APP_ID, TEST_APP_SYM
+
+IDLE_SOCKETS = 500
+CLIENTS = 200
+REQUESTS_PER_CLIENT = 10
+IDLE_TIMEOUT = 5.0  # the symbols_server.idle_timeout default
+SYM_PATH = f"/test_app.pdb/{TEST_APP_ID}/test_app.sym"
+
+
+def wait_for(condition, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {condition}")
+        time.sleep(0.05)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_tree(pid: int) -> list[int]:
+    """The server process and its worker processes (children, recursively)."""
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        try:
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        queue.extend(int(child) for child in children)
+    return found
+
+
+def count(pids: list[int], what: str) -> int:
+    """Threads (``task``) or open file descriptors (``fd``) of these processes together."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            total += len(os.listdir(f"/proc/{pid}/{what}"))
+    return total
+
+
+def get(port: int) -> tuple[int, int]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("GET", SYM_PATH)
+        response = connection.getresponse()
+        return response.status, len(response.read())
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def symbols_server(tmp_path):
+    store = SymbolStore(tmp_path / "store")
+    store.add_path(TEST_APP_SYM)
+    port = free_port()
+    log = tmp_path / "server.log"  # a file, not a pipe nobody reads while the load runs
+    with open(log, "wb") as log_file:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "symbols.cli",
+                "serve",
+                str(store.root),
+                "--port",
+                str(port),
+                "--workers",
+                "2",
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(REPO)},
+            cwd=tmp_path,  # no crashproc.toml: the default settings
+            start_new_session=True,
+        )
+
+    def both_workers_answer() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(log.read_text(errors="replace"))
+        if log.read_text(errors="replace").count("Started server process") < 2:
+            return False
+        try:
+            return get(port)[0] == 200
+        except OSError:
+            return False
+
+    try:
+        wait_for(both_workers_answer, timeout=30)
+        yield process, port, TEST_APP_SYM.stat().st_size
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, 9)
+        process.wait()
+
+
+def test_500_idle_sockets_and_200_parallel_clients_cost_no_request(symbols_server):
+    process, port, sym_size = symbols_server
+
+    def server(what: str) -> int:
+        return count(server_tree(process.pid), what)
+
+    fds_before = server("fd")
+
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(IDLE_SOCKETS)]
+    opened = time.monotonic()
+    # Accepted by the workers (an fd each; the margin: sockets of the start-up probe still
+    # closing), and without a thread each.
+    wait_for(lambda: server("fd") >= fds_before + IDLE_SOCKETS - 10, timeout=10)
+    threads_with_idle_sockets = server("task")
+    assert threads_with_idle_sockets < 100
+
+    # Still open when the clients start: nothing readable (no data, no EOF) on any of them.
+    assert select.select(idle, [], [], 0)[0] == []
+
+    failures: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(CLIENTS)
+
+    def client() -> None:
+        start.wait()
+        for _ in range(REQUESTS_PER_CLIENT):
+            try:
+                status, size = get(port)
+                problem = None if (status, size) == (200, sym_size) else f"{status}, {size} bytes"
+            except OSError as exc:
+                problem = type(exc).__name__
+            if problem:
+                with lock:
+                    failures.append(problem)
+
+    clients = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    began = time.monotonic()
+    for thread in clients:
+        thread.start()
+    for thread in clients:
+        thread.join(timeout=120)
+    elapsed = time.monotonic() - began
+    assert not any(thread.is_alive() for thread in clients)
+    requests = CLIENTS * REQUESTS_PER_CLIENT
+    assert failures == [], f"{len(failures)} of {requests} requests failed: {failures[:5]}"
+    print(
+        f"\n{requests} requests from {CLIENTS} clients with {IDLE_SOCKETS} idle sockets open: "
+        f"0 failed, {elapsed:.1f} s ({requests / elapsed:.0f}/s); server threads with the idle "
+        f"sockets open: {threads_with_idle_sockets}"
+    )
+
+    # Recovery: the server closes every idle socket once the idle timeout has passed.
+    pending = set(idle)
+    deadline = opened + IDLE_TIMEOUT + 10
+    while pending and time.monotonic() < deadline:
+        readable, _, _ = select.select(list(pending), [], [], 0.5)
+        for sock in readable:
+            try:
+                data = sock.recv(1024)
+            except ConnectionResetError:
+                data = b""
+            assert data == b"", "an idle socket got data instead of being closed"
+            pending.discard(sock)
+    closed_after = time.monotonic() - opened
+    for sock in idle:
+        sock.close()
+    assert len(pending) == 0, f"{len(pending)} idle sockets still open after {closed_after:.1f} s"
+    wait_for(lambda: server("fd") < fds_before + 50, timeout=10)
+    assert get(port) == (200, sym_size)
+    assert process.poll() is None
