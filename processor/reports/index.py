@@ -36,7 +36,7 @@ from processor.reports.errors import (
 )
 from processor.reports.extract import IndexEntry, MissingModule, index_entry
 from processor.reports.owed import OwedCrashes
-from processor.reports.schema import SCHEMA_VERSION, Migration, pending
+from processor.reports.schema import DIMENSIONS, SCHEMA_VERSION, Migration, pending
 from processor.storage.crashstorage import CrashStorage
 
 __all__ = [
@@ -216,12 +216,12 @@ class ReportIndex:
     def _replace(tx: Any, entries: Sequence[IndexEntry]) -> None:
         # An upsert keeps a known crash's id, so only its own rows below are replaced.
         ids = tx.returning_many(
-            "INSERT INTO crashes (crash_id, date, signature, product, version, generation) "
-            "VALUES (?, ?, ?, ?, ?, (SELECT value FROM meta WHERE key = 'generation')) "
-            "ON CONFLICT (crash_id) DO UPDATE SET date = excluded.date, "
-            "signature = excluded.signature, product = excluded.product, "
-            "version = excluded.version, generation = excluded.generation RETURNING id",
-            [(e.crash_id, e.date.isoformat(), e.signature, e.product, e.version) for e in entries],
+            _UPSERT_CRASH,
+            [
+                (e.crash_id, e.date.isoformat(), e.signature, e.product, e.version)
+                + e.dimension_values()
+                for e in entries
+            ],
         )
         tx.executemany("DELETE FROM crash_modules WHERE crash = ?", [(i,) for i in ids])
         tx.executemany("DELETE FROM missing_symbols WHERE crash = ?", [(i,) for i in ids])
@@ -305,6 +305,17 @@ class ReportIndex:
 
     def crash_count(self) -> int:
         return self.query("SELECT count(*) FROM crashes")[0][0]
+
+
+_CRASH_COLUMNS = ("crash_id", "date", "signature", "product", "version", *DIMENSIONS)
+_UPSERT_CRASH = (
+    f"INSERT INTO crashes ({', '.join(_CRASH_COLUMNS)}, generation) "
+    f"VALUES ({', '.join('?' for _ in _CRASH_COLUMNS)}, "
+    "(SELECT value FROM meta WHERE key = 'generation')) "
+    "ON CONFLICT (crash_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in (*_CRASH_COLUMNS[1:], "generation"))
+    + " RETURNING id"
+)
 
 
 def _missing_columns(m: MissingModule) -> tuple[str | None, ...]:

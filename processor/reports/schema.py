@@ -20,6 +20,19 @@ from dataclasses import dataclass
 
 SQLITE, POSTGRESQL = "sqlite", "postgresql"
 
+# The processed crash's public fields that crashes are filtered, faceted and broken down by,
+# besides signature, product and version: each is a ``crashes`` column of the same name
+# (migration 3). Crashes indexed before that migration have them NULL until a reindex.
+DIMENSIONS = (
+    "os_name",
+    "os_version",
+    "os_pretty_version",
+    "cpu_arch",
+    "process_type",
+    "reason",
+    "release_channel",
+)
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -82,6 +95,16 @@ MIGRATIONS = (
         {
             SQLITE: ("CREATE INDEX crashes_product_date ON crashes (product, date)",),
             POSTGRESQL: ("CREATE INDEX crashes_product_date ON crashes (product, date)",),
+        },
+    ),
+    Migration(
+        3,
+        "what crash reports are broken down by: OS, CPU, process type, crash reason, channel",
+        {
+            SQLITE: tuple(f"ALTER TABLE crashes ADD COLUMN {c} TEXT" for c in DIMENSIONS),
+            POSTGRESQL: tuple(
+                f'ALTER TABLE crashes ADD COLUMN {c} TEXT COLLATE "C"' for c in DIMENSIONS
+            ),
         },
     ),
 )

@@ -22,13 +22,15 @@ from processor.reports.index import (
     attach_report_index,
 )
 from processor.reports.reindex import reindex
+from processor.reports.schema import DIMENSIONS
 from processor.storage import CorruptCrashData, ListenerError, open_storage
 from processor.storage.crashstorage import processed_key
 from tests.postgresserver import free_port
 
 # Every table's rows by crash id (the integer ids and generation stamps aside).
 TABLES = {
-    "crashes": "SELECT crash_id, date, signature, product, version FROM crashes",
+    "crashes": "SELECT crash_id, date, signature, product, version, "
+    f"{', '.join(DIMENSIONS)} FROM crashes",
     "crash_modules": "SELECT c.crash_id, m.module, m.date FROM crash_modules AS m "
     "JOIN crashes AS c ON c.id = m.crash",
     "missing_symbols": "SELECT c.crash_id, s.date, s.filename, s.version, s.debug_file, "
@@ -62,12 +64,18 @@ def test_listener_indexes_every_processed_crash(report_storage):
     crashes = {row[0]: row for row in tables["crashes"]}
     assert set(crashes) == set(report_storage.processed)
     for crash_id, processed in report_storage.processed.items():
-        _, date, signature, product, version = crashes[crash_id]
+        _, date, signature, product, version, *dimensions = crashes[crash_id]
         assert date == report_storage.variants[crash_id].day.isoformat()
         assert signature == processed["signature"]
         assert product == processed["product"]
         assert version == processed.get("version")
+        # OS, CPU, process type, crash reason, channel: as processed ('' is unknown, NULL).
+        assert dimensions == [processed.get(name) or None for name in DIMENSIONS]
     assert not set(report_storage.unprocessed) & set(crashes)
+    # The sample crashes do vary along these, so the columns are really filled.
+    for column in ("os_name", "cpu_arch", "process_type", "reason"):
+        position = 5 + DIMENSIONS.index(column)
+        assert len({row[position] for row in crashes.values()} - {None}) >= 2, column
 
 
 def test_stack_modules_are_the_crashing_threads(report_storage):

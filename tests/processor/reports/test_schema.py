@@ -27,8 +27,11 @@ def version_1_index(target) -> list[str]:
         database.write_version(tx, 1)
         for n in range(3):
             crash_id = create_crash_id(datetime.datetime(2026, 11, 1 + n, tzinfo=datetime.UTC))
-            entry = index_entry(crash_id, {"signature": f"sig {n % 2}", "product": "Firefox"})
-            ReportIndex._replace(tx, [entry])
+            tx.execute(
+                "INSERT INTO crashes (crash_id, date, signature, product, version, generation) "
+                "VALUES (?, ?, ?, 'Firefox', NULL, 1)",
+                (crash_id, f"2026-11-0{1 + n}", f"sig {n % 2}"),
+            )
             crash_ids.append(crash_id)
     database.close()
     return crash_ids
@@ -51,9 +54,20 @@ def test_an_older_index_is_migrated_in_place_at_start_up(report_storage, new_ind
         assert index.schema_version() == SCHEMA_VERSION
         assert "crashes_product_date" in index_names(index)
         assert {row[0] for row in index.query("SELECT crash_id FROM crashes")} == set(crash_ids)
-        # The migrated index takes writes as a new one does.
-        index.on_processed(create_crash_id(), {"signature": "after the migration"})
+        # Crashes indexed before the dimensions existed have none (until a reindex).
+        rows = index.query("SELECT os_name, cpu_arch, process_type, reason FROM crashes")
+        assert [tuple(row) for row in rows] == [(None,) * 4] * 3
+        # The migrated index takes writes as a new one does, the new columns with them.
+        crash_id = create_crash_id()
+        index.on_processed(
+            crash_id,
+            {"signature": "after the migration", "os_name": "Linux", "process_type": "gpu"},
+        )
         assert index.crash_count() == 4
+        row = index.query(
+            "SELECT os_name, process_type, cpu_arch FROM crashes WHERE crash_id = ?", (crash_id,)
+        )[0]
+        assert tuple(row) == ("Linux", "gpu", None)
 
 
 def test_migrate_command_and_an_index_that_waits_for_it(report_storage, new_index, monkeypatch):
