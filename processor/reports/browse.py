@@ -1,12 +1,13 @@
 """The crash browser's queries: top crashers, a signature's history and its crashes.
 
-Read-only SQL over the report index's ``crashes`` table (date, signature, product, version),
-kept apart from index.py so the index's storage can change under it. Every filter is a
-parameter; dates are the index's ``YYYY-MM-DD`` strings.
+Read-only SQL over the report index's ``crashes`` table (date, signature, product, version, OS,
+CPU, process type, crash reason, channel), kept apart from index.py so the index's storage can
+change under it. Every filter is a parameter; dates are the index's ``YYYY-MM-DD`` strings.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -16,16 +17,37 @@ from processor.reports.index import ReportIndex, day
 
 DEFAULT_DAYS = 7
 PAGE_SIZE = 50
+# What top crashers can be narrowed to besides the period (index columns, Filters fields).
+FILTERS = ("product", "version", "os_name", "process_type")
+
+
+# What a signature's crashes are broken down by on its page: (index column, heading).
+BREAKDOWNS = (
+    ("product", "Product"),
+    ("version", "Version"),
+    ("os_pretty_version", "OS"),
+    ("cpu_arch", "CPU"),
+    ("process_type", "Process type"),
+    ("reason", "Crash reason"),
+    ("release_channel", "Release channel"),
+)
+# What the crashes-per-day chart can be split by, and into how many series (the rest: other).
+SPLITS = {"version": "version", "os": "os_pretty_version"}
+MAX_SERIES = 6
+OTHER = "other"
 
 
 @dataclass(frozen=True)
 class Filters:
-    """Which crashes count: a range of days (inclusive) and optionally a product, a version."""
+    """Which crashes count: a range of days (inclusive) and optionally a product, a version,
+    an OS name and a process type."""
 
     since: datetime.date
     until: datetime.date
     product: str | None = None
     version: str | None = None
+    os_name: str | None = None
+    process_type: str | None = None
 
     def where(self, prefix: str = "") -> tuple[str, dict[str, Any]]:
         clauses = [f"date >= :{prefix}since", f"date <= :{prefix}until"]
@@ -33,7 +55,7 @@ class Filters:
             f"{prefix}since": day(self.since),
             f"{prefix}until": day(self.until),
         }
-        for name in ("product", "version"):
+        for name in FILTERS:
             value = getattr(self, name)
             if value:
                 clauses.append(f"{name} = :{prefix}{name}")
@@ -47,7 +69,7 @@ class Filters:
     def previous(self) -> Filters:
         """The period of equal length just before this one."""
         length = self.until - self.since + datetime.timedelta(days=1)
-        return Filters(self.since - length, self.until - length, self.product, self.version)
+        return dataclasses.replace(self, since=self.since - length, until=self.until - length)
 
 
 @dataclass
@@ -74,10 +96,16 @@ def default_filters(
 
 
 def products(index: ReportIndex) -> list[str]:
+    return distinct(index, "product")
+
+
+def distinct(index: ReportIndex, column: str) -> list[str]:
+    """The known values of an index column (``column`` is one of ours, never from input)."""
     return [
         row[0]
         for row in index.query(
-            "SELECT DISTINCT product FROM crashes WHERE product IS NOT NULL ORDER BY product"
+            f"SELECT DISTINCT {column} FROM crashes WHERE {column} IS NOT NULL "
+            f"AND {column} <> '' ORDER BY {column}"
         )
     ]
 
@@ -152,28 +180,60 @@ class SignatureSummary:
     crashes: int
     first_seen: str | None
     last_seen: str | None
-    products: list[tuple[str, int]]
-    versions: list[tuple[str, int]]
+    # Heading -> (value, crashes), most crashes first ('' for unknown), as BREAKDOWNS.
+    breakdowns: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
 
 def signature_summary(index: ReportIndex, signature: str) -> SignatureSummary:
-    """All-time figures of one signature: count, first and last seen, products and versions."""
+    """All-time figures of one signature: count, first and last seen, and its crashes by
+    product, version, OS, CPU, process type, crash reason and channel.
+
+    The breakdowns come from one grouped pass over the signature's crashes (every
+    combination of the columns and its count), added up per column here, rather than one
+    scan per column."""
     clause, params = _signature_clause(signature)
     crashes, first, last = index.query(
         f"SELECT COUNT(*), MIN(date), MAX(date) FROM crashes WHERE {clause}", params
     )[0]
-
-    def breakdown(column: str) -> list[tuple[str, int]]:
-        rows = index.query(
-            f"SELECT COALESCE({column}, ''), COUNT(*) FROM crashes WHERE {clause} "
-            "GROUP BY 1 ORDER BY 2 DESC, 1",
-            params,
-        )
-        return [(row[0], row[1]) for row in rows]
-
-    return SignatureSummary(
-        signature, crashes, first, last, breakdown("product"), breakdown("version")
+    columns = ", ".join(f"COALESCE({c}, '')" for c, _ in BREAKDOWNS)
+    groups = ", ".join(str(n) for n in range(1, len(BREAKDOWNS) + 1))
+    rows = index.query(
+        f"SELECT {columns}, COUNT(*) FROM crashes WHERE {clause} GROUP BY {groups}", params
     )
+    counts: list[dict[str, int]] = [defaultdict(int) for _ in BREAKDOWNS]
+    for row in rows:
+        for n in range(len(BREAKDOWNS)):
+            counts[n][row[n]] += row[-1]
+    breakdowns = {
+        heading: sorted(counted.items(), key=lambda item: (-item[1], item[0]))
+        for (_, heading), counted in zip(BREAKDOWNS, counts, strict=True)
+    }
+    return SignatureSummary(signature, crashes, first, last, breakdowns)
+
+
+def signature_series(
+    index: ReportIndex, filters: Filters, signature: str, split: str
+) -> list[tuple[str, list[int]]]:
+    """The signature's crashes per day split by ``split`` (a SPLITS key): the MAX_SERIES
+    values with most crashes in the period, one series each, the rest added up as ``other``."""
+    column = SPLITS[split]
+    where, params = filters.where()
+    clause, more = _signature_clause(signature)
+    rows = index.query(
+        f"SELECT COALESCE({column}, '') AS value, date, COUNT(*) FROM crashes "
+        f"WHERE {where} AND {clause} GROUP BY 1, 2",
+        {**params, **more},
+    )
+    days = {d.isoformat(): n for n, d in enumerate(filters.days())}
+    per_value: dict[str, list[int]] = defaultdict(lambda: [0] * len(days))
+    for value, date, crashes in rows:
+        per_value[value][days[date]] += crashes
+    ranked = sorted(per_value, key=lambda v: (-sum(per_value[v]), v))
+    series = [(value or "(unknown)", per_value[value]) for value in ranked[:MAX_SERIES]]
+    if len(ranked) > MAX_SERIES:
+        rest = [sum(c) for c in zip(*(per_value[v] for v in ranked[MAX_SERIES:]), strict=True)]
+        series.append((OTHER, rest))
+    return series
 
 
 def signature_crashes(
@@ -182,7 +242,8 @@ def signature_crashes(
     """One page of the signature's crashes, newest first."""
     clause, params = _signature_clause(signature)
     rows = index.query(
-        f"SELECT crash_id, date, product, version FROM crashes WHERE {clause} "
+        "SELECT crash_id, date, product, version, os_pretty_version, process_type "
+        f"FROM crashes WHERE {clause} "
         "ORDER BY date DESC, crash_id LIMIT :limit OFFSET :offset",
         {**params, "limit": page_size, "offset": (max(page, 1) - 1) * page_size},
     )

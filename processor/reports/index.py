@@ -218,8 +218,14 @@ class ReportIndex:
         ids = tx.returning_many(
             _UPSERT_CRASH,
             [
-                (e.crash_id, e.date.isoformat(), e.signature, e.product, e.version)
-                + e.dimension_values()
+                (
+                    e.crash_id,
+                    e.date.isoformat(),
+                    e.signature,
+                    e.product,
+                    e.version,
+                    *e.dimension_values(),
+                )
                 for e in entries
             ],
         )

@@ -18,25 +18,46 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from processor.reports.index import ReportIndex
+from processor.reports.schema import DIMENSIONS
 
-# Field -> SQL expression over ``crashes AS c`` (module: crashes with it on the crashing stack).
+# Field -> SQL expression over ``crashes AS c``.
 FIELDS = {
     "uuid": "c.crash_id",
     "date": "c.date",
     "signature": "c.signature",
     "product": "c.product",
     "version": "c.version",
+    **{name: f"c.{name}" for name in DIMENSIONS},
+}
+# Crash Stats's other names for the OS fields.
+ALIASES = {
+    "platform": "os_name",
+    "platform_version": "os_version",
+    "platform_pretty_version": "os_pretty_version",
+}
+# Fields matched in a table of their own: (table AS alias, column, matched ignoring case).
+# module: crashes with it on the crashing stack; missing_symbols (a module's file name) and
+# missing_debug_id: crashes with that module lacking symbols.
+RELATED = {
+    "module": ("crash_modules AS m", "m.module", True),
+    "missing_symbols": ("missing_symbols AS s", "s.filename", False),
+    "missing_debug_id": ("missing_symbols AS s", "s.debug_id", False),
 }
 MODULE = "module"
-SEARCHABLE = (*FIELDS, MODULE)
-FACETABLE = ("signature", "product", "version", "date")
+SEARCHABLE = (*FIELDS, *ALIASES, *RELATED)
+FACETABLE = ("signature", "product", "version", "date", *DIMENSIONS, *ALIASES)
+SORTABLE = ("date", "signature", "product", "version", "uuid", *DIMENSIONS, *ALIASES)
 DEFAULT_COLUMNS = ("uuid", "date", "signature", "product", "version")
 DEFAULT_FACETS = ("signature",)
 DEFAULT_RESULTS = 100
 MAX_RESULTS = 1000
 MAX_FACET_SIZE = 1000
 RANGE = (">=", "<=", ">", "<")
-SORTABLE = ("date", "signature", "product", "version", "uuid")
+
+
+def column(name: str) -> str:
+    """The SQL expression of a field, by its name or Crash Stats's alias."""
+    return FIELDS[ALIASES.get(name, name)]
 
 
 class SearchError(ValueError):
@@ -110,11 +131,14 @@ def _condition(
     if negate:
         value = value[1:]
     key = f"p{n}"
+    related = RELATED.get(name)
     if value == "__null__":
-        if name == MODULE:
-            sql = "NOT EXISTS (SELECT 1 FROM crash_modules m WHERE m.crash = c.id)"
+        if related is not None:
+            table, _, _ = related
+            alias = table.split()[-1]
+            sql = f"NOT EXISTS (SELECT 1 FROM {table} WHERE {alias}.crash = c.id)"
         else:
-            sql = f"({FIELDS[name]} IS NULL OR {FIELDS[name]} = '')"
+            sql = f"({column(name)} IS NULL OR {column(name)} = '')"
         return (f"NOT {sql}" if negate else sql), False
     for op in RANGE:
         if value.startswith(op):
@@ -136,15 +160,20 @@ def _condition(
     else:
         params[key] = {"~": f"%{escaped}%", "$": f"{escaped}%", "^": f"%{escaped}"}[op]
         compare = f"LIKE lower(:{key}) ESCAPE '\\'"
-    if name == MODULE and op == "=":
-        matches = index.module_equals("m.module", f":{key}")
-        sql = f"EXISTS (SELECT 1 FROM crash_modules m WHERE m.crash = c.id AND {matches})"
-    elif name == MODULE:
-        sql = f"EXISTS (SELECT 1 FROM crash_modules m WHERE m.crash = c.id AND lower(m.module) {compare})"
+    if related is not None:
+        table, expr, nocase = related
+        alias = table.split()[-1]
+        if op == "=" and nocase:
+            matches = index.module_equals(expr, f":{key}")
+        elif op == "=":
+            matches = f"{expr} {compare}"
+        else:
+            matches = f"lower({expr}) {compare}"
+        sql = f"EXISTS (SELECT 1 FROM {table} WHERE {alias}.crash = c.id AND {matches})"
     elif op == "=":
-        sql = f"{FIELDS[name]} {compare}"
+        sql = f"{column(name)} {compare}"
     else:  # lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not
-        sql = f"lower({FIELDS[name]}) {compare}"
+        sql = f"lower({column(name)}) {compare}"
     # A negation also matches crashes without the value (NOT of NULL would drop them).
     return (f"({sql}) IS NOT TRUE" if negate else sql), False
 
@@ -175,9 +204,9 @@ def search(index: ReportIndex, query: Query) -> dict[str, Any]:
     where, params = _where(index, query.filters)
     total = index.query(f"SELECT COUNT(*) FROM crashes AS c WHERE {where}", params)[0][0]
     order = ", ".join(
-        f"{FIELDS[s.lstrip('-')]} {'DESC' if s.startswith('-') else 'ASC'}" for s in query.sort
+        f"{column(s.lstrip('-'))} {'DESC' if s.startswith('-') else 'ASC'}" for s in query.sort
     )
-    columns = ", ".join(f"{FIELDS[c]} AS {c}" for c in query.columns) or "c.crash_id AS uuid"
+    columns = ", ".join(f"{column(c)} AS {c}" for c in query.columns) or "c.crash_id AS uuid"
     rows = index.query(
         f"SELECT {columns} FROM crashes AS c WHERE {where} "
         f"ORDER BY {order or 'c.date DESC'}, c.crash_id LIMIT :limit OFFSET :offset",
@@ -185,7 +214,7 @@ def search(index: ReportIndex, query: Query) -> dict[str, Any]:
     )
     facets = {}
     for name in query.facets:
-        expr = FIELDS[name]
+        expr = column(name)
         counted = index.query(
             f"SELECT {expr} AS term, COUNT(*) AS count FROM crashes AS c WHERE {where} "
             f"GROUP BY {expr} ORDER BY count DESC, term LIMIT :size",
