@@ -44,6 +44,7 @@ RELATED = {
     "missing_debug_id": ("missing_symbols AS s", "s.debug_id", False),
 }
 MODULE = "module"
+NOT_NULL = ("uuid", "date")
 SEARCHABLE = (*FIELDS, *ALIASES, *RELATED)
 FACETABLE = ("signature", "product", "version", "date", *DIMENSIONS, *ALIASES)
 SORTABLE = ("date", "signature", "product", "version", "uuid", *DIMENSIONS, *ALIASES)
@@ -199,13 +200,20 @@ def _where(index: ReportIndex, filters: Mapping[str, list[str]]) -> tuple[str, d
     return " AND ".join(clauses), params
 
 
+def _order(name: str) -> str:
+    """ORDER BY of one ``_sort`` name: unknown values (NULL) first ascending, last
+    descending, as SQLite orders them and PostgreSQL is told to."""
+    field = name.lstrip("-")
+    descending = name.startswith("-")
+    nulls = "" if field in NOT_NULL else " NULLS LAST" if descending else " NULLS FIRST"
+    return f"{column(field)} {'DESC' if descending else 'ASC'}{nulls}"
+
+
 def search(index: ReportIndex, query: Query) -> dict[str, Any]:
     """``{"hits": [...], "total": N, "facets": {field: [{"term", "count"}]}}``."""
     where, params = _where(index, query.filters)
     total = index.query(f"SELECT COUNT(*) FROM crashes AS c WHERE {where}", params)[0][0]
-    order = ", ".join(
-        f"{column(s.lstrip('-'))} {'DESC' if s.startswith('-') else 'ASC'}" for s in query.sort
-    )
+    order = ", ".join(_order(name) for name in query.sort)
     columns = ", ".join(f"{column(c)} AS {c}" for c in query.columns) or "c.crash_id AS uuid"
     rows = index.query(
         f"SELECT {columns} FROM crashes AS c WHERE {where} "
