@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from processor.reports.counts import TOTAL_FIELD
 from processor.reports.index import ReportIndex, day
 
 DEFAULT_DAYS = 7
@@ -62,6 +63,11 @@ class Filters:
                 params[f"{prefix}{name}"] = value
         return " AND ".join(clauses), params
 
+    @property
+    def unfiltered(self) -> bool:
+        """Only a period: the day counts answer."""
+        return not any(getattr(self, name) for name in FILTERS)
+
     def days(self) -> list[datetime.date]:
         count = (self.until - self.since).days + 1
         return [self.since + datetime.timedelta(days=n) for n in range(max(count, 0))]
@@ -99,33 +105,52 @@ def products(index: ReportIndex) -> list[str]:
     return distinct(index, "product")
 
 
-def distinct(index: ReportIndex, column: str) -> list[str]:
-    """The known values of an index column (``column`` is one of ours, never from input)."""
+def distinct(index: ReportIndex, field: str) -> list[str]:
+    """The known values of a counted field (counts.FIELDS), from the day counts."""
     return [
         row[0]
         for row in index.query(
-            f"SELECT DISTINCT {column} FROM crashes WHERE {column} IS NOT NULL "
-            f"AND {column} <> '' ORDER BY {column}"
+            "SELECT DISTINCT value FROM day_counts WHERE field = ? AND value <> '' "
+            "AND crashes > 0 ORDER BY value",
+            (field,),
         )
     ]
 
 
+def _period(filters: Filters) -> dict[str, Any]:
+    return {"since": day(filters.since), "until": day(filters.until)}
+
+
 def total(index: ReportIndex, filters: Filters) -> int:
+    if filters.unfiltered:
+        sql = (
+            "SELECT COALESCE(SUM(crashes), 0) FROM day_counts WHERE field = :field "
+            "AND date >= :since AND date <= :until"
+        )
+        return int(index.query(sql, {**_period(filters), "field": TOTAL_FIELD})[0][0])
     where, params = filters.where()
     return index.query(f"SELECT COUNT(*) FROM crashes WHERE {where}", params)[0][0]
 
 
 def _ranks(index: ReportIndex, filters: Filters, limit: int | None) -> list[tuple[str, int, int]]:
-    where, params = filters.where()
-    sql = (
-        "SELECT COALESCE(signature, '') AS signature, COUNT(*) AS crashes FROM crashes "
-        f"WHERE {where} GROUP BY COALESCE(signature, '') "
-        "ORDER BY crashes DESC, signature"
-    )
+    if filters.unfiltered:  # summed from the day counts
+        params = _period(filters)
+        sql = (
+            "SELECT value AS signature, SUM(crashes) AS crashes FROM day_counts "
+            "WHERE field = 'signature' AND date >= :since AND date <= :until "
+            "GROUP BY value HAVING SUM(crashes) > 0 ORDER BY crashes DESC, signature"
+        )
+    else:
+        where, params = filters.where()
+        sql = (
+            "SELECT COALESCE(signature, '') AS signature, COUNT(*) AS crashes FROM crashes "
+            f"WHERE {where} GROUP BY COALESCE(signature, '') "
+            "ORDER BY crashes DESC, signature"
+        )
     if limit is not None:
         sql += " LIMIT :limit"
         params["limit"] = limit
-    return [(row[0], row[1], rank) for rank, row in enumerate(index.query(sql, params), 1)]
+    return [(row[0], int(row[1]), rank) for rank, row in enumerate(index.query(sql, params), 1)]
 
 
 def top_crashers(index: ReportIndex, filters: Filters, top: int = PAGE_SIZE) -> list[TopCrasher]:
@@ -153,18 +178,25 @@ def signature_days(
     """Crashes per day of the period for each signature ('' for none)."""
     if not signatures:
         return {}
-    where, params = filters.where()
     marks = ", ".join(f":s{n}" for n in range(len(signatures)))
-    params.update({f"s{n}": sig for n, sig in enumerate(signatures)})
-    rows = index.query(
-        "SELECT COALESCE(signature, '') AS signature, date, COUNT(*) FROM crashes "
-        f"WHERE {where} AND COALESCE(signature, '') IN ({marks}) GROUP BY 1, 2",
-        params,
-    )
+    wanted = {f"s{n}": sig for n, sig in enumerate(signatures)}
+    if filters.unfiltered:
+        rows = index.query(
+            "SELECT value, date, SUM(crashes) FROM day_counts WHERE field = 'signature' "
+            f"AND date >= :since AND date <= :until AND value IN ({marks}) GROUP BY 1, 2",
+            {**_period(filters), **wanted},
+        )
+    else:
+        where, params = filters.where()
+        rows = index.query(
+            "SELECT COALESCE(signature, '') AS signature, date, COUNT(*) FROM crashes "
+            f"WHERE {where} AND COALESCE(signature, '') IN ({marks}) GROUP BY 1, 2",
+            {**params, **wanted},
+        )
     days = {d.isoformat(): n for n, d in enumerate(filters.days())}
     counts: dict[str, list[int]] = defaultdict(lambda: [0] * len(days))
     for signature, date, crashes in rows:
-        counts[signature][days[date]] = crashes
+        counts[signature][days[date]] = int(crashes)
     return {sig: counts[sig] for sig in signatures}
 
 
@@ -188,27 +220,27 @@ def signature_summary(index: ReportIndex, signature: str) -> SignatureSummary:
     """All-time figures of one signature: count, first and last seen, and its crashes by
     product, version, OS, CPU, process type, crash reason and channel.
 
-    The breakdowns come from one grouped pass over the signature's crashes (every
-    combination of the columns and its count), added up per column here, rather than one
-    scan per column."""
-    clause, params = _signature_clause(signature)
+    All from the signature's day counts (counts.py): a sum over its days and values, however
+    many crashes it has."""
+    params = {"signature": signature, "field": TOTAL_FIELD}
     crashes, first, last = index.query(
-        f"SELECT COUNT(*), MIN(date), MAX(date) FROM crashes WHERE {clause}", params
+        "SELECT COALESCE(SUM(crashes), 0), MIN(date), MAX(date) FROM signature_day_counts "
+        "WHERE signature = :signature AND field = :field AND crashes > 0",
+        params,
     )[0]
-    columns = ", ".join(f"COALESCE({c}, '')" for c, _ in BREAKDOWNS)
-    groups = ", ".join(str(n) for n in range(1, len(BREAKDOWNS) + 1))
     rows = index.query(
-        f"SELECT {columns}, COUNT(*) FROM crashes WHERE {clause} GROUP BY {groups}", params
+        "SELECT field, value, SUM(crashes) FROM signature_day_counts "
+        "WHERE signature = :signature GROUP BY field, value HAVING SUM(crashes) > 0",
+        params,
     )
-    counts: list[dict[str, int]] = [defaultdict(int) for _ in BREAKDOWNS]
-    for row in rows:
-        for n in range(len(BREAKDOWNS)):
-            counts[n][row[n]] += row[-1]
+    counted: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for name, value, count in rows:
+        counted[name].append((value, int(count)))
     breakdowns = {
-        heading: sorted(counted.items(), key=lambda item: (-item[1], item[0]))
-        for (_, heading), counted in zip(BREAKDOWNS, counts, strict=True)
+        heading: sorted(counted[column], key=lambda item: (-item[1], item[0]))
+        for column, heading in BREAKDOWNS
     }
-    return SignatureSummary(signature, crashes, first, last, breakdowns)
+    return SignatureSummary(signature, int(crashes), first, last, breakdowns)
 
 
 def signature_series(
@@ -216,19 +248,19 @@ def signature_series(
 ) -> list[tuple[str, list[int]]]:
     """The signature's crashes per day split by ``split`` (a SPLITS key): the MAX_SERIES
     values with most crashes in the period, one series each, the rest added up as ``other``."""
-    column = SPLITS[split]
-    where, params = filters.where()
-    clause, more = _signature_clause(signature)
     rows = index.query(
-        f"SELECT COALESCE({column}, '') AS value, date, COUNT(*) FROM crashes "
-        f"WHERE {where} AND {clause} GROUP BY 1, 2",
-        {**params, **more},
+        "SELECT value, date, SUM(crashes) FROM signature_day_counts "
+        "WHERE signature = :signature AND field = :field AND date >= :since "
+        "AND date <= :until GROUP BY 1, 2",
+        {**_period(filters), "signature": signature, "field": SPLITS[split]},
     )
     days = {d.isoformat(): n for n, d in enumerate(filters.days())}
     per_value: dict[str, list[int]] = defaultdict(lambda: [0] * len(days))
     for value, date, crashes in rows:
-        per_value[value][days[date]] += crashes
-    ranked = sorted(per_value, key=lambda v: (-sum(per_value[v]), v))
+        per_value[value][days[date]] += int(crashes)
+    ranked = sorted(
+        (v for v in per_value if sum(per_value[v])), key=lambda v: (-sum(per_value[v]), v)
+    )
     series = [(value or "(unknown)", per_value[value]) for value in ranked[:MAX_SERIES]]
     if len(ranked) > MAX_SERIES:
         rest = [sum(c) for c in zip(*(per_value[v] for v in ranked[MAX_SERIES:]), strict=True)]

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from processor.reports import counts
 from processor.reports.database import Database, is_postgresql, open_database
 from processor.reports.errors import (
     IndexUnavailable,
@@ -212,8 +213,16 @@ class ReportIndex:
             self._replace(tx, entries)
         return len(entries)
 
-    @staticmethod
-    def _replace(tx: Any, entries: Sequence[IndexEntry]) -> None:
+    def _replace(self, tx: Any, entries: Sequence[IndexEntry]) -> None:
+        # The counts follow each crash's change: its previous row out, the new one in. Writers
+        # of the same crash take turns (PostgreSQL; SQLite has one writer at a time).
+        self.database.lock_crashes(tx, sorted({e.crash_id for e in entries}))
+        deltas = counts.Deltas()
+        for row in counts.previous_rows(tx, [e.crash_id for e in entries]):
+            deltas.add(row, -1)
+        latest = {e.crash_id: e for e in entries}  # a crash twice in a batch: its last entry
+        for entry in latest.values():
+            deltas.add(_row(entry), +1)
         # An upsert keeps a known crash's id, so only its own rows below are replaced.
         ids = tx.returning_many(
             _UPSERT_CRASH,
@@ -249,6 +258,7 @@ class ReportIndex:
                 for m in entry.missing
             ],
         )
+        deltas.apply(tx)
 
     def on_processed(self, crash_id: str, processed: dict[str, Any]) -> None:
         """Index one freshly saved processed crash."""
@@ -264,6 +274,7 @@ class ReportIndex:
         """End a rebuild: drop crashes not rewritten since ``generation`` began; returns how many."""
         stale = "SELECT id FROM crashes WHERE generation < ?"
         with self._ready().transaction() as tx:
+            counts.subtract_stale(tx, generation)
             tx.execute(f"DELETE FROM crash_modules WHERE crash IN ({stale})", (generation,))
             tx.execute(f"DELETE FROM missing_symbols WHERE crash IN ({stale})", (generation,))
             return tx.execute("DELETE FROM crashes WHERE generation < ?", (generation,)).rowcount
@@ -294,6 +305,8 @@ class ReportIndex:
                     (day,),
                 )
                 tx.execute("DELETE FROM missing_symbols WHERE date = ?", (day,))
+                tx.execute("DELETE FROM day_counts WHERE date = ?", (day,))
+                tx.execute("DELETE FROM signature_day_counts WHERE date = ?", (day,))
                 dropped += tx.execute("DELETE FROM crashes WHERE date = ?", (day,)).rowcount
             if progress is not None:
                 progress(done, len(days))
@@ -322,6 +335,18 @@ _UPSERT_CRASH = (
     + ", ".join(f"{c} = excluded.{c}" for c in (*_CRASH_COLUMNS[1:], "generation"))
     + " RETURNING id"
 )
+
+
+def _row(entry: IndexEntry) -> dict[str, Any]:
+    """An entry as its crashes row (by column name)."""
+    return {
+        "crash_id": entry.crash_id,
+        "date": entry.date.isoformat(),
+        "signature": entry.signature,
+        "product": entry.product,
+        "version": entry.version,
+        **dict(zip(DIMENSIONS, entry.dimension_values(), strict=True)),
+    }
 
 
 def _missing_columns(m: MissingModule) -> tuple[str | None, ...]:

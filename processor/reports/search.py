@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from processor.reports.counts import TOTAL_FIELD
 from processor.reports.index import ReportIndex
 from processor.reports.schema import DIMENSIONS
 
@@ -210,9 +211,16 @@ def _order(name: str) -> str:
 
 
 def search(index: ReportIndex, query: Query) -> dict[str, Any]:
-    """``{"hits": [...], "total": N, "facets": {field: [{"term", "count"}]}}``."""
+    """``{"hits": [...], "total": N, "facets": {field: [{"term", "count"}]}}``.
+
+    A query filtered by date only (the common "last 30 days") takes its total and facets
+    from the day counts (counts.py), a sum over a few rows per value and day; any other
+    filter counts the matching crashes themselves."""
     where, params = _where(index, query.filters)
-    total = index.query(f"SELECT COUNT(*) FROM crashes AS c WHERE {where}", params)[0][0]
+    if all(name == "date" for name in query.filters):
+        total, facets = _counted(index, query, where, params)
+    else:
+        total, facets = _scanned(index, query, where, params)
     order = ", ".join(_order(name) for name in query.sort)
     columns = ", ".join(f"{column(c)} AS {c}" for c in query.columns) or "c.crash_id AS uuid"
     rows = index.query(
@@ -220,13 +228,52 @@ def search(index: ReportIndex, query: Query) -> dict[str, Any]:
         f"ORDER BY {order or 'c.date DESC'}, c.crash_id LIMIT :limit OFFSET :offset",
         {**params, "limit": query.results_number, "offset": query.results_offset},
     )
+    return {"hits": [dict(row) for row in rows], "total": total, "facets": facets}
+
+
+Facets = dict[str, list[dict[str, Any]]]
+
+
+def _scanned(
+    index: ReportIndex, query: Query, where: str, params: dict[str, Any]
+) -> tuple[int, Facets]:
+    """Total and facets counted over the matching crashes."""
+    total = index.query(f"SELECT COUNT(*) FROM crashes AS c WHERE {where}", params)[0][0]
     facets = {}
     for name in query.facets:
         expr = column(name)
         counted = index.query(
             f"SELECT {expr} AS term, COUNT(*) AS count FROM crashes AS c WHERE {where} "
-            f"GROUP BY {expr} ORDER BY count DESC, term LIMIT :size",
+            f"GROUP BY {expr} ORDER BY count DESC, term NULLS FIRST LIMIT :size",
             {**params, "size": query.facets_size},
         )
         facets[name] = [{"term": row["term"], "count": row["count"]} for row in counted]
-    return {"hits": [dict(row) for row in rows], "total": total, "facets": facets}
+    return total, facets
+
+
+def _counted(
+    index: ReportIndex, query: Query, where: str, params: dict[str, Any]
+) -> tuple[int, Facets]:
+    """Total and facets summed from the day counts (``where`` is on ``c.date`` only)."""
+    total = index.query(
+        f"SELECT COALESCE(SUM(crashes), 0) FROM day_counts AS c WHERE field = :total_field "
+        f"AND {where}",
+        {**params, "total_field": TOTAL_FIELD},
+    )[0][0]
+    facets = {}
+    for name in query.facets:
+        if name == "date":
+            field, term = TOTAL_FIELD, "date"
+        else:
+            field, term = ALIASES.get(name, name), "value"
+        counted = index.query(
+            f"SELECT {term} AS term, SUM(crashes) AS count FROM day_counts AS c "
+            f"WHERE field = :field AND {where} GROUP BY {term} HAVING SUM(crashes) > 0 "
+            "ORDER BY count DESC, term LIMIT :size",
+            {**params, "field": field, "size": query.facets_size},
+        )
+        facets[name] = [
+            {"term": row["term"] if row["term"] != "" else None, "count": int(row["count"])}
+            for row in counted
+        ]
+    return int(total), facets
