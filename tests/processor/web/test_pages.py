@@ -64,10 +64,23 @@ def breakdown(page: str, heading: str) -> dict[str, int]:
     return {unescape(value): int(count) for value, count in rows}
 
 
+def varied_signature(web) -> str:
+    """The signature whose crashes differ most in version (then in OS)."""
+    crashes: dict[str, list[dict]] = {}
+    for p in web.data.processed.values():
+        crashes.setdefault(p["signature"], []).append(p)
+    return max(
+        crashes,
+        key=lambda s: (
+            len({p.get("version") for p in crashes[s]}),
+            len({p.get("os_pretty_version") for p in crashes[s]}),
+            s,
+        ),
+    )
+
+
 def test_signature_page_breaks_its_crashes_down(web):
-    signature = web.data.processed[web.data.crash_ids(example="windows-x86-test-app")[0]][
-        "signature"
-    ]
+    signature = varied_signature(web)
     crashes = [p for p in web.data.processed.values() if p.get("signature") == signature]
     page = get(web, "/signature/", params={"signature": signature}).text
     for heading, field in (
@@ -85,9 +98,7 @@ def test_signature_page_breaks_its_crashes_down(web):
 
 
 def test_signature_chart_split_by_version_or_os(web):
-    signature = web.data.processed[web.data.crash_ids(example="windows-x86-test-app")[0]][
-        "signature"
-    ]
+    signature = varied_signature(web)
     crashes = [p for p in web.data.processed.values() if p.get("signature") == signature]
     for split, field in (("version", "version"), ("os", "os_pretty_version")):
         page = get(web, "/signature/", params={"signature": signature, "chart": split}).text
