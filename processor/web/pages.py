@@ -458,8 +458,9 @@ def search_page(
         body.append(f'<p class="missing">{e(problem)}</p>')
     if result is not None:
         body.append(f"<p>{result['total']} crash reports.</p>")
+        body.append('<div class="facets">')
         for name, buckets in result["facets"].items():
-            body.append(f"<h2>Facet: {e(name)}</h2>")
+            body.append(f"<section><h2>Facet: {e(name)}</h2>")
             rows = []
             for bucket in buckets:
                 term = bucket["term"]
@@ -478,7 +479,8 @@ def search_page(
                         td_html(f'<a href="{_search_href(narrowed)}">narrow</a>'),
                     ]
                 )
-            body.append(table([name, "Crashes", ""], rows, f"facet facet-{name}"))
+            body.append(table([name, "Crashes", ""], rows, f"facet facet-{name}") + "</section>")
+        body.append("</div>")
         body.append("<h2>Results</h2>")
         order = query.sort if query is not None else ("-date",)
         body.append(

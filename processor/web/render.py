@@ -30,7 +30,7 @@ form.filters label{margin-right:12px}
 svg.chart rect{fill:#4a78a8}
 svg.spark rect{fill:#4a78a8}
 ul.legend{list-style:none;padding:0;margin:0 0 12px}
-.breakdowns{display:flex;flex-wrap:wrap;column-gap:24px;align-items:flex-start}
+.breakdowns,.facets{display:flex;flex-wrap:wrap;column-gap:24px;align-items:flex-start}
 ul.legend li{display:inline-block;margin-right:14px}
 ul.legend i{display:inline-block;width:10px;height:10px;margin-right:4px}
 th a{color:inherit}
