@@ -142,6 +142,13 @@ def test_top_crashers_to_signature_to_crash_in_chromium(sqlite_web, driver, tmp_
     assert "/signature/?signature=" in driver.current_url()
     assert driver.text(driver.find("p.signature")) == signature
     assert driver.find_all("svg.chart rect")  # the chart is drawn
+    driver.click(driver.find('p.chart-split a[href*="chart=version"]'))
+    versions = {
+        p.get("version") for p in web.data.processed.values() if p["signature"] == signature
+    }
+    legend = {driver.text(item) for item in driver.find_all("ul.legend li")}
+    assert legend == versions and len(versions) >= 2  # one colour per version, stacked
+    assert driver.find_all("svg.stacked rect")
     keep_screenshot(driver, "signature")
     crash = driver.find("table.crashes a")
     crash_id = driver.text(crash)
@@ -193,7 +200,6 @@ def test_filters_split_chart_and_missing_symbols_in_chromium(sqlite_web, driver)
     assert "chart=version" in driver.current_url()
     assert driver.find_all("svg.stacked rect")
     assert driver.text(driver.find("table.breakdown-os"))
-    keep_screenshot(driver, "signature-by-version")
     driver.go(web.url + "/missing-symbols/?days=14&until=2026-11-14")
     keep_screenshot(driver, "missing-symbols")
     module_link = driver.find("table.missing-symbols td.module a")
