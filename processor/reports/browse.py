@@ -68,6 +68,13 @@ class Filters:
         """Only a period: the day counts answer."""
         return not any(getattr(self, name) for name in FILTERS)
 
+    @property
+    def narrowed(self) -> tuple[str, str] | None:
+        """The one filter besides the period (field, value), if there is exactly one: the
+        signatures' day counts answer."""
+        given = [(name, getattr(self, name)) for name in FILTERS if getattr(self, name)]
+        return given[0] if len(given) == 1 else None
+
     def days(self) -> list[datetime.date]:
         count = (self.until - self.since).days + 1
         return [self.since + datetime.timedelta(days=n) for n in range(max(count, 0))]
@@ -122,12 +129,15 @@ def _period(filters: Filters) -> dict[str, Any]:
 
 
 def total(index: ReportIndex, filters: Filters) -> int:
-    if filters.unfiltered:
+    if filters.unfiltered or filters.narrowed:
+        field, value = filters.narrowed or (TOTAL_FIELD, None)
         sql = (
             "SELECT COALESCE(SUM(crashes), 0) FROM day_counts WHERE field = :field "
             "AND date >= :since AND date <= :until"
+            + (" AND value = :value" if value is not None else "")
         )
-        return int(index.query(sql, {**_period(filters), "field": TOTAL_FIELD})[0][0])
+        params = {**_period(filters), "field": field, "value": value}
+        return int(index.query(sql, params)[0][0])
     where, params = filters.where()
     return index.query(f"SELECT COUNT(*) FROM crashes WHERE {where}", params)[0][0]
 
@@ -139,6 +149,14 @@ def _ranks(index: ReportIndex, filters: Filters, limit: int | None) -> list[tupl
             "SELECT value AS signature, SUM(crashes) AS crashes FROM day_counts "
             "WHERE field = 'signature' AND date >= :since AND date <= :until "
             "GROUP BY value HAVING SUM(crashes) > 0 ORDER BY crashes DESC, signature"
+        )
+    elif filters.narrowed:  # summed from the signatures' day counts of that value
+        field, value = filters.narrowed
+        params = {**_period(filters), "field": field, "value": value}
+        sql = (
+            "SELECT signature, SUM(crashes) AS crashes FROM signature_day_counts "
+            "WHERE field = :field AND value = :value AND date >= :since AND date <= :until "
+            "GROUP BY signature HAVING SUM(crashes) > 0 ORDER BY crashes DESC, signature"
         )
     else:
         where, params = filters.where()
@@ -185,6 +203,14 @@ def signature_days(
             "SELECT value, date, SUM(crashes) FROM day_counts WHERE field = 'signature' "
             f"AND date >= :since AND date <= :until AND value IN ({marks}) GROUP BY 1, 2",
             {**_period(filters), **wanted},
+        )
+    elif filters.narrowed:
+        field, value = filters.narrowed
+        rows = index.query(
+            "SELECT signature, date, SUM(crashes) FROM signature_day_counts "
+            "WHERE field = :field AND value = :value AND date >= :since AND date <= :until "
+            f"AND signature IN ({marks}) GROUP BY 1, 2",
+            {**_period(filters), **wanted, "field": field, "value": value},
         )
     else:
         where, params = filters.where()

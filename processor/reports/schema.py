@@ -141,6 +141,8 @@ MIGRATIONS = (
                 "crashes INTEGER NOT NULL, PRIMARY KEY (signature, field, date, value)) "
                 "WITHOUT ROWID",
                 "CREATE INDEX signature_day_counts_date ON signature_day_counts (date)",
+                "CREATE INDEX signature_day_counts_value ON signature_day_counts "
+                "(field, value, date)",
                 "CREATE INDEX crashes_signature_date ON crashes (signature, date)",
                 *_recount(),
             ),
@@ -153,6 +155,8 @@ MIGRATIONS = (
                 'date TEXT COLLATE "C" NOT NULL, crashes BIGINT NOT NULL, '
                 "PRIMARY KEY (signature, field, date, value))",
                 "CREATE INDEX signature_day_counts_date ON signature_day_counts (date)",
+                "CREATE INDEX signature_day_counts_value ON signature_day_counts "
+                "(field, value, date)",
                 "CREATE INDEX crashes_signature_date ON crashes (signature, date)",
                 *_recount(),
             ),
