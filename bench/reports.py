@@ -5,7 +5,8 @@ Usage: ``make bench-reports`` or
 [--keep DIR]``.
 
 The crashes are shaped like a week of a large product's reports: signatures and modules with
-long-tailed (Zipf-like) frequencies, 5-20 modules on each crashing stack, 0-4 modules without
+long-tailed (Zipf-like) frequencies, OS, CPU, process type, crash reason and channel in
+realistic proportions, 5-20 modules on each crashing stack, 0-4 modules without
 symbols per crash with the symbolication rule's reasons, dates over 60 days. The first
 ``--listener`` crashes go into the index through ``ReportIndex.on_processed``, the storage
 listener the daemon runs, one transaction per crash as in production (its rate is printed);
@@ -50,6 +51,26 @@ REASONS = [
     ("refused", 1),
     ("not-looked-up", 4),
 ]
+# (os_name, os_version, os_pretty_version, cpu_arch), weight
+PLATFORMS = [
+    (("Windows NT", "10.0.19045", "Windows 10", "amd64"), 40),
+    (("Windows NT", "10.0.22631", "Windows 11", "amd64"), 25),
+    (("Windows NT", "10.0.19045", "Windows 10", "x86"), 8),
+    (("Mac OS X", "14.5.0 23F79", "macOS 14", "arm64"), 10),
+    (("Mac OS X", "13.6.0 22G120", "macOS 13", "amd64"), 4),
+    (("Linux", "0.0.0 Linux 6.1.0-18-amd64", "Linux", "amd64"), 6),
+    (("Android", "34", "Android 34", "arm64"), 7),
+]
+PROCESS_TYPES = [("parent", 35), ("content", 45), ("gpu", 10), ("utility", 5), ("rdd", 5)]
+CRASH_REASONS = [
+    ("EXCEPTION_ACCESS_VIOLATION_READ", 45),
+    ("EXCEPTION_ACCESS_VIOLATION_WRITE", 15),
+    ("EXCEPTION_BREAKPOINT", 10),
+    ("SIGSEGV / SEGV_MAPERR", 20),
+    ("SIGABRT", 7),
+    ("EXC_BAD_ACCESS / KERN_INVALID_ADDRESS", 3),
+]
+CHANNELS = [("release", 70), ("beta", 15), ("nightly", 10), ("esr", 5)]
 FIRST_DAY = datetime.date(2026, 9, 1)
 DAYS = 60
 BATCH = 1000
@@ -97,6 +118,10 @@ class Synthetic:
         self.missing_weights = zipf_weights(len(self.missing))
         self.reasons = [r for r, _ in REASONS]
         self.reason_weights = list(itertools.accumulate(w for _, w in REASONS))
+        self.dimensions = [
+            ([v for v, _ in pool], list(itertools.accumulate(w for _, w in pool)))
+            for pool in (PLATFORMS, PROCESS_TYPES, CRASH_REASONS, CHANNELS)
+        ]
 
     def _module_id(self, n: int) -> dict[str, Any]:
         rng = self.rng
@@ -122,8 +147,18 @@ class Synthetic:
                 self.missing, cum_weights=self.missing_weights, k=rng.choice((0, 0, 1, 2, 4))
             )
         ]
+        (os_name, os_version, os_pretty, cpu), process_type, reason, channel = (
+            rng.choices(values, cum_weights=weights)[0] for values, weights in self.dimensions
+        )
         processed = {
             "crash_id": crash_id,
+            "os_name": os_name,
+            "os_version": os_version,
+            "os_pretty_version": os_pretty,
+            "cpu_arch": cpu,
+            "process_type": process_type,
+            "reason": reason,
+            "release_channel": channel,
             "uuid": crash_id,
             "date_processed": when.isoformat(),
             "signature": rng.choices(self.signatures, cum_weights=self.signature_weights)[0],

@@ -45,6 +45,7 @@ POOL_SIZE = 2
 # How long a caller waits for a connection (the server down: then IndexUnavailable).
 CONNECT_TIMEOUT_S = 10
 SCHEMA_LOCK = 0x637261736870  # pg_advisory_xact_lock key: "crashp"
+CRASH_LOCK = 0x63726173  # the first key of a crash's advisory lock ("cras"; a 32-bit key)
 
 Params = Sequence[Any] | dict[str, Any]
 
@@ -92,6 +93,10 @@ class Database(ABC):
     @abstractmethod
     def lock_schema(self, tx: Any) -> None:
         """Keep other processes out of schema changes until ``tx`` ends."""
+
+    @abstractmethod
+    def lock_crashes(self, tx: Any, crash_ids: Sequence[str]) -> None:
+        """Keep other writers of these crashes (given sorted) out until ``tx`` ends."""
 
     @abstractmethod
     def module_equals(self, column: str, param: str) -> str:
@@ -200,6 +205,9 @@ class SQLiteDatabase(Database):
 
     def lock_schema(self, tx: _SQLiteTransaction) -> None:
         pass  # BEGIN IMMEDIATE already holds the database's one write lock
+
+    def lock_crashes(self, tx: _SQLiteTransaction, crash_ids: Sequence[str]) -> None:
+        pass  # the same lock
 
     def module_equals(self, column: str, param: str) -> str:
         return f"{column} = {param}"  # the column is COLLATE NOCASE
@@ -378,6 +386,13 @@ class PostgresDatabase(Database):
 
     def lock_schema(self, tx: _PostgresTransaction) -> None:
         tx.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
+
+    def lock_crashes(self, tx: _PostgresTransaction, crash_ids: Sequence[str]) -> None:
+        # One advisory lock per crash id (by its hash; a collision only makes two wait).
+        tx.executemany(
+            f"SELECT pg_advisory_xact_lock({CRASH_LOCK}, hashtext(?))",
+            [(crash_id,) for crash_id in crash_ids],
+        )
 
     def module_equals(self, column: str, param: str) -> str:
         return f"lower({column}) = lower({param})"  # by the index on lower(module)

@@ -3,7 +3,8 @@
 Reports must answer "which modules lack symbols" and "which signatures dominate" over 100,000
 crashes in seconds, so the index holds exactly the columns those questions group by, taken out
 of the processed crash once, when it is saved. Everything here is public data (signature,
-product, version, module names and ids); protected annotations never reach the index.
+product, version, OS, CPU, process type, crash reason, release channel, module names and ids);
+protected annotations never reach the index.
 
 A processed crash comes from storage and may be old, partial or odd: every field is read
 defensively and a crash always yields an entry (a missing date falls back to the crash id's).
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from processor.crashid import date_from_crash_id
+from processor.reports.schema import DIMENSIONS
 
 # A module with missing_symbols in json_dump that the symbolication rule never looked up (the
 # crash was processed without a symbols source): the sixth reason, next to the rule's own.
@@ -53,6 +55,11 @@ class IndexEntry:
     version: str | None
     stack_modules: list[str] = field(default_factory=list)
     missing: list[MissingModule] = field(default_factory=list)
+    # The DIMENSIONS fields (OS, CPU, process type, crash reason, release channel).
+    dimensions: dict[str, str | None] = field(default_factory=dict)
+
+    def dimension_values(self) -> tuple[str | None, ...]:
+        return tuple(self.dimensions.get(name) for name in DIMENSIONS)
 
 
 def _text(value: Any) -> str | None:
@@ -169,4 +176,5 @@ def index_entry(crash_id: str, processed: Mapping[str, Any]) -> IndexEntry:
         version=_text(processed.get("version")),
         stack_modules=stack_modules(processed),
         missing=missing_modules(processed),
+        dimensions={name: _text(processed.get(name)) for name in DIMENSIONS},
     )

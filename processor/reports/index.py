@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from processor.reports import counts
 from processor.reports.database import Database, is_postgresql, open_database
 from processor.reports.errors import (
     IndexUnavailable,
@@ -36,7 +37,7 @@ from processor.reports.errors import (
 )
 from processor.reports.extract import IndexEntry, MissingModule, index_entry
 from processor.reports.owed import OwedCrashes
-from processor.reports.schema import SCHEMA_VERSION, Migration, pending
+from processor.reports.schema import DIMENSIONS, SCHEMA_VERSION, Migration, pending
 from processor.storage.crashstorage import CrashStorage
 
 __all__ = [
@@ -212,16 +213,30 @@ class ReportIndex:
             self._replace(tx, entries)
         return len(entries)
 
-    @staticmethod
-    def _replace(tx: Any, entries: Sequence[IndexEntry]) -> None:
+    def _replace(self, tx: Any, entries: Sequence[IndexEntry]) -> None:
+        # The counts follow each crash's change: its previous row out, the new one in. Writers
+        # of the same crash take turns (PostgreSQL; SQLite has one writer at a time).
+        self.database.lock_crashes(tx, sorted({e.crash_id for e in entries}))
+        deltas = counts.Deltas()
+        for row in counts.previous_rows(tx, [e.crash_id for e in entries]):
+            deltas.add(row, -1)
+        latest = {e.crash_id: e for e in entries}  # a crash twice in a batch: its last entry
+        for entry in latest.values():
+            deltas.add(_row(entry), +1)
         # An upsert keeps a known crash's id, so only its own rows below are replaced.
         ids = tx.returning_many(
-            "INSERT INTO crashes (crash_id, date, signature, product, version, generation) "
-            "VALUES (?, ?, ?, ?, ?, (SELECT value FROM meta WHERE key = 'generation')) "
-            "ON CONFLICT (crash_id) DO UPDATE SET date = excluded.date, "
-            "signature = excluded.signature, product = excluded.product, "
-            "version = excluded.version, generation = excluded.generation RETURNING id",
-            [(e.crash_id, e.date.isoformat(), e.signature, e.product, e.version) for e in entries],
+            _UPSERT_CRASH,
+            [
+                (
+                    e.crash_id,
+                    e.date.isoformat(),
+                    e.signature,
+                    e.product,
+                    e.version,
+                    *e.dimension_values(),
+                )
+                for e in entries
+            ],
         )
         tx.executemany("DELETE FROM crash_modules WHERE crash = ?", [(i,) for i in ids])
         tx.executemany("DELETE FROM missing_symbols WHERE crash = ?", [(i,) for i in ids])
@@ -243,6 +258,7 @@ class ReportIndex:
                 for m in entry.missing
             ],
         )
+        deltas.apply(tx)
 
     def on_processed(self, crash_id: str, processed: dict[str, Any]) -> None:
         """Index one freshly saved processed crash."""
@@ -258,6 +274,7 @@ class ReportIndex:
         """End a rebuild: drop crashes not rewritten since ``generation`` began; returns how many."""
         stale = "SELECT id FROM crashes WHERE generation < ?"
         with self._ready().transaction() as tx:
+            counts.subtract_stale(tx, generation)
             tx.execute(f"DELETE FROM crash_modules WHERE crash IN ({stale})", (generation,))
             tx.execute(f"DELETE FROM missing_symbols WHERE crash IN ({stale})", (generation,))
             return tx.execute("DELETE FROM crashes WHERE generation < ?", (generation,)).rowcount
@@ -288,6 +305,8 @@ class ReportIndex:
                     (day,),
                 )
                 tx.execute("DELETE FROM missing_symbols WHERE date = ?", (day,))
+                tx.execute("DELETE FROM day_counts WHERE date = ?", (day,))
+                tx.execute("DELETE FROM signature_day_counts WHERE date = ?", (day,))
                 dropped += tx.execute("DELETE FROM crashes WHERE date = ?", (day,)).rowcount
             if progress is not None:
                 progress(done, len(days))
@@ -305,6 +324,29 @@ class ReportIndex:
 
     def crash_count(self) -> int:
         return self.query("SELECT count(*) FROM crashes")[0][0]
+
+
+_CRASH_COLUMNS = ("crash_id", "date", "signature", "product", "version", *DIMENSIONS)
+_UPSERT_CRASH = (
+    f"INSERT INTO crashes ({', '.join(_CRASH_COLUMNS)}, generation) "
+    f"VALUES ({', '.join('?' for _ in _CRASH_COLUMNS)}, "
+    "(SELECT value FROM meta WHERE key = 'generation')) "
+    "ON CONFLICT (crash_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in (*_CRASH_COLUMNS[1:], "generation"))
+    + " RETURNING id"
+)
+
+
+def _row(entry: IndexEntry) -> dict[str, Any]:
+    """An entry as its crashes row (by column name)."""
+    return {
+        "crash_id": entry.crash_id,
+        "date": entry.date.isoformat(),
+        "signature": entry.signature,
+        "product": entry.product,
+        "version": entry.version,
+        **dict(zip(DIMENSIONS, entry.dimension_values(), strict=True)),
+    }
 
 
 def _missing_columns(m: MissingModule) -> tuple[str | None, ...]:

@@ -20,6 +20,40 @@ from dataclasses import dataclass
 
 SQLITE, POSTGRESQL = "sqlite", "postgresql"
 
+# The processed crash's public fields that crashes are filtered, faceted and broken down by,
+# besides signature, product and version: each is a ``crashes`` column of the same name
+# (migration 3). Crashes indexed before that migration have them NULL until a reindex.
+DIMENSIONS = (
+    "os_name",
+    "os_version",
+    "os_pretty_version",
+    "cpu_arch",
+    "process_type",
+    "reason",
+    "release_channel",
+)
+
+
+# What counts.py keeps crashes per day of (every crash once per field; per signature too).
+COUNTED_FIELDS = ("signature", "product", "version", *DIMENSIONS)
+SIGNATURE_COUNTED_FIELDS = ("product", "version", *DIMENSIONS)
+
+
+def _recount() -> tuple[str, ...]:
+    """Fill the count tables from the crashes table (migration 4)."""
+    day = [
+        "INSERT INTO day_counts (field, value, date, crashes) "
+        f"SELECT '{field}', COALESCE({field}, ''), date, COUNT(*) FROM crashes GROUP BY 2, 3"
+        for field in COUNTED_FIELDS
+    ]
+    per_signature = [
+        "INSERT INTO signature_day_counts (signature, field, value, date, crashes) "
+        f"SELECT COALESCE(signature, ''), '{field}', COALESCE({field}, ''), date, COUNT(*) "
+        "FROM crashes GROUP BY 1, 3, 4"
+        for field in SIGNATURE_COUNTED_FIELDS
+    ]
+    return (*day, *per_signature)
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -84,9 +118,62 @@ MIGRATIONS = (
             POSTGRESQL: ("CREATE INDEX crashes_product_date ON crashes (product, date)",),
         },
     ),
+    Migration(
+        3,
+        "what crash reports are broken down by: OS, CPU, process type, crash reason, channel",
+        {
+            SQLITE: tuple(f"ALTER TABLE crashes ADD COLUMN {c} TEXT" for c in DIMENSIONS),
+            POSTGRESQL: tuple(
+                f'ALTER TABLE crashes ADD COLUMN {c} TEXT COLLATE "C"' for c in DIMENSIONS
+            ),
+        },
+    ),
+    Migration(
+        4,
+        "crash counts per day, in all and per signature, filled from every crash",
+        {
+            SQLITE: (
+                "CREATE TABLE day_counts (field TEXT NOT NULL, value TEXT NOT NULL, "
+                "date TEXT NOT NULL, crashes INTEGER NOT NULL, "
+                "PRIMARY KEY (field, date, value)) WITHOUT ROWID",
+                "CREATE TABLE signature_day_counts (signature TEXT NOT NULL, "
+                "field TEXT NOT NULL, value TEXT NOT NULL, date TEXT NOT NULL, "
+                "crashes INTEGER NOT NULL, PRIMARY KEY (signature, field, date, value)) "
+                "WITHOUT ROWID",
+                "CREATE INDEX signature_day_counts_date ON signature_day_counts (date)",
+                "CREATE INDEX signature_day_counts_value ON signature_day_counts "
+                "(field, value, date)",
+                "CREATE INDEX crashes_signature_date ON crashes (signature, date)",
+                *_recount(),
+            ),
+            POSTGRESQL: (
+                'CREATE TABLE day_counts (field TEXT COLLATE "C" NOT NULL, '
+                'value TEXT COLLATE "C" NOT NULL, date TEXT COLLATE "C" NOT NULL, '
+                "crashes BIGINT NOT NULL, PRIMARY KEY (field, date, value))",
+                'CREATE TABLE signature_day_counts (signature TEXT COLLATE "C" NOT NULL, '
+                'field TEXT COLLATE "C" NOT NULL, value TEXT COLLATE "C" NOT NULL, '
+                'date TEXT COLLATE "C" NOT NULL, crashes BIGINT NOT NULL, '
+                "PRIMARY KEY (signature, field, date, value))",
+                "CREATE INDEX signature_day_counts_date ON signature_day_counts (date)",
+                "CREATE INDEX signature_day_counts_value ON signature_day_counts "
+                "(field, value, date)",
+                "CREATE INDEX crashes_signature_date ON crashes (signature, date)",
+                *_recount(),
+            ),
+        },
+        # It reads every crash to fill the counts: not at a daemon's start-up.
+        online=False,
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
-TABLES = ("crash_modules", "missing_symbols", "crashes", "meta")
+TABLES = (
+    "day_counts",
+    "signature_day_counts",
+    "crash_modules",
+    "missing_symbols",
+    "crashes",
+    "meta",
+)
 
 
 def pending(version: int) -> list[Migration]:

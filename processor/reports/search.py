@@ -17,26 +17,49 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from processor.reports.counts import TOTAL_FIELD
 from processor.reports.index import ReportIndex
+from processor.reports.schema import DIMENSIONS
 
-# Field -> SQL expression over ``crashes AS c`` (module: crashes with it on the crashing stack).
+# Field -> SQL expression over ``crashes AS c``.
 FIELDS = {
     "uuid": "c.crash_id",
     "date": "c.date",
     "signature": "c.signature",
     "product": "c.product",
     "version": "c.version",
+    **{name: f"c.{name}" for name in DIMENSIONS},
+}
+# Crash Stats's other names for the OS fields.
+ALIASES = {
+    "platform": "os_name",
+    "platform_version": "os_version",
+    "platform_pretty_version": "os_pretty_version",
+}
+# Fields matched in a table of their own: (table AS alias, column, matched ignoring case).
+# module: crashes with it on the crashing stack; missing_symbols (a module's file name) and
+# missing_debug_id: crashes with that module lacking symbols.
+RELATED = {
+    "module": ("crash_modules AS m", "m.module", True),
+    "missing_symbols": ("missing_symbols AS s", "s.filename", False),
+    "missing_debug_id": ("missing_symbols AS s", "s.debug_id", False),
 }
 MODULE = "module"
-SEARCHABLE = (*FIELDS, MODULE)
-FACETABLE = ("signature", "product", "version", "date")
+NOT_NULL = ("uuid", "date")
+SEARCHABLE = (*FIELDS, *ALIASES, *RELATED)
+FACETABLE = ("signature", "product", "version", "date", *DIMENSIONS, *ALIASES)
+SORTABLE = ("date", "signature", "product", "version", "uuid", *DIMENSIONS, *ALIASES)
 DEFAULT_COLUMNS = ("uuid", "date", "signature", "product", "version")
 DEFAULT_FACETS = ("signature",)
 DEFAULT_RESULTS = 100
 MAX_RESULTS = 1000
 MAX_FACET_SIZE = 1000
 RANGE = (">=", "<=", ">", "<")
-SORTABLE = ("date", "signature", "product", "version", "uuid")
+
+
+def column(name: str) -> str:
+    """The SQL expression of a field, by its name or Crash Stats's alias."""
+    return FIELDS[ALIASES.get(name, name)]
 
 
 class SearchError(ValueError):
@@ -110,11 +133,14 @@ def _condition(
     if negate:
         value = value[1:]
     key = f"p{n}"
+    related = RELATED.get(name)
     if value == "__null__":
-        if name == MODULE:
-            sql = "NOT EXISTS (SELECT 1 FROM crash_modules m WHERE m.crash = c.id)"
+        if related is not None:
+            table, _, _ = related
+            alias = table.split()[-1]
+            sql = f"NOT EXISTS (SELECT 1 FROM {table} WHERE {alias}.crash = c.id)"
         else:
-            sql = f"({FIELDS[name]} IS NULL OR {FIELDS[name]} = '')"
+            sql = f"({column(name)} IS NULL OR {column(name)} = '')"
         return (f"NOT {sql}" if negate else sql), False
     for op in RANGE:
         if value.startswith(op):
@@ -136,15 +162,20 @@ def _condition(
     else:
         params[key] = {"~": f"%{escaped}%", "$": f"{escaped}%", "^": f"%{escaped}"}[op]
         compare = f"LIKE lower(:{key}) ESCAPE '\\'"
-    if name == MODULE and op == "=":
-        matches = index.module_equals("m.module", f":{key}")
-        sql = f"EXISTS (SELECT 1 FROM crash_modules m WHERE m.crash = c.id AND {matches})"
-    elif name == MODULE:
-        sql = f"EXISTS (SELECT 1 FROM crash_modules m WHERE m.crash = c.id AND lower(m.module) {compare})"
+    if related is not None:
+        table, expr, nocase = related
+        alias = table.split()[-1]
+        if op == "=" and nocase:
+            matches = index.module_equals(expr, f":{key}")
+        elif op == "=":
+            matches = f"{expr} {compare}"
+        else:
+            matches = f"lower({expr}) {compare}"
+        sql = f"EXISTS (SELECT 1 FROM {table} WHERE {alias}.crash = c.id AND {matches})"
     elif op == "=":
-        sql = f"{FIELDS[name]} {compare}"
+        sql = f"{column(name)} {compare}"
     else:  # lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not
-        sql = f"lower({FIELDS[name]}) {compare}"
+        sql = f"lower({column(name)}) {compare}"
     # A negation also matches crashes without the value (NOT of NULL would drop them).
     return (f"({sql}) IS NOT TRUE" if negate else sql), False
 
@@ -170,26 +201,79 @@ def _where(index: ReportIndex, filters: Mapping[str, list[str]]) -> tuple[str, d
     return " AND ".join(clauses), params
 
 
+def _order(name: str) -> str:
+    """ORDER BY of one ``_sort`` name: unknown values (NULL) first ascending, last
+    descending, as SQLite orders them and PostgreSQL is told to."""
+    field = name.lstrip("-")
+    descending = name.startswith("-")
+    nulls = "" if field in NOT_NULL else " NULLS LAST" if descending else " NULLS FIRST"
+    return f"{column(field)} {'DESC' if descending else 'ASC'}{nulls}"
+
+
 def search(index: ReportIndex, query: Query) -> dict[str, Any]:
-    """``{"hits": [...], "total": N, "facets": {field: [{"term", "count"}]}}``."""
+    """``{"hits": [...], "total": N, "facets": {field: [{"term", "count"}]}}``.
+
+    A query filtered by date only (the common "last 30 days") takes its total and facets
+    from the day counts (counts.py), a sum over a few rows per value and day; any other
+    filter counts the matching crashes themselves."""
     where, params = _where(index, query.filters)
-    total = index.query(f"SELECT COUNT(*) FROM crashes AS c WHERE {where}", params)[0][0]
-    order = ", ".join(
-        f"{FIELDS[s.lstrip('-')]} {'DESC' if s.startswith('-') else 'ASC'}" for s in query.sort
-    )
-    columns = ", ".join(f"{FIELDS[c]} AS {c}" for c in query.columns) or "c.crash_id AS uuid"
+    if all(name == "date" for name in query.filters):
+        total, facets = _counted(index, query, where, params)
+    else:
+        total, facets = _scanned(index, query, where, params)
+    order = ", ".join(_order(name) for name in query.sort)
+    columns = ", ".join(f"{column(c)} AS {c}" for c in query.columns) or "c.crash_id AS uuid"
     rows = index.query(
         f"SELECT {columns} FROM crashes AS c WHERE {where} "
         f"ORDER BY {order or 'c.date DESC'}, c.crash_id LIMIT :limit OFFSET :offset",
         {**params, "limit": query.results_number, "offset": query.results_offset},
     )
+    return {"hits": [dict(row) for row in rows], "total": total, "facets": facets}
+
+
+Facets = dict[str, list[dict[str, Any]]]
+
+
+def _scanned(
+    index: ReportIndex, query: Query, where: str, params: dict[str, Any]
+) -> tuple[int, Facets]:
+    """Total and facets counted over the matching crashes."""
+    total = index.query(f"SELECT COUNT(*) FROM crashes AS c WHERE {where}", params)[0][0]
     facets = {}
     for name in query.facets:
-        expr = FIELDS[name]
+        expr = column(name)
         counted = index.query(
             f"SELECT {expr} AS term, COUNT(*) AS count FROM crashes AS c WHERE {where} "
-            f"GROUP BY {expr} ORDER BY count DESC, term LIMIT :size",
+            f"GROUP BY {expr} ORDER BY count DESC, term NULLS FIRST LIMIT :size",
             {**params, "size": query.facets_size},
         )
         facets[name] = [{"term": row["term"], "count": row["count"]} for row in counted]
-    return {"hits": [dict(row) for row in rows], "total": total, "facets": facets}
+    return total, facets
+
+
+def _counted(
+    index: ReportIndex, query: Query, where: str, params: dict[str, Any]
+) -> tuple[int, Facets]:
+    """Total and facets summed from the day counts (``where`` is on ``c.date`` only)."""
+    total = index.query(
+        f"SELECT COALESCE(SUM(crashes), 0) FROM day_counts AS c WHERE field = :total_field "
+        f"AND {where}",
+        {**params, "total_field": TOTAL_FIELD},
+    )[0][0]
+    facets = {}
+    for name in query.facets:
+        if name == "date":
+            field, term = TOTAL_FIELD, "date"
+        else:
+            field, term = ALIASES.get(name, name), "value"
+        counted = index.query(
+            f"SELECT {term} AS term, SUM(crashes) AS count FROM day_counts AS c "
+            f"WHERE field = :field AND {where} GROUP BY {term} HAVING SUM(crashes) > 0 "
+            "ORDER BY count DESC, term LIMIT :size",
+            {**params, "field": field, "size": query.facets_size},
+        )
+        facets[name] = [
+            {"term": row["term"] if row["term"] != "" else None, "count": int(row["count"])}
+            for row in counted
+        ]
+    return int(total), facets

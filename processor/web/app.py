@@ -28,7 +28,7 @@ from starlette.types import ASGIApp
 from processor.config import Settings
 from processor.crashid import crash_id_problem
 from processor.queues import REPROCESSING, CrashQueue, QueueError
-from processor.reports import browse, search
+from processor.reports import browse, queries, search
 from processor.reports.database import is_postgresql
 from processor.reports.index import ReportIndex, ReportIndexError, configured_index_path
 from processor.storage import CrashStorage, open_storage
@@ -43,6 +43,7 @@ MAX_DAYS = 366
 MAX_CHART_DAYS = 90
 MAX_REPROCESS = 1000  # crash ids in one reprocessing request
 MAX_SIGNATURES = 500  # signatures in one SignatureFirstDate request
+MISSING_SYMBOLS_TOP = 200  # modules on the missing-symbols page
 
 
 def _html(markup: str, status: int = 200) -> HTMLResponse:
@@ -111,6 +112,7 @@ class CrashBrowser:
                 Route("/api/Reprocessing/", self.api_reprocessing, methods=["POST"]),
                 Route("/api/SignatureFirstDate/", self.api_first_date, methods=["GET", "HEAD"]),
                 Route("/search/", self.search_page, methods=["GET", "HEAD"]),
+                Route("/missing-symbols/", self.missing_symbols, methods=["GET", "HEAD"]),
             ],
             checks={"index": self._check_index},
         )
@@ -136,7 +138,9 @@ class CrashBrowser:
             until = None
         base = browse.default_filters(self.index(), days, until)
         return browse.Filters(
-            base.since, base.until, params.get("product") or None, params.get("version") or None
+            base.since,
+            base.until,
+            **{name: params.get(name) or None for name in browse.FILTERS},
         )
 
     def top_crashers(self, request: Request) -> Response:
@@ -145,10 +149,26 @@ class CrashBrowser:
             filters = self._filters(request)
             rows = browse.top_crashers(index, filters)
             total = browse.total(index, filters)
-            products = browse.products(index)
+            choices = {
+                name: browse.distinct(index, name)
+                for name in ("product", "os_name", "process_type")
+            }
         except ReportIndexError as exc:
             return _html(pages.message_page("No crashes yet", str(exc)), 503)
-        return _html(pages.top_crashers_page(filters, rows, total, products))
+        return _html(pages.top_crashers_page(filters, rows, total, choices))
+
+    def missing_symbols(self, request: Request) -> Response:
+        try:
+            filters = self._filters(request)
+            report = queries.report(
+                self.index(),
+                queries.MISSING_SYMBOLS,
+                queries.Period(filters.since, filters.until),
+                top=MISSING_SYMBOLS_TOP,
+            )
+        except ReportIndexError as exc:
+            return _html(pages.message_page("No crashes yet", str(exc)), 503)
+        return _html(pages.missing_symbols_page(filters, report))
 
     def signature(self, request: Request) -> Response:
         signature = request.query_params.get("signature")
@@ -158,10 +178,13 @@ class CrashBrowser:
             page_number = max(int(request.query_params.get("page") or 1), 1)
         except ValueError:
             page_number = 1
+        split = request.query_params.get("chart") or None
+        if split not in (None, *browse.SPLITS):
+            split = None
         try:
             index = self.index()
             summary = browse.signature_summary(index, signature)
-            filters, per_day = None, []
+            filters, per_day, series = None, [], []
             if summary.last_seen:
                 until = datetime.date.fromisoformat(summary.last_seen)
                 since = max(
@@ -169,14 +192,26 @@ class CrashBrowser:
                     until - datetime.timedelta(days=MAX_CHART_DAYS - 1),
                 )
                 filters = browse.Filters(since, until)
-                per_day = browse.signature_days(index, filters, [signature])[signature]
+                if split:
+                    series = browse.signature_series(index, filters, signature, split)
+                else:
+                    per_day = browse.signature_days(index, filters, [signature])[signature]
             crashes = browse.signature_crashes(index, signature, page_number)
         except ReportIndexError as exc:
             return _html(pages.message_page("No crashes yet", str(exc)), 503)
         if not summary.crashes:
             return _html(pages.message_page("Signature", "No crash has this signature."), 404)
         return _html(
-            pages.signature_page(summary, filters, per_day, crashes, page_number, browse.PAGE_SIZE)
+            pages.signature_page(
+                summary,
+                filters,
+                per_day,
+                crashes,
+                page_number,
+                browse.PAGE_SIZE,
+                split,
+                series,
+            )
         )
 
     def report(self, request: Request) -> Response:
@@ -280,12 +315,9 @@ class CrashBrowser:
         params = request.query_params.multi_items()
         try:
             query = search.parse_query(params)
-            query.columns = search.DEFAULT_COLUMNS
-            query.facets = (
-                query.facets
-                if "_facets" in request.query_params
-                else ("signature", "product", "version")
-            )
+            query.columns = tuple(name for name, _ in pages.RESULT_COLUMNS)
+            if "_facets" not in request.query_params:
+                query.facets = pages.DEFAULT_PAGE_FACETS
             result = search.search(self.index(), query) if params else None
         except search.SearchError as exc:
             return _html(pages.search_page(params, None, str(exc)), 400)

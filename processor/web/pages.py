@@ -11,7 +11,17 @@ from typing import Any
 from urllib.parse import urlencode
 
 from processor.reports.browse import Filters, SignatureSummary, TopCrasher
-from processor.web.render import bar_chart, e, link, page, table, td, td_html, url
+from processor.web.render import (
+    bar_chart,
+    e,
+    link,
+    page,
+    stacked_chart,
+    table,
+    td,
+    td_html,
+    url,
+)
 
 # Fields the report page shows in its own sections, not among the annotations.
 SHOWN_ELSEWHERE = {"json_dump", "processed_with", "processor_notes", "symbolication"}
@@ -37,25 +47,37 @@ def signature_link(signature: str | None) -> str:
     return link(url("/signature/", signature=signature or ""), signature or "(no signature)")
 
 
-def filters_form(filters: Filters, products: list[str]) -> str:
+def _select(name: str, label: str, values: list[str], chosen: str | None) -> str:
     options = "".join(
-        f'<option value="{e(p)}"{" selected" if p == filters.product else ""}>{e(p)}</option>'
-        for p in products
+        f'<option value="{e(v)}"{" selected" if v == chosen else ""}>{e(v)}</option>'
+        for v in values
     )
+    return (
+        f'<label>{e(label)} <select name="{e(name)}"><option value="">all</option>{options}'
+        "</select></label>"
+    )
+
+
+def filters_form(filters: Filters, choices: dict[str, list[str]], action: str = "/") -> str:
+    """The period and filter form; ``choices`` has the known products, OS names and process
+    types (the selects' options)."""
     days = (filters.until - filters.since).days + 1
     return (
-        '<form class="filters" method="get" action="/">'
-        f'<label>Product <select name="product"><option value="">all</option>{options}'
-        "</select></label>"
-        f'<label>Version <input name="version" value="{e(filters.version)}" size="10"></label>'
-        f'<label>Days <input name="days" value="{days}" size="3"></label>'
+        f'<form class="filters" method="get" action="{e(action)}">'
+        + _select("product", "Product", choices.get("product", []), filters.product)
+        + f'<label>Version <input name="version" value="{e(filters.version)}" size="10"></label>'
+        + _select("os_name", "OS", choices.get("os_name", []), filters.os_name)
+        + _select(
+            "process_type", "Process type", choices.get("process_type", []), filters.process_type
+        )
+        + f'<label>Days <input name="days" value="{days}" size="3"></label>'
         f'<label>Until <input name="until" value="{e(filters.until)}" size="10"></label>'
         '<button type="submit">Show</button></form>'
     )
 
 
 def top_crashers_page(
-    filters: Filters, rows: list[TopCrasher], total: int, products: list[str]
+    filters: Filters, rows: list[TopCrasher], total: int, choices: dict[str, list[str]]
 ) -> str:
     def change(row: TopCrasher) -> str:
         if row.previous_rank is None:
@@ -65,7 +87,7 @@ def top_crashers_page(
 
     days = filters.days()
     body = [
-        filters_form(filters, products),
+        filters_form(filters, choices),
         f'<p class="note">{total} crash reports from {e(filters.since)} to {e(filters.until)}.</p>',
     ]
     if rows:
@@ -98,7 +120,10 @@ def signature_page(
     crashes: list[dict[str, Any]],
     page_number: int,
     page_size: int,
+    split: str | None = None,
+    series: list[tuple[str, list[int]]] | None = None,
 ) -> str:
+    """``split`` (a SPLITS key) draws the chart as ``series`` stacked, else ``per_day``."""
     sig = summary.signature
     body = [
         f'<p class="mono signature">{e(sig or "(no signature)")}</p>',
@@ -114,25 +139,50 @@ def signature_page(
         ),
     ]
     if filters is not None:
-        body.append("<h2>Crashes per day</h2>" + bar_chart(filters.days(), per_day))
-    for title, pairs in (("Products", summary.products), ("Versions", summary.versions)):
-        body.append(f"<h2>{title}</h2>")
+        choices = [
+            link(url("/signature/", signature=sig, chart=key), label)
+            if key != (split or "")
+            else f"<strong>{e(label)}</strong>"
+            for key, label in (("", "total"), ("version", "by version"), ("os", "by OS"))
+        ]
         body.append(
-            table(
-                [title[:-1], "Crashes"],
-                ([td(name or "(unknown)"), td(count, "num")] for name, count in pairs),
+            "<h2>Crashes per day</h2>"
+            f'<p class="chart-split">Chart: {" · ".join(choices)}</p>'
+            + (
+                stacked_chart(filters.days(), series or [])
+                if split
+                else bar_chart(filters.days(), per_day)
             )
         )
+    body.append('<div class="breakdowns">')
+    for heading, pairs in summary.breakdowns.items():
+        body.append(
+            table(
+                [heading, "Crashes", "%"],
+                (
+                    [
+                        td(name or "(unknown)"),
+                        td(count, "num"),
+                        td(f"{100.0 * count / summary.crashes:.1f}", "num"),
+                    ]
+                    for name, count in pairs
+                ),
+                f"breakdown breakdown-{heading.lower().replace(' ', '-')}",
+            )
+        )
+    body.append("</div>")
     body.append("<h2>Crash reports</h2>")
     body.append(
         table(
-            ["Crash ID", "Date", "Product", "Version"],
+            ["Crash ID", "Date", "Product", "Version", "OS", "Process type"],
             (
                 [
                     td_html(link(url(f"/report/{c['crash_id']}"), c["crash_id"]), "mono"),
                     td(c["date"]),
                     td(c["product"]),
                     td(c["version"]),
+                    td(c["os_pretty_version"]),
+                    td(c["process_type"]),
                 ]
                 for c in crashes
             ),
@@ -309,7 +359,66 @@ def report_page(crash_id: str, processed: dict[str, Any]) -> str:
     return page(f"Crash {crash_id}", "".join(body))
 
 
-SEARCH_INPUTS = ("signature", "product", "version", "module")
+# The search form's text inputs: (parameter, label).
+SEARCH_INPUTS = (
+    ("signature", "signature"),
+    ("product", "product"),
+    ("version", "version"),
+    ("os_name", "OS"),
+    ("os_pretty_version", "OS version"),
+    ("cpu_arch", "CPU"),
+    ("process_type", "process type"),
+    ("reason", "crash reason"),
+    ("release_channel", "channel"),
+    ("module", "module on stack"),
+    ("missing_symbols", "module missing symbols"),
+)
+# The results table: (column, header); each header sorts by its column.
+RESULT_COLUMNS = (
+    ("uuid", "Crash ID"),
+    ("date", "Date"),
+    ("signature", "Signature"),
+    ("product", "Product"),
+    ("version", "Version"),
+    ("os_pretty_version", "OS"),
+    ("cpu_arch", "CPU"),
+    ("process_type", "Process type"),
+    ("reason", "Crash reason"),
+)
+# The facets a search page offers, checked by default when the URL names none.
+PAGE_FACETS = (
+    "signature",
+    "product",
+    "version",
+    "os_name",
+    "os_pretty_version",
+    "cpu_arch",
+    "process_type",
+    "reason",
+    "release_channel",
+)
+DEFAULT_PAGE_FACETS = ("signature", "product", "version", "os_pretty_version", "process_type")
+
+
+def _search_href(params: list[tuple[str, Any]]) -> str:
+    return e("/search/?" + urlencode(params))
+
+
+def _sort_header(
+    params: list[tuple[str, str]], sort: tuple[str, ...], name: str, label: str
+) -> str:
+    """A results header linking to the search sorted by its column: ascending first, then
+    the other way while it is the first sort key (date, newest first by default, the
+    other way round); an arrow marks the current order."""
+    current = sort[0] if sort else ""
+    if current.lstrip("-") == name:
+        descending = current.startswith("-")
+        arrow = " ▼" if descending else " ▲"
+        target = name if descending else f"-{name}"
+    else:
+        arrow, target = "", f"-{name}" if name == "date" else name
+    rest = [(k, v) for k, v in params if k not in ("_sort", "_results_offset")]
+    return f'<a href="{_search_href([*rest, ("_sort", target)])}">{e(label)}{e(arrow)}</a>'
 
 
 def search_page(
@@ -318,19 +427,29 @@ def search_page(
     problem: str | None,
     query: Any = None,
 ) -> str:
-    """The search form (the query lives in the URL), facets and results."""
+    """The search form (the query lives in the URL), facets and results sortable by any
+    column, a page at a time."""
     given = dict(params)
     dates = [v for k, v in params if k == "date"] + ["", ""]
     inputs = "".join(
-        f'<label>{e(name)} <input name="{e(name)}" value="{e(given.get(name))}" size="24"></label>'
-        for name in SEARCH_INPUTS
+        f'<label>{e(label)} <input name="{e(name)}" value="{e(given.get(name))}" size="18"></label>'
+        for name, label in SEARCH_INPUTS
     )
+    chosen = query.facets if query is not None else DEFAULT_PAGE_FACETS
+    facet_boxes = "".join(
+        f'<label><input type="checkbox" name="_facets" value="{e(name)}"'
+        f"{' checked' if name in chosen else ''}>{e(name)}</label>"
+        for name in PAGE_FACETS
+    )
+    sort = [v for k, v in params if k == "_sort"]
     form = (
         '<form class="filters" method="get" action="/search/">'
         f"{inputs}"
         f'<label>date <input name="date" value="{e(dates[0])}" size="12"></label>'
         f'<label>date <input name="date" value="{e(dates[1])}" size="12"></label>'
-        '<button type="submit">Search</button></form>'
+        f'<p class="facet-choice">Facets: {facet_boxes}</p>'
+        + "".join(f'<input type="hidden" name="_sort" value="{e(v)}">' for v in sort)
+        + '<button type="submit">Search</button></form>'
         '<p class="note">Values as in Crash Stats: <code>~</code> contains, <code>$</code> starts '
         "with, <code>^</code> ends with, <code>!</code> not, dates <code>&gt;=2026-11-01</code>.</p>"
     )
@@ -339,43 +458,45 @@ def search_page(
         body.append(f'<p class="missing">{e(problem)}</p>')
     if result is not None:
         body.append(f"<p>{result['total']} crash reports.</p>")
+        body.append('<div class="facets">')
         for name, buckets in result["facets"].items():
-            body.append(f"<h2>Facet: {e(name)}</h2>")
+            body.append(f"<section><h2>Facet: {e(name)}</h2>")
             rows = []
             for bucket in buckets:
                 term = bucket["term"]
-                narrowed = [(k, v) for k, v in params if k != name and v] + [
-                    (name, f"={term or ''}")
-                ]
-                href = e("/search/?" + urlencode(narrowed))
+                narrowed = [
+                    (k, v) for k, v in params if k not in (name, "_results_offset") and v
+                ] + [(name, f"={term or ''}" if term else "__null__")]
                 label = (
                     link(url("/signature/", signature=term or ""), term)
                     if name == "signature"
-                    else e(term)
+                    else e(term if term not in (None, "") else "(unknown)")
                 )
                 rows.append(
                     [
                         td_html(label),
                         td(bucket["count"], "num"),
-                        td_html(f'<a href="{href}">narrow</a>'),
+                        td_html(f'<a href="{_search_href(narrowed)}">narrow</a>'),
                     ]
                 )
-            body.append(table([name, "Crashes", ""], rows, f"facet facet-{name}"))
+            body.append(table([name, "Crashes", ""], rows, f"facet facet-{name}") + "</section>")
+        body.append("</div>")
         body.append("<h2>Results</h2>")
+        order = query.sort if query is not None else ("-date",)
         body.append(
             table(
-                ["Crash ID", "Date", "Signature", "Product", "Version"],
+                [_sort_header(params, order, name, label) for name, label in RESULT_COLUMNS],
                 (
                     [
                         td_html(link(url(f"/report/{hit['uuid']}"), hit["uuid"]), "mono"),
                         td(hit["date"]),
                         td_html(signature_link(hit["signature"]), "mono"),
-                        td(hit["product"]),
-                        td(hit["version"]),
+                        *(td(hit[name]) for name, _ in RESULT_COLUMNS[3:]),
                     ]
                     for hit in result["hits"]
                 ),
                 "results",
+                head_html=True,
             )
         )
         if query is not None:
@@ -383,13 +504,72 @@ def search_page(
             offset, number = query.results_offset, query.results_number
             rest = [(k, v) for k, v in params if k != "_results_offset"]
             if offset > 0:
-                prev = urlencode([*rest, ("_results_offset", max(offset - number, 0))])
-                pages.append(f'<a href="{e("/search/?" + prev)}">previous</a>')
+                prev = [*rest, ("_results_offset", max(offset - number, 0))]
+                pages.append(f'<a class="previous" href="{_search_href(prev)}">previous</a>')
+            if number:
+                last = max(result["total"] - 1, 0) // number + 1
+                pages.append(f"page {offset // number + 1} of {last}")
             if offset + number < result["total"]:
-                nxt = urlencode([*rest, ("_results_offset", offset + number)])
-                pages.append(f'<a href="{e("/search/?" + nxt)}">next</a>')
-            body.append(" ".join(pages))
+                nxt = [*rest, ("_results_offset", offset + number)]
+                pages.append(f'<a class="next" href="{_search_href(nxt)}">next</a>')
+            body.append(f'<p class="pages">{" ".join(pages)}</p>')
     return page("Search", "".join(body))
+
+
+def missing_symbols_page(filters: Filters, report: Any) -> str:
+    """The missing-symbols report over the period: each module links to a search of the
+    crashes that lacked its symbols then."""
+    days = (filters.until - filters.since).days + 1
+    form = (
+        '<form class="filters" method="get" action="/missing-symbols/">'
+        f'<label>Days <input name="days" value="{days}" size="3"></label>'
+        f'<label>Until <input name="until" value="{e(filters.until)}" size="10"></label>'
+        '<button type="submit">Show</button></form>'
+    )
+    body = [form, *(f'<p class="note">{e(line)}</p>' for line in report.context)]
+    period = [("date", f">={filters.since}"), ("date", f"<={filters.until}")]
+    rows = []
+    for row in report.rows:
+        search = [("missing_symbols", f"={row['module'] or ''}")]
+        if row.get("debug_id"):
+            search.append(("missing_debug_id", f"={row['debug_id']}"))
+        rows.append(
+            [
+                td(row["rank"], "num"),
+                td_html(
+                    f'<a href="{_search_href([*search, *period])}">{e(row["module"])}</a>',
+                    "module",
+                ),
+                td(row["version"]),
+                td(row["debug_file"], "mono"),
+                td(row["debug_id"], "mono"),
+                td(row["code_id"], "mono"),
+                td(row["reason"], "missing"),
+                td(row["crashes"], "num"),
+                td(f"{row['percent']:.2f}", "num"),
+            ]
+        )
+    if rows:
+        body.append(
+            table(
+                [
+                    "Rank",
+                    "Module",
+                    "Version",
+                    "Debug file",
+                    "Debug ID",
+                    "Code ID",
+                    "Reason",
+                    "Crashes",
+                    "%",
+                ],
+                rows,
+                "missing-symbols",
+            )
+        )
+    else:
+        body.append("<p>No module lacked symbols in this period.</p>")
+    return page("Missing symbols", "".join(body))
 
 
 def message_page(title: str, message: str) -> str:

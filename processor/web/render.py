@@ -29,6 +29,11 @@ code,.mono{font-family:ui-monospace,monospace;font-size:13px}
 form.filters label{margin-right:12px}
 svg.chart rect{fill:#4a78a8}
 svg.spark rect{fill:#4a78a8}
+ul.legend{list-style:none;padding:0;margin:0 0 12px}
+.breakdowns,.facets{display:flex;flex-wrap:wrap;column-gap:24px;align-items:flex-start}
+ul.legend li{display:inline-block;margin-right:14px}
+ul.legend i{display:inline-block;width:10px;height:10px;margin-right:4px}
+th a{color:inherit}
 """
 
 # The browser page has no script and loads nothing from elsewhere.
@@ -51,14 +56,18 @@ def page(title: str, body: str) -> str:
         f"<title>{e(title)} – crashproc</title>"
         '<link rel="icon" href="data:,">'
         f"<style>{STYLE}</style></head><body>"
-        '<header><a href="/">Top crashers</a><a href="/search/">Search</a></header>'
+        '<header><a href="/">Top crashers</a><a href="/search/">Search</a>'
+        '<a href="/missing-symbols/">Missing symbols</a></header>'
         f"<main><h1>{e(title)}</h1>{body}</main></body></html>"
     )
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "") -> str:
-    """A table of already-escaped cells (build them with ``e``)."""
-    head = "".join(f"<th>{e(h)}</th>" for h in headers)
+def table(
+    headers: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "", head_html: bool = False
+) -> str:
+    """A table of already-escaped cells (build them with ``e``); headers are text, or markup
+    with ``head_html``."""
+    head = "".join(f"<th>{h if head_html else e(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(cells) + "</tr>" for cells in rows)
     return f'<table class="{e(cls)}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
@@ -113,4 +122,54 @@ def bar_chart(
         f'<svg class="{cls}" xmlns="http://www.w3.org/2000/svg" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="crashes per day">{"".join(bars)}{labels}</svg>'
+    )
+
+
+# Series colours of a split chart (colour-blind friendly: Okabe and Ito's), then grey for other.
+PALETTE = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#999999")
+
+
+def stacked_chart(
+    days: Sequence[datetime.date],
+    series: Sequence[tuple[str, Sequence[int]]],
+    *,
+    width: int = 600,
+    height: int = 120,
+) -> str:
+    """Crashes per day as SVG bars stacked by series (a version, an OS), with a legend."""
+    totals = [sum(counts) for counts in zip(*(c for _, c in series), strict=True)] or [0]
+    peak = max(totals, default=0) or 1
+    pad_bottom, pad_top = 16, 14
+    plot = height - pad_bottom - pad_top
+    step = width / max(len(days), 1)
+    bars = []
+    for n, when in enumerate(days):
+        base = pad_top + plot
+        for number, (label, counts) in enumerate(series):
+            if not counts[n]:
+                continue
+            h = plot * counts[n] / peak
+            base -= h
+            bars.append(
+                f'<rect x="{n * step + 0.5:.1f}" y="{base:.1f}" width="{max(step - 1, 1):.1f}" '
+                f'height="{h:.1f}" style="fill:{PALETTE[min(number, len(PALETTE) - 1)]}">'
+                f"<title>{e(when)} {e(label)}: {counts[n]}</title></rect>"
+            )
+    labels = ""
+    if days:
+        labels = (
+            f'<text x="0" y="{height - 3}" font-size="11">{e(days[0])}</text>'
+            f'<text x="{width}" y="{height - 3}" font-size="11" text-anchor="end">'
+            f"{e(days[-1])}</text>"
+            f'<text x="0" y="11" font-size="11">peak {max(totals, default=0)} per day</text>'
+        )
+    legend = "".join(
+        f'<li><i style="background:{PALETTE[min(number, len(PALETTE) - 1)]}"></i>{e(label)}</li>'
+        for number, (label, _) in enumerate(series)
+    )
+    return (
+        f'<svg class="chart stacked" xmlns="http://www.w3.org/2000/svg" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="crashes per day by series">{"".join(bars)}{labels}</svg>'
+        f'<ul class="legend">{legend}</ul>'
     )

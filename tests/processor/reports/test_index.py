@@ -6,6 +6,7 @@ import copy
 import datetime
 import multiprocessing
 import sqlite3
+from collections import Counter
 from pathlib import Path
 
 import psycopg
@@ -22,13 +23,15 @@ from processor.reports.index import (
     attach_report_index,
 )
 from processor.reports.reindex import reindex
+from processor.reports.schema import COUNTED_FIELDS, DIMENSIONS, SIGNATURE_COUNTED_FIELDS
 from processor.storage import CorruptCrashData, ListenerError, open_storage
 from processor.storage.crashstorage import processed_key
 from tests.postgresserver import free_port
 
 # Every table's rows by crash id (the integer ids and generation stamps aside).
 TABLES = {
-    "crashes": "SELECT crash_id, date, signature, product, version FROM crashes",
+    "crashes": "SELECT crash_id, date, signature, product, version, "
+    f"{', '.join(DIMENSIONS)} FROM crashes",
     "crash_modules": "SELECT c.crash_id, m.module, m.date FROM crash_modules AS m "
     "JOIN crashes AS c ON c.id = m.crash",
     "missing_symbols": "SELECT c.crash_id, s.date, s.filename, s.version, s.debug_file, "
@@ -53,6 +56,40 @@ def dump_index(target: Path | str) -> dict[str, list[tuple]]:
         return tables
 
 
+def counts_of(target: Path | str) -> tuple[dict, dict]:
+    """The day counts as kept (zero counts left out), and as recounted from the crashes."""
+    with ReportIndex(target, create=False) as index:
+        kept = {
+            tuple(row[:-1]): int(row[-1])
+            for row in index.query("SELECT field, value, date, crashes FROM day_counts")
+            if row[-1]
+        }
+        kept_signature = {
+            tuple(row[:-1]): int(row[-1])
+            for row in index.query(
+                "SELECT signature, field, value, date, crashes FROM signature_day_counts"
+            )
+            if row[-1]
+        }
+        columns = ", ".join(COUNTED_FIELDS)
+        rows = index.query(f"SELECT date, signature, {columns} FROM crashes")
+    day: Counter = Counter()
+    per_signature: Counter = Counter()
+    for date, signature, *values in rows:
+        for field, value in zip(COUNTED_FIELDS, values, strict=True):
+            day[(field, value or "", date)] += 1
+            if field in SIGNATURE_COUNTED_FIELDS:
+                per_signature[(signature or "", field, value or "", date)] += 1
+    assert day, "no crashes: nothing compared"
+    return (kept, kept_signature), (dict(day), dict(per_signature))
+
+
+def assert_counts_match(target: Path | str) -> None:
+    kept, expected = counts_of(target)
+    assert kept[0] == expected[0]
+    assert kept[1] == expected[1]
+
+
 def rows_for(path: Path, table: str, crash_id: str) -> list[tuple]:
     return [row for row in dump_index(path)[table] if row[0] == crash_id]
 
@@ -62,12 +99,19 @@ def test_listener_indexes_every_processed_crash(report_storage):
     crashes = {row[0]: row for row in tables["crashes"]}
     assert set(crashes) == set(report_storage.processed)
     for crash_id, processed in report_storage.processed.items():
-        _, date, signature, product, version = crashes[crash_id]
+        _, date, signature, product, version, *dimensions = crashes[crash_id]
         assert date == report_storage.variants[crash_id].day.isoformat()
         assert signature == processed["signature"]
         assert product == processed["product"]
         assert version == processed.get("version")
+        # OS, CPU, process type, crash reason, channel: as processed ('' is unknown, NULL).
+        assert dimensions == [processed.get(name) or None for name in DIMENSIONS]
     assert not set(report_storage.unprocessed) & set(crashes)
+    assert_counts_match(report_storage.index_path)
+    # The sample crashes do vary along these, so the columns are really filled.
+    for column in ("os_name", "cpu_arch", "process_type", "reason"):
+        position = 5 + DIMENSIONS.index(column)
+        assert len({row[position] for row in crashes.values()} - {None}) >= 2, column
 
 
 def test_stack_modules_are_the_crashing_threads(report_storage):
@@ -145,6 +189,7 @@ def test_listener_is_idempotent_and_replaces_a_crash(report_storage, tmp_path):
     storage.save_processed_crash(crash_id, processed)
     storage.save_processed_crash(crash_id, processed)  # a retried crash
     assert dump_index(private.index_path) == before
+    assert_counts_match(private.index_path)
 
     # Reprocessed with other results: its rows are replaced, not added to.
     changed = copy.deepcopy(processed)
@@ -163,6 +208,16 @@ def test_listener_is_idempotent_and_replaces_a_crash(report_storage, tmp_path):
     assert len([r for r in after["missing_symbols"] if r[0] == crash_id]) == 1
     others = {t: [r for r in rows if r[0] != crash_id] for t, rows in after.items()}
     assert others == {t: [r for r in rows if r[0] != crash_id] for t, rows in before.items()}
+    # The counts moved the crash from its old signature to the new one.
+    assert_counts_match(private.index_path)
+    kept, _ = counts_of(private.index_path)
+    date = next(r[1] for r in after["crashes"] if r[0] == crash_id)
+    assert kept[0][("signature", "reprocessed", date)] == 1
+    assert kept[1][("reprocessed", "product", processed["product"], date)] == 1
+    # Twice in one batch: the last entry counts, once.
+    with ReportIndex(private.index_path) as index:
+        index.add([index_entry(crash_id, processed), index_entry(crash_id, changed)])
+    assert_counts_match(private.index_path)
 
 
 def test_reindex_drops_crashes_gone_from_storage_but_keeps_concurrent_ones(
@@ -187,6 +242,7 @@ def test_reindex_drops_crashes_gone_from_storage_but_keeps_concurrent_ones(
     assert gone not in crash_ids
     assert newcomer in crash_ids
     assert crash_ids == set(report_storage.processed) | {newcomer}
+    assert_counts_match(private.index_path)  # the dropped crash is out of the counts too
     index.close()
 
 
@@ -292,6 +348,10 @@ def test_worker_processes_write_concurrently(report_storage, new_index):
     assert [w.exitcode for w in workers] == [0, 0, 0]
     assert parent.crash_count() == 450
     parent.close()
+    # Every worker added to the same product counts, none lost an update.
+    kept, _ = counts_of(path)
+    assert sum(n for (field, value, _), n in kept[0].items() if field == "product") == 450
+    assert_counts_match(path)
 
 
 def test_entry_date_falls_back_to_the_crash_id():

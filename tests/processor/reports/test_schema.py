@@ -15,6 +15,7 @@ from processor.reports.database import open_database
 from processor.reports.extract import MissingModule, index_entry
 from processor.reports.index import ReportIndex, SchemaVersionError
 from processor.reports.schema import MIGRATIONS, SCHEMA_VERSION, Migration
+from tests.processor.reports.test_index import assert_counts_match
 
 
 def version_1_index(target) -> list[str]:
@@ -27,8 +28,11 @@ def version_1_index(target) -> list[str]:
         database.write_version(tx, 1)
         for n in range(3):
             crash_id = create_crash_id(datetime.datetime(2026, 11, 1 + n, tzinfo=datetime.UTC))
-            entry = index_entry(crash_id, {"signature": f"sig {n % 2}", "product": "Firefox"})
-            ReportIndex._replace(tx, [entry])
+            tx.execute(
+                "INSERT INTO crashes (crash_id, date, signature, product, version, generation) "
+                "VALUES (?, ?, ?, 'Firefox', NULL, 1)",
+                (crash_id, f"2026-11-0{1 + n}", f"sig {n % 2}"),
+            )
             crash_ids.append(crash_id)
     database.close()
     return crash_ids
@@ -42,18 +46,48 @@ def index_names(index: ReportIndex) -> set[str]:
     return {row[0] for row in index.query(sql)}
 
 
-def test_an_older_index_is_migrated_in_place_at_start_up(report_storage, new_index):
+def test_an_older_index_is_migrated_in_place(report_storage, new_index):
     target = new_index("v1")
     crash_ids = version_1_index(target)
+    # Filling the day counts reads every crash: not at start-up, `report migrate` does it.
+    with pytest.raises(SchemaVersionError, match=r"crash counts.*crashproc report migrate"):
+        ReportIndex(target).crash_count()
+    out = io.StringIO()
+    assert run(["report", "migrate", "--index", str(target)], out=out) == 0
+    assert_counts_match(target)
     with ReportIndex(target) as index:
-        assert index.schema_version() == 1
-        assert index.crash_count() == 3  # opening migrates (every step is online)
+        assert index.crash_count() == 3
         assert index.schema_version() == SCHEMA_VERSION
         assert "crashes_product_date" in index_names(index)
         assert {row[0] for row in index.query("SELECT crash_id FROM crashes")} == set(crash_ids)
-        # The migrated index takes writes as a new one does.
-        index.on_processed(create_crash_id(), {"signature": "after the migration"})
+        # Crashes indexed before the dimensions existed have none (until a reindex).
+        rows = index.query("SELECT os_name, cpu_arch, process_type, reason FROM crashes")
+        assert [tuple(row) for row in rows] == [(None,) * 4] * 3
+        # The migrated index takes writes as a new one does, the new columns with them.
+        crash_id = create_crash_id()
+        index.on_processed(
+            crash_id,
+            {"signature": "after the migration", "os_name": "Linux", "process_type": "gpu"},
+        )
         assert index.crash_count() == 4
+        row = index.query(
+            "SELECT os_name, process_type, cpu_arch FROM crashes WHERE crash_id = ?", (crash_id,)
+        )[0]
+        assert tuple(row) == ("Linux", "gpu", None)
+    assert_counts_match(target)
+
+
+def test_the_online_steps_apply_at_start_up(report_storage, new_index, monkeypatch):
+    """Without the counts (an index at version 2 opened by a crashproc with migration 3 only):
+    the new columns are added when the index is opened."""
+    monkeypatch.setattr(schema, "MIGRATIONS", MIGRATIONS[:3])
+    monkeypatch.setattr("processor.reports.index.SCHEMA_VERSION", 3)
+    target = new_index("v1online")
+    version_1_index(target)
+    with ReportIndex(target) as index:
+        assert index.crash_count() == 3
+        assert index.schema_version() == 3
+        assert index.query("SELECT os_name FROM crashes")[0][0] is None
 
 
 def test_migrate_command_and_an_index_that_waits_for_it(report_storage, new_index, monkeypatch):
@@ -61,6 +95,7 @@ def test_migrate_command_and_an_index_that_waits_for_it(report_storage, new_inde
     version_1_index(target)
     with pytest.raises(SchemaVersionError, match="crashproc report migrate"):
         ReportIndex(target, migrate=False).crash_count()
+    assert run(["report", "migrate", "--index", str(target)], out=io.StringIO()) == 0
     # A migration that rewrites tables is not applied at start-up, only by the command.
     offline = Migration(
         SCHEMA_VERSION + 1,
@@ -75,7 +110,7 @@ def test_migrate_command_and_an_index_that_waits_for_it(report_storage, new_inde
         ReportIndex(target).crash_count()
     out = io.StringIO()
     assert run(["report", "migrate", "--index", str(target)], out=out) == 0
-    assert f"migrated from schema version 1 to {SCHEMA_VERSION + 1}" in out.getvalue()
+    assert f"from schema version {SCHEMA_VERSION} to {SCHEMA_VERSION + 1}" in out.getvalue()
     with ReportIndex(target) as index:
         assert (index.crash_count(), index.schema_version()) == (3, SCHEMA_VERSION + 1)
     out = io.StringIO()
@@ -122,7 +157,7 @@ def test_prune_drops_old_days_from_every_table(report_storage, new_index):
     with ReportIndex(target) as index:
         kept = {row[0] for row in index.query("SELECT DISTINCT date FROM crashes")}
         assert kept == {d.isoformat() for d in days if d >= cutoff}
-        for table in ("crash_modules", "missing_symbols"):
+        for table in ("crash_modules", "missing_symbols", "day_counts", "signature_day_counts"):
             dates = {row[0] for row in index.query(f"SELECT DISTINCT date FROM {table}")}
             assert dates == kept, table
         assert index.query("SELECT count(*) FROM crash_modules")[0][0] == 12

@@ -142,6 +142,13 @@ def test_top_crashers_to_signature_to_crash_in_chromium(sqlite_web, driver, tmp_
     assert "/signature/?signature=" in driver.current_url()
     assert driver.text(driver.find("p.signature")) == signature
     assert driver.find_all("svg.chart rect")  # the chart is drawn
+    driver.click(driver.find('p.chart-split a[href*="chart=version"]'))
+    versions = {
+        p.get("version") for p in web.data.processed.values() if p["signature"] == signature
+    }
+    legend = {driver.text(item) for item in driver.find_all("ul.legend li")}
+    assert legend == versions and len(versions) >= 2  # one colour per version, stacked
+    assert driver.find_all("svg.stacked rect")
     keep_screenshot(driver, "signature")
     crash = driver.find("table.crashes a")
     crash_id = driver.text(crash)
@@ -172,7 +179,39 @@ def test_search_page_in_chromium(sqlite_web, driver):
     keep_screenshot(driver, "search")
     results = driver.find_all("table.results tbody tr")
     assert results
-    driver.click(driver.find("table.results a"))
+    driver.click(driver.find("table.results tbody a"))
     assert "/report/" in driver.current_url()
     assert driver.find_all("table.frames tbody tr")
+    assert [e for e in driver.console() if e.get("level") == "SEVERE"] == []
+
+
+def test_filters_split_chart_and_missing_symbols_in_chromium(sqlite_web, driver):
+    web = sqlite_web
+    processed = web.data.processed.values()
+    driver.go(web.url + "/?days=14&until=2026-11-14")
+    driver.click(driver.find('select[name="os_name"] option[value="Linux"]'))
+    driver.click(driver.find('form.filters button[type="submit"]'))
+    assert "os_name=Linux" in driver.current_url()
+    linux = {p["signature"] for p in processed if p.get("os_name") == "Linux"}
+    shown = {driver.text(a) for a in driver.find_all("table.top-crashers td.signature a")}
+    assert shown == linux
+    driver.click(driver.find("table.top-crashers td.signature a"))
+    driver.click(driver.find('p.chart-split a[href*="chart=version"]'))
+    assert "chart=version" in driver.current_url()
+    assert driver.find_all("svg.stacked rect")
+    assert driver.text(driver.find("table.breakdown-os"))
+    driver.go(web.url + "/missing-symbols/?days=14&until=2026-11-14")
+    keep_screenshot(driver, "missing-symbols")
+    module_link = driver.find("table.missing-symbols td.module a")
+    module = driver.text(module_link)
+    driver.click(module_link)
+    assert "/search/?missing_symbols=" in driver.current_url()
+    results = driver.find_all("table.results tbody tr")
+    assert results
+    # The results sort by a column's header, the order in the URL.
+    driver.click(driver.find('table.results th a[href*="_sort=signature"]'))
+    assert "_sort=signature" in driver.current_url()
+    signatures = [driver.text(a) for a in driver.find_all("table.results td.mono a[href^='/sig']")]
+    assert signatures == sorted(signatures) and len(signatures) == len(results)
+    assert module
     assert [e for e in driver.console() if e.get("level") == "SEVERE"] == []

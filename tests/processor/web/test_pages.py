@@ -7,6 +7,7 @@ import logging
 import re
 from collections import Counter
 from html import unescape
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
@@ -35,6 +36,115 @@ def test_top_crashers_rank_the_signatures_of_the_last_week(web):
 def test_top_crashers_filter_by_product(web):
     page = get(web, "/", params={"product": "Thunderbird", "days": 30, "until": "2026-11-14"})
     assert "1 crash reports" in page.text
+
+
+def test_top_crashers_filter_by_os_and_process_type(web):
+    for params, keep in (
+        ({"os_name": "Linux"}, lambda p: p.get("os_name") == "Linux"),
+        ({"process_type": "parent"}, lambda p: p.get("process_type") == "parent"),
+        (
+            {"os_name": "Windows NT", "process_type": "utility"},
+            lambda p: p.get("os_name") == "Windows NT" and p.get("process_type") == "utility",
+        ),
+    ):
+        page = get(web, "/", params={**params, "days": 30, "until": "2026-11-14"})
+        kept = [p for p in web.data.processed.values() if keep(p)]
+        assert kept and f"{len(kept)} crash reports" in page.text, params
+        ranked = re.findall(r'<td class="signature"><a href="/signature/\?signature=', page.text)
+        assert len(ranked) == len({p.get("signature") for p in kept})
+        for name, value in params.items():  # the form shows the choice
+            select = page.text.split(f'<select name="{name}">', 1)[1].split("</select>", 1)[0]
+            assert f'<option value="{value}" selected>' in select
+
+
+def breakdown(page: str, heading: str) -> dict[str, int]:
+    """A breakdown table of the signature page as {value: crashes}."""
+    cls = "breakdown-" + heading.lower().replace(" ", "-")
+    table = page.split(f'class="breakdown {cls}"', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r'<tr><td>([^<]*)</td><td class="num">(\d+)</td>', table)
+    return {unescape(value): int(count) for value, count in rows}
+
+
+def varied_signature(web) -> str:
+    """The signature whose crashes differ most in version (then in OS)."""
+    crashes: dict[str, list[dict]] = {}
+    for p in web.data.processed.values():
+        crashes.setdefault(p["signature"], []).append(p)
+    return max(
+        crashes,
+        key=lambda s: (
+            len({p.get("version") for p in crashes[s]}),
+            len({p.get("os_pretty_version") for p in crashes[s]}),
+            s,
+        ),
+    )
+
+
+def test_signature_page_breaks_its_crashes_down(web):
+    signature = varied_signature(web)
+    crashes = [p for p in web.data.processed.values() if p.get("signature") == signature]
+    page = get(web, "/signature/", params={"signature": signature}).text
+    for heading, field in (
+        ("Product", "product"),
+        ("Version", "version"),
+        ("OS", "os_pretty_version"),
+        ("CPU", "cpu_arch"),
+        ("Process type", "process_type"),
+        ("Crash reason", "reason"),
+        ("Release channel", "release_channel"),
+    ):
+        expected = Counter(p.get(field) or "(unknown)" for p in crashes)
+        assert breakdown(page, heading) == expected, heading
+    assert len(breakdown(page, "Version")) >= 2  # the split chart below has two series
+
+
+def test_signature_chart_split_by_version_or_os(web):
+    signature = varied_signature(web)
+    crashes = [p for p in web.data.processed.values() if p.get("signature") == signature]
+    for split, field in (("version", "version"), ("os", "os_pretty_version")):
+        page = get(web, "/signature/", params={"signature": signature, "chart": split}).text
+        assert '<svg class="chart stacked"' in page
+        bars = re.findall(r"<title>(\d{4}-\d\d-\d\d) ([^:<]*): (\d+)</title>", page)
+        drawn = Counter()
+        for day, value, count in bars:
+            drawn[(day, unescape(value))] += int(count)
+        expected = Counter((p["date_processed"][:10], p.get(field) or "(unknown)") for p in crashes)
+        assert drawn == expected, split
+        legend = re.findall(r'<li><i style="background:#[0-9a-f]{6}"></i>([^<]*)</li>', page)
+        assert sorted(map(unescape, legend)) == sorted({v for _, v in expected})
+    plain = get(web, "/signature/", params={"signature": signature, "chart": "nonsense"}).text
+    assert '<svg class="chart"' in plain and "stacked" not in plain
+
+
+def test_missing_symbols_page_links_each_module_to_its_crashes(web):
+    from tests.processor.reports.expected import missing_counts
+
+    page = get(web, "/missing-symbols/", params={"days": 30, "until": "2026-11-14"})
+    assert page.status_code == 200
+    expected = missing_counts(web.data.processed)
+    links = re.findall(
+        r'<td class="module"><a href="([^"]*)">([^<]*)</a></td>.*?'
+        r'<td class="num">(\d+)</td><td class="num">[\d.]+</td></tr>',
+        page.text,
+    )
+    assert len(links) == len(expected) > 3
+    assert sorted(int(n) for _, _, n in links) == sorted(expected.values())
+    lacking = {cid: set(missing_counts({cid: p})) for cid, p in web.data.processed.items()}
+    for href, module, _ in links:
+        target = urlsplit(unescape(href))
+        asked = dict(parse_qsl(target.query))
+        debug_id = asked.get("missing_debug_id", "=")[1:] or None
+        results = get(web, f"{target.path}?{target.query}&_results_number=100")
+        found = set(re.findall(r'href="/report/([0-9a-f-]{36})"', results.text))
+        # The crashes lacking that module's symbols (by file name, and debug id if it has one).
+        assert found == {
+            cid
+            for cid, keys in lacking.items()
+            if any(
+                k[0] == unescape(module) and (debug_id is None or k[3] == debug_id) for k in keys
+            )
+        }, href
+        assert found
 
 
 def test_signature_page_lists_its_crashes_and_links_to_them(web):
@@ -133,8 +243,22 @@ def test_no_protected_value_without_the_permission(web, caplog):
     everything = {"_facets": "signature,product,version,date", "_results_number": 1000}
     answers.append(get(web, "/api/SuperSearch/", params=everything))
     answers.append(get(web, "/search/", params={"signature": "~a", **everything}))
+    dimensions = "os_name,os_pretty_version,cpu_arch,process_type,reason,release_channel"
+    for params in (
+        {"_facets": dimensions, "_columns": dimensions, "_results_number": 1000},
+        {"_facets": "platform,platform_version", "platform": "~n", "_sort": "-reason"},
+        {"missing_symbols": "~.", "_facets": dimensions},
+    ):
+        answers.append(get(web, "/api/SuperSearch/", params=params))
+        answers.append(get(web, "/search/", params=params))
+    answers.append(get(web, "/missing-symbols/", params={"days": 60, "until": "2026-11-14"}))
+    answers.append(get(web, "/?os_name=Linux&process_type=content&days=30&until=2026-11-14"))
     signatures = {p.get("signature") or "" for p in web.data.processed.values()}
-    answers += [get(web, "/signature/", params={"signature": s}) for s in signatures]
+    answers += [
+        get(web, "/signature/", params={"signature": s, "chart": chart})
+        for s in signatures
+        for chart in ("", "version", "os")
+    ]
     for crash_id in [*web.data.processed, *web.data.unprocessed]:
         answers.append(get(web, f"/report/{crash_id}"))
         for headers in ({}, {"Auth-Token": reprocess_only}, {"Auth-Token": "guess"}):

@@ -73,6 +73,10 @@ def test_negation_null_and_paging(web):
         {"_facets": "email"},
         {"_columns": "user_comments"},
         {"_sort": "url"},
+        {"_facets": "os_name,user_comments"},
+        {"_columns": "cpu_arch,email"},
+        {"_sort": "-process_type,url"},
+        {"os_name": "Linux", "url": "__null__"},
         {"date": ">=yesterday"},
         {"_results_number": "100000"},
     ],
@@ -117,3 +121,83 @@ def test_signature_first_date(web):
     ]
     refused = requests.get(web.url + "/api/SignatureFirstDate/", timeout=30)
     assert refused.status_code == 400
+
+
+DIMENSION_FIELDS = ("os_name", "os_pretty_version", "cpu_arch", "process_type", "reason")
+
+
+@pytest.mark.parametrize("field", [*DIMENSION_FIELDS, "release_channel"])
+def test_search_and_facets_over_os_cpu_process_type_and_reason(web, field):
+    """Each new column filters and facets as the processed crashes say (unknown: no term)."""
+    values = Counter(p.get(field) or None for p in web.data.processed.values())
+    assert len(values) >= 2, values  # the samples differ here: the counts below could be wrong
+    result = search(web, {"_facets": field, "_results_number": 0}).json()
+    assert {b["term"]: b["count"] for b in result["facets"][field]} == values
+    value, count = next((v, c) for v, c in values.most_common() if v)
+    hits = search(web, {field: value, "_columns": f"uuid,{field}", "_results_number": 100})
+    hits = hits.json()
+    assert hits["total"] == count
+    expected = sorted(cid for cid, p in web.data.processed.items() if p.get(field) == value)
+    assert sorted(h["uuid"] for h in hits["hits"]) == expected
+    assert {h[field] for h in hits["hits"]} == {value}
+    others = search(web, {field: f"!{value}"}).json()["total"]
+    assert others == len(web.data.processed) - count
+
+
+def test_crash_stats_platform_names_and_combined_filters(web):
+    processed = web.data.processed.values()
+    result = search(web, {"platform": "Windows NT", "_facets": "platform_pretty_version"}).json()
+    windows = [p for p in processed if p.get("os_name") == "Windows NT"]
+    assert result["total"] == len(windows) > 0
+    assert {b["term"]: b["count"] for b in result["facets"]["platform_pretty_version"]} == (
+        Counter(p["os_pretty_version"] for p in windows)
+    )
+    params = {"os_name": "Linux", "process_type": "content", "reason": "~segv", "cpu_arch": "amd64"}
+    expected = [
+        p
+        for p in processed
+        if p.get("os_name") == "Linux"
+        and p.get("process_type") == "content"
+        and "segv" in (p.get("reason") or "").lower()
+        and p.get("cpu_arch") == "amd64"
+    ]
+    assert search(web, params).json()["total"] == len(expected) > 0
+
+
+@pytest.mark.parametrize(
+    "sort",
+    ["date", "-date", "signature", "-os_name", "process_type", "-reason", "cpu_arch,-uuid"],
+)
+def test_results_sort_by_any_column(web, sort):
+    columns = "uuid,date,signature,os_name,process_type,reason,cpu_arch"
+    hits = search(web, {"_sort": sort, "_columns": columns, "_results_number": 100}).json()["hits"]
+    assert len(hits) == len(web.data.processed)
+    keys = [*sort.split(","), "uuid"]  # ties by crash id, as the search breaks them
+
+    def value(hit, key):
+        v = hit[key.lstrip("-")]
+        return "" if v is None else v
+
+    expected = list(hits)
+    for key in reversed(keys):  # a stable sort per key, last key first
+        expected.sort(key=lambda h, k=key: value(h, k), reverse=key.startswith("-"))
+    # Unknown values (NULL) come first ascending and last descending, on both backends.
+    assert [h["uuid"] for h in hits] == [h["uuid"] for h in expected]
+
+
+def test_missing_symbols_search_finds_the_crashes_lacking_a_module(web):
+    (plain,) = web.data.crash_ids(symbols="plain")
+    modules = web.data.processed[plain]["symbolication"]["missing_modules"]
+    module = next(m for m in modules if m["filename"] == "test_app.exe")
+    expected = sorted(
+        cid
+        for cid, p in web.data.processed.items()
+        if any(
+            m.get("filename") == "test_app.exe" and m.get("debug_id") == module["debug_id"]
+            for m in (p.get("symbolication") or {}).get("missing_modules") or []
+        )
+    )
+    result = search(
+        web, {"missing_symbols": "test_app.exe", "missing_debug_id": module["debug_id"]}
+    ).json()
+    assert sorted(h["uuid"] for h in result["hits"]) == expected and plain in expected
