@@ -1,7 +1,7 @@
 """What one crash costs the shared services: Redis memory and commands, S3 requests.
 
 Usage: ``make bench-scaling`` or ``.venv/bin/python bench/scaling.py [--crashes 200]
-[--queued 100000]``.
+[--queued 20000]``.
 
 Counts, not speeds (so the shared machine's load does not change them), for docs/scaling.md:
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import collections
 import importlib.util
+import logging
 import os
 import sys
 import tempfile
@@ -137,17 +138,18 @@ def s3_and_commands(settings: Settings, server: Any, crashes: int, scratch: Path
     print(f"Redis, processing: {per_crash(process_redis, crashes)}")
 
 
-def queued_memory(url: str, server: Any, queued: int) -> None:
+def queued_memory(server: Any, queued: int) -> None:
+    prefix = "membench"
+    url = f"{server.url}?prefix={prefix}"
     client = redis.Redis(host="127.0.0.1", port=server.port)
     queue = open_queue(url)
-    hosts_ids = [hosts.make_crash_id() for _ in range(queued)]
+    crash_ids = [hosts.make_crash_id() for _ in range(queued)]
     base_memory = client.info("memory")["used_memory"]
     base_aof = aof_bytes(server.directory)
     for start in range(0, queued, 1000):
-        queue.publish(STANDARD, hosts_ids[start : start + 1000])
+        queue.publish(STANDARD, crash_ids[start : start + 1000])
     memory = client.info("memory")["used_memory"]
-    stream = [key for key in client.scan_iter("*standard*") if client.type(key) == b"stream"]
-    length = client.xlen(stream[0])
+    length = client.xlen(f"{prefix}:queue:{STANDARD}")
     aof = aof_bytes(server.directory)
     start = time.perf_counter()
     drained = 0
@@ -168,9 +170,11 @@ def queued_memory(url: str, server: Any, queued: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--crashes", type=int, default=200)
-    parser.add_argument("--queued", type=int, default=100_000)
+    parser.add_argument("--queued", type=int, default=20_000)
     args = parser.parse_args(argv)
     from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request otherwise
 
     os.environ.update(AWS_ENV)
     with tempfile.TemporaryDirectory(prefix="bench-scaling-") as scratch:
@@ -194,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             os.environ.update(env)
             settings = Settings.load()
             s3_and_commands(settings, server, args.crashes, scratch)
-            queued_memory(f"{server.url}?prefix=membench", server, args.queued)
+            queued_memory(server, args.queued)
         finally:
             moto.stop()
             server.stop()
