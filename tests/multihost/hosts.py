@@ -1,5 +1,7 @@
-"""Servers and "hosts" for the multi-host test (the fixtures are in conftest.py): one redis-server, one S3-compatible server and
-one PostgreSQL, all real and on 127.0.0.1, shared by daemons that each play a machine.
+"""Servers and "hosts" for the multi-host test (its fixtures are in conftest.py): one
+redis-server, one S3-compatible server (moto's, in a process of its own) and one PostgreSQL,
+all real and on 127.0.0.1, shared by daemons that each play a machine. bench/scaling.py makes
+its crashes here too.
 
 A host is a working directory of its own (its ./var, scratch directory, symbols cache and the
 record of crashes whose index rows it owes) and a host name (``processor.hostname``, what the
