@@ -6,7 +6,8 @@ directory, symbols cache and host name (see conftest). The S3 bucket keeps every
 every key, so "processed once" is read from storage itself: one PUT of each processed crash.
 
 Cost: about 2 minutes of CPU in all (moto serves some 7,000 S3 requests); on the shared 2-core
-development machine, at a load average of 8 to 16, it took 4.5 minutes of wall time.
+development machine it took 4.5 minutes at a load average of 8 to 16, 2 minutes once the
+load had eased.
 """
 
 from __future__ import annotations
