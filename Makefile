@@ -86,6 +86,10 @@ bench-collector: install
 bench-index: install
 	$(BIN)/python bench/index.py
 
+.PHONY: bench-scaling
+bench-scaling: install
+	$(BIN)/python bench/scaling.py
+
 .PHONY: bench-hostile
 bench-hostile: install
 	$(BIN)/python bench/hostile.py

@@ -7,7 +7,11 @@ Per backend: ``--crashes`` crashes written in batches (1,000 a transaction, as r
 then ``--listener`` crashes one transaction each from 2 writer processes at once (the storage
 listener of two daemon workers), then the signatures, missing-symbols and compare reports and a
 faceted search (crashes per product and version) over the last 7 and 30 days. The crashes are
-bench/reports.py's (Zipf-like signatures and modules over 60 days). Without ``--postgresql``,
+bench/reports.py's (Zipf-like signatures and modules over 60 days). Then the index's size on
+disk (tables and their indexes) per crash, and so per day at 1M crashes a day, and the cost of
+a retention prune of the oldest day (``ReportIndex.prune``, one day a transaction through the
+date indexes): microseconds per crash dropped, which a prune through indexes keeps about
+constant whatever the size of the rest of the index (compare a small and a large run). Without ``--postgresql``,
 a throw-away server is started on 127.0.0.1 as the tests do (tests/postgresserver.py): same
 machine, same settings for both, so the ratios compare the backends, not the hardware. That
 server runs with fsync off (as the tests'); the SQLite index with synchronous=NORMAL.
@@ -130,6 +134,39 @@ def queries(index: ReportIndex) -> dict[str, float]:
     return seconds
 
 
+def size_bytes(index: ReportIndex) -> int:
+    """Bytes the index's tables and their indexes take on disk (SQLite: the file, checkpointed)."""
+    if index.dialect == "postgresql":
+        from processor.reports.schema import TABLES
+
+        return int(
+            index.query(
+                "SELECT sum(pg_total_relation_size(to_regclass(t))) FROM unnest(?::text[]) t",
+                (list(TABLES),),
+            )[0][0]
+        )
+    index.query("PRAGMA wal_checkpoint(TRUNCATE)")
+    return int(index.query("PRAGMA page_count")[0][0] * index.query("PRAGMA page_size")[0][0])
+
+
+def sizes_and_prune(index: ReportIndex) -> dict[str, float]:
+    """Size per crash (and per day at 1M crashes/day), then a prune of the oldest day."""
+    crashes = index.crash_count()
+    size = size_bytes(index)
+    first = index.query("SELECT min(date) FROM crashes")[0][0]
+    start = time.perf_counter()
+    dropped = index.prune(datetime.date.fromisoformat(first) + datetime.timedelta(days=1))
+    seconds = time.perf_counter() - start
+    return {
+        "crashes in the index": crashes,
+        "bytes per crash (tables + indexes)": size / crashes,
+        "GB per day at 1M crashes/day": size / crashes * 1_000_000 / 1e9,
+        "prune oldest day: crashes dropped": dropped,
+        "prune oldest day: seconds": seconds,
+        "prune: microseconds per crash dropped": seconds / max(dropped, 1) * 1e6,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--crashes", type=int, default=1_000_000)
@@ -150,12 +187,14 @@ def main(argv: list[str] | None = None) -> int:
             url = server.create_database("bench")
         try:
             targets = {"sqlite": Path(scratch) / "index.sqlite", "postgresql": url}
-            rates, seconds = {}, {}
+            rates, seconds, sizes = {}, {}, {}
             for name, target in targets.items():
                 print(f"{name}: filling {args.crashes:,} crashes ...", flush=True)
                 rates[name] = fill(target, args.crashes, args.listener)
                 with ReportIndex(target) as index:
                     seconds[name] = queries(index)
+                    sizes[name] = sizes_and_prune(index)
+                print(f"{name}: done", flush=True)
         finally:
             if server is not None:
                 server.close()
@@ -167,6 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     for label in seconds["sqlite"]:
         a, b = seconds["sqlite"][label], seconds["postgresql"][label]
         print(f"{label:<40} {a:>12.3f} {b:>12.3f} {b / a:>10.2f}")
+    print(f"\n{'size and retention':<40} {'sqlite':>12} {'postgresql':>12} {'pg/sqlite':>10}")
+    for label in sizes["sqlite"]:
+        a, b = sizes["sqlite"][label], sizes["postgresql"][label]
+        print(f"{label:<40} {a:>12,.3f} {b:>12,.3f} {b / max(a, 1e-9):>10.2f}")
     return 0
 
 

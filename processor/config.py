@@ -65,6 +65,7 @@ FIELD_KEYS: dict[str, str] = {
     "reconcile_days": "daemon.reconcile_days",
     "report_index": "reports.index",
     "report_owed": "reports.owed",
+    "report_retry": "reports.retry",
     "metrics": "metrics.backend",
     "statsd_host": "metrics.statsd_host",
     "statsd_port": "metrics.statsd_port",
@@ -150,6 +151,8 @@ class Settings:
     report_index: str | Path | None = None
     # Crashes saved while the index database was away (processor/reports/owed.py).
     report_owed: Path = Path("./var/report-index-owed")
+    # How long the index listener retries an unavailable database (then the crash is owed).
+    report_retry: float = 30.0
     metrics: str = "none"
     statsd_host: str = "localhost"
     statsd_port: int = 8125

@@ -415,17 +415,19 @@ def attach_report_index(
     target: IndexTarget,
     owed: OwedCrashes | Path | None = None,
     repair: bool = True,
+    retry_s: float = LISTENER_RETRY_S,
 ) -> ReportIndex:
     """Keep the index at ``target`` up to date with every processed crash ``storage`` saves.
 
     ``owed`` (an ``OwedCrashes``) records crashes whose index write failed while the database
-    was away; with ``repair`` the ones recorded by an earlier run are indexed now. The
+    was away (after ``retry_s`` seconds of retries); with ``repair`` the ones recorded by an
+    earlier run are indexed now. The
     returned index is the listener's; close it with the storage.
     """
     index = ReportIndex(target)
     if isinstance(owed, Path):
         owed = OwedCrashes(owed)
-    storage.processed_listeners.append(IndexListener(index, owed))
+    storage.processed_listeners.append(IndexListener(index, owed, retry_s))
     if owed is not None and repair:
         owed.repair(storage, index)
     return index

@@ -51,6 +51,7 @@ def open_settings_storage(settings: Settings, *, processed: bool = True) -> Cras
         storage,
         configured_index_path(settings.report_index, settings.storage),
         owed=settings.report_owed,
+        retry_s=settings.report_retry,
     )
     return storage
 
