@@ -111,8 +111,13 @@ class LimitsReport:
 
 
 def json_size(value: object) -> int:
-    """Bytes of ``value`` as compact JSON (UTF-8), as minidump-stackwalk --json prints it."""
-    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode())
+    """Bytes of ``value`` as compact JSON (UTF-8), as minidump-stackwalk --json prints it.
+
+    A lone surrogate (a stored output may hold one until the processor replaces it) counts as
+    the three bytes its replacement takes, instead of failing the encoding.
+    """
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def bare_thread(thread: dict[str, Any]) -> dict[str, Any]:
