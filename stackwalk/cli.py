@@ -309,7 +309,7 @@ def _walk_and_print(args: argparse.Namespace, human: bool, json_out: bool, log: 
         if human:
             from stackwalk.human import render
 
-            output.write(render(result.document, brief=args.brief))
+            output.write(render(result.document, brief=args.brief, facts=result.report))
         if json_out:
             text = to_json(result.document, pretty=args.pretty)
             if args.cyborg is not None:

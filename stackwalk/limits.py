@@ -125,16 +125,17 @@ def bare_thread(thread: dict[str, Any]) -> dict[str, Any]:
     return {**thread, "frame_count": 0, "frames": []}
 
 
-def fit_size(doc: dict[str, Any], report: LimitsReport, protected: int | None) -> None:
+def fit_size(doc: dict[str, Any], report: LimitsReport, protected: int | None) -> list[int] | None:
     """Shrink ``doc["threads"]`` (``protected``: the crashing thread's index, never removed)
     until the compact document fits ``max_json_size``; see the module docstring for the
-    order."""
+    order. Returns the former indices of the threads kept (so facts kept beside the
+    document, such as the human report's, can follow), or None when it fits as it is."""
     cap = report.limits.cap("max_json_size")
     threads = doc.get("threads")
     if cap is None or not isinstance(threads, list):
-        return
+        return None
     if json_size(doc) <= cap:  # one pass of the C encoder; sizes per thread only when over
-        return
+        return None
     sizes = [json_size(t) + 1 for t in threads]  # + its comma
     total = json_size({**doc, "threads": []}) + sum(sizes)
     cap = max(cap - RECORD_RESERVE, 0)  # room for the stackwalk_limits object
@@ -185,6 +186,7 @@ def fit_size(doc: dict[str, Any], report: LimitsReport, protected: int | None) -
         f"document larger than {report.limits.cap('max_json_size'):,} bytes: {report.threads_omitted:,} threads omitted, "
         f"{report.threads_cut:,} cut",
     )
+    return [i for i in range(len(threads)) if keep[i]]
 
 
 def _cut_crashing_thread(

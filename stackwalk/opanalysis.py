@@ -55,6 +55,10 @@ _PRIVILEGED = {
 }  # fmt: skip
 _JUMPS = {"call", "callf", "jmp", "jmpf", "jmpe"}
 _RETURNS = {"ret", "retf", "iret", "iretd", "iretq"}
+_CONDITIONAL_JUMPS = {
+    "jo", "jno", "jb", "jnb", "jz", "jnz", "ja", "jna",
+    "js", "jns", "jp", "jnp", "jl", "jge", "jg", "jle",
+}  # fmt: skip
 # (access type of operand 0, of operand 1) for the common opcodes.
 _DIRECTIONS = {
     "add": ("readwrite", "read"), "sub": ("readwrite", "read"), "cmp": ("read", "read"),
@@ -100,6 +104,13 @@ class OpAnalysis:
     @property
     def jumps(self) -> bool:
         return self.opcode in _JUMPS or self.opcode in _RETURNS
+
+    @property
+    def leaves_ip_alone(self) -> bool:
+        """The instruction falls through (the peer's "no instruction pointer update"):
+        neither a jump, call or return, nor a conditional jump (whose target it leaves
+        undetermined)."""
+        return not self.jumps and self.opcode not in _CONDITIONAL_JUMPS
 
 
 @dataclass(frozen=True)

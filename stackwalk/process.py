@@ -143,8 +143,10 @@ def _frame_json(
     unloaded: list,
     symbolizer: _Symbolizer,
     hexa: Hex,
-) -> dict:
+) -> tuple[dict, int | None]:
+    """The frame's JSON and its offset from its source line's start (None without one)."""
     module = frame.module or modules.find(frame.instruction)
+    line_offset = None
     out = {
         "frame": index,
         "module": None,
@@ -172,6 +174,8 @@ def _frame_json(
             out["file"] = found.file
             out["line"] = found.line
             out["missing_symbols"] = False
+            if found.line_address is not None and found.line is not None:
+                line_offset = frame.instruction - module.base_address - found.line_address
             if found.inlines:
                 out["inlines"] = [
                     {"function": i.function, "file": i.file, "line": i.line} for i in found.inlines
@@ -186,7 +190,7 @@ def _frame_json(
                 {"module": name, "offsets": [hexa(o) for o in sorted(offsets[name])]}
                 for name in sorted(offsets)
             ]
-    return out
+    return out, line_offset
 
 
 def _registers_json(context: CpuContext) -> dict[str, str]:
@@ -200,15 +204,33 @@ def _registers_json(context: CpuContext) -> dict[str, str]:
 
 
 @dataclass
+class ReportFacts:
+    """What the peer's human report shows beyond the JSON document, per thread and frame:
+    each frame's recovered registers (its context) and its offset from the start of its
+    source line; the threads the report skips (the one that wrote the dump); the
+    process uptime; the directory's stream types with their offsets; and whether the
+    crashing instruction is known not to move the instruction pointer."""
+
+    frame_contexts: list[list[CpuContext]]
+    line_offsets: list[list[int | None]]
+    skipped_threads: frozenset[int]
+    uptime: int | None
+    streams: list[tuple[int, int]]
+    no_ip_update: bool
+
+
+@dataclass
 class WalkResult:
     """`stream_errors`: stream name -> why it was skipped; `unwind_errors`: thread index ->
-    the error that stopped its unwinding (the thread keeps its context frame)."""
+    the error that stopped its unwinding (the thread keeps its context frame); `report`:
+    the facts `stackwalk.human` needs besides the document."""
 
     document: dict
     stream_errors: dict[str, str]
     unwind_errors: dict[int, str] = field(default_factory=dict)
     # One line per cap that triggered (stackwalk.limits); the document's stackwalk_limits.
     limit_notes: list[str] = field(default_factory=list)
+    report: ReportFacts | None = None
 
 
 def walk_minidump(
@@ -234,10 +256,43 @@ def walk_minidump_with_notes(
     symbolizer = _Symbolizer(provider)
     walked = _walk_threads(facts, symbolizer, limits or WalkLimits())
     doc = _document(facts, walked, symbolizer, read_evil(evil_json))
-    fit_size(doc, walked.report, walked.requesting_index)
+    kept = fit_size(doc, walked.report, walked.requesting_index)
     walked.report.record(doc)
     return WalkResult(
-        doc, dict(facts.dump.stream_errors), walked.unwind_errors, list(walked.report.notes)
+        doc,
+        dict(facts.dump.stream_errors),
+        walked.unwind_errors,
+        list(walked.report.notes),
+        _report_facts(facts, walked, kept),
+    )
+
+
+def _report_facts(
+    facts: _DumpFacts, walked: _WalkedThreads, kept: list[int] | None = None
+) -> ReportFacts:
+    """`kept`: the walked threads still in the document, when the size cap removed some
+    (stackwalk.limits.fit_size), so the facts follow the document's thread positions."""
+    dump = facts.dump
+    frame_contexts, line_offsets, skipped = (
+        walked.frame_contexts,
+        walked.line_offsets,
+        walked.skipped,
+    )
+    if kept is not None:
+        frame_contexts = [frame_contexts[i] for i in kept]
+        line_offsets = [line_offsets[i] for i in kept]
+        skipped = [new for new, old in enumerate(kept) if old in set(walked.skipped)]
+    uptime = None
+    misc = dump.stream(fmt.MISC_INFO) if dump.has_stream(fmt.MISC_INFO) else None
+    if misc is not None and misc.process_create_time is not None:
+        uptime = max(0, dump.time_date_stamp - misc.process_create_time)
+    return ReportFacts(
+        frame_contexts=frame_contexts,
+        line_offsets=line_offsets,
+        skipped_threads=frozenset(skipped),
+        uptime=uptime,
+        streams=sorted((kind, rva) for kind, (_size, rva) in dump.directory.items()),
+        no_ip_update=walked.no_ip_update,
     )
 
 
@@ -302,6 +357,12 @@ class _WalkedThreads:
     unwind_errors: dict[int, str]
     requesting_index: int | None
     report: LimitsReport
+    # For the human report (ReportFacts): every frame's context and source-line offset, by
+    # thread index (a thread listed without frames has none).
+    frame_contexts: list[list[CpuContext]] = field(default_factory=list)
+    line_offsets: list[list[int | None]] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+    no_ip_update: bool = False
 
 
 def _crashing_index(facts: _DumpFacts) -> int | None:
@@ -323,6 +384,8 @@ def _walk_threads(facts: _DumpFacts, symbolizer: _Symbolizer, limits: WalkLimits
     report = LimitsReport(limits)
     budget = Budget(limits, report)
     walked = _WalkedThreads([{}] * count, [None] * count, {}, _crashing_index(facts), report)
+    walked.frame_contexts = [[] for _ in range(count)]
+    walked.line_offsets = [[] for _ in range(count)]
     arch, endian = facts.info.processor_architecture, facts.dump.endian
     first = walked.requesting_index
     order = [first] if first is not None else []
@@ -331,6 +394,7 @@ def _walk_threads(facts: _DumpFacts, symbolizer: _Symbolizer, limits: WalkLimits
         thread = facts.thread_list[index]
         if facts.dump_tid is not None and thread.thread_id == facts.dump_tid:
             walked.threads_json[index] = _thread_json(thread.thread_id, [], None, None)
+            walked.skipped.append(index)
             continue
         frames: list[StackFrame] = []
         allowed = budget.frames_for(index == first)
@@ -346,10 +410,16 @@ def _walk_threads(facts: _DumpFacts, symbolizer: _Symbolizer, limits: WalkLimits
                     frames = frames[:allowed]
                     budget.cut()
                 budget.walked(len(frames))
-        frames_json = [
-            _frame_json(i, f, facts.module_map, facts.unloaded, symbolizer, facts.hexa)
-            for i, f in enumerate(frames)
-        ]
+        frames_json = []
+        offsets = []
+        for i, f in enumerate(frames):
+            frame_json, line_offset = _frame_json(
+                i, f, facts.module_map, facts.unloaded, symbolizer, facts.hexa
+            )
+            frames_json.append(frame_json)
+            offsets.append(line_offset)
+        walked.frame_contexts[index] = [f.context for f in frames]
+        walked.line_offsets[index] = offsets
         walked.threads_json[index] = _thread_json(
             thread.thread_id,
             frames_json,
@@ -394,19 +464,20 @@ def _document(
 ) -> dict:
     """minidump-stackwalk's JSON document, in its key order."""
     dump, hexa, threads_json = facts.dump, facts.hexa, walked.threads_json
+    crash_info, walked.no_ip_update = _crash_info_json(
+        dump,
+        facts.info,
+        facts.exception,
+        facts.exception_context,
+        walked.requesting_index,
+        hexa,
+        facts.memory,
+        _exception_stack(facts.thread_list, facts.exception, facts.memory),
+    )
     doc = {
         "status": "OK",
         "system_info": _system_info_json(dump, facts.info, evil),
-        "crash_info": _crash_info_json(
-            dump,
-            facts.info,
-            facts.exception,
-            facts.exception_context,
-            walked.requesting_index,
-            hexa,
-            facts.memory,
-            _exception_stack(facts.thread_list, facts.exception, facts.memory),
-        ),
+        "crash_info": crash_info,
         "threads": threads_json,
         "thread_count": len(threads_json),
         "modules": [
@@ -499,7 +570,10 @@ def _crash_info_json(
     hexa: Hex,
     memory: MemoryMap,
     stack: MemoryRegion | None,
-) -> dict:
+) -> tuple[dict, bool]:
+    """crash_info, and whether the crashing instruction is known not to move the IP
+    (the human report says so; the JSON prints null for that and for "unknown")."""
+    no_ip_update = False
     out = {
         "type": None,
         "address": None,
@@ -530,6 +604,7 @@ def _crash_info_json(
         if analysis is not None:
             mark_guard_pages(analysis.memory_accesses, windows_info)
             out.update(crash_info_fields(analysis, adjusted, hexa))
+            no_ip_update = analysis.leaves_ip_alone
         out["crash_inconsistencies"] = inconsistencies(
             analysis, info.os_key, reason, address, context.instruction_pointer if context else 0
         ) + crash_inconsistencies(address, operation, windows_info)
@@ -546,7 +621,7 @@ def _crash_info_json(
         for flip in flips:
             flip["address"] = hexa(flip["address"])
         out["possible_bit_flips"] = flips or None
-    return out
+    return out, no_ip_update
 
 
 def _module_json(m: DumpModule, stats: SymbolStats | None, evil: Evil, hexa: Hex) -> dict:

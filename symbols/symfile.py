@@ -117,6 +117,9 @@ class SymbolResult:
 
     `function_address` is module-relative; `inlines` is ordered deepest callee first (the
     order of rust-minidump's JSON `inlines`). PUBLIC hits have no file, line or inlines.
+    `line_address` is where the source location's record starts (module-relative; the
+    outermost inlinee's range when the address is inlined): the human report prints the
+    frame's offset from it.
     """
 
     function: str
@@ -126,6 +129,7 @@ class SymbolResult:
     line: int | None = None
     inlines: tuple[InlineFrame, ...] = ()
     from_public: bool = False
+    line_address: int | None = None
 
 
 @dataclass
@@ -195,16 +199,18 @@ class SymbolFile:
         return win.parameter_size if win is not None else func.parameter_size
 
     def _function_result(self, func: Function, address: int) -> SymbolResult:
-        file = line = None
+        file = line = line_address = None
         inlines: list[InlineFrame] = []
         outer = func.inlinee_at_depth(0, address)
         if outer is not None:
-            file_id, line_no = outer.call_file, outer.call_line
+            file_id, line_no, start = outer.call_file, outer.call_line, outer.address
         else:
             record = func.lines.get(address)
-            file_id, line_no = (record.file, record.line) if record else (None, None)
+            file_id, line_no, start = (
+                (record.file, record.line, record.address) if record else (None, None, None)
+            )
         if file_id is not None and file_id in self.files:
-            file, line = self.files[file_id], line_no
+            file, line, line_address = self.files[file_id], line_no, start
         if outer is not None:
             origin = outer.origin_id
             depth = 1
@@ -230,6 +236,7 @@ class SymbolFile:
             file,
             line,
             tuple(inlines),
+            line_address=line_address,
         )
 
     # -- unwinding -------------------------------------------------------------------------

@@ -8,7 +8,8 @@ file must still agree, so it cannot go stale), the stored file otherwise.
 
 A variant is one way the tests run the peer on a dump. What is stored is the peer's stdout
 byte for byte (compact JSON), or only the part the tests compare where that is much smaller
-(`no-symbols`: each frame's module, offset, function and trust). `--pretty` output is not
+(`no-symbols`: each frame's module, offset, function and trust). The `human-*` variants
+keep the peer's `--human` report verbatim (stored as `.txt`). `--pretty` output is not
 stored: it is exactly `json.dumps(doc, indent=2)` of the compact document (no final newline), which the
 live mode checks each time.
 
@@ -50,6 +51,11 @@ class Variant:
     name: str
     args: Callable[[Path], list[str]]  # arguments after `minidump-stackwalk --json`
     keep: Callable[[dict], dict] | None = None  # None: stdout verbatim
+    output: str = "--json"  # or "--human": the report, kept verbatim
+
+    @property
+    def suffix(self) -> str:
+        return ".txt" if self.output == "--human" else ".json"
 
 
 VARIANTS = {
@@ -61,6 +67,13 @@ VARIANTS = {
             "evil-json",
             lambda dump: ["--evil-json", str(EVIL_JSON), str(dump), str(SYMBOLS)],
         ),
+        Variant("human-symbols", lambda dump: [str(dump), str(SYMBOLS)], output="--human"),
+        Variant("human-no-symbols", lambda dump: [str(dump)], output="--human"),
+        Variant(
+            "human-brief-evil-json",
+            lambda dump: ["--brief", "--evil-json", str(EVIL_JSON), str(dump), str(SYMBOLS)],
+            output="--human",
+        ),
     )
 }
 
@@ -68,7 +81,7 @@ VARIANTS = {
 @dataclass(frozen=True)
 class PeerOutput:
     returncode: int
-    stdout: str  # the peer's JSON (or its kept part); empty when it failed
+    stdout: str  # the peer's JSON (or its kept part) or report; empty when it failed
     live: bool
 
     def json(self) -> dict:
@@ -81,7 +94,7 @@ class PeerOutput:
 
 
 def stored_path(dump: Path, variant: str) -> Path:
-    return STORED / f"{dump.name}.{variant}.json"
+    return STORED / f"{dump.name}.{variant}{VARIANTS[variant].suffix}"
 
 
 def failure_path(dump: Path, variant: str) -> Path:
@@ -92,7 +105,7 @@ def failure_path(dump: Path, variant: str) -> Path:
 def run_live(peer: Path, dump: Path, variant: str, pretty: bool = False) -> PeerOutput:
     v = VARIANTS[variant]
     proc = subprocess.run(
-        [str(peer), "--json", *(["--pretty"] if pretty else []), *v.args(dump)],
+        [str(peer), v.output, *(["--pretty"] if pretty else []), *v.args(dump)],
         capture_output=True,
         text=True,
         timeout=120,

@@ -31,14 +31,14 @@ def test_human_report_is_the_default(testdata_dir, capsys):
     assert main([str(testdata_dir / "test.dmp"), str(SYMBOLS)]) == 0
     out = capsys.readouterr().out
     assert "Crash reason:  EXCEPTION_ACCESS_VIOLATION_WRITE" in out
-    assert "test_app.exe!`anonymous namespace'::CrashFunction + 0x0000000e" in out
-    assert "Thread 0 (crashed) id 0xbf4" in out
+    assert "test_app.exe!`anonymous namespace'::CrashFunction [test_app.cc : 58 + 0x3]" in out
+    assert "Thread 0  (crashed) - tid: 3060" in out
 
 
 def test_brief_human_report_stops_after_the_crashing_thread(testdata_dir, capsys):
     assert main([str(testdata_dir / "test.dmp"), "--brief"]) == 0
     out = capsys.readouterr().out
-    assert "Thread 0 (crashed)" in out and "Loaded modules:" not in out
+    assert "Thread 0  (crashed)" in out and "Loaded modules:" not in out
 
 
 @pytest.mark.parametrize(
