@@ -34,6 +34,30 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, sized to the terminal as argparse sizes it but without
+    importing shutil (and with it zlib, bz2 and lzma): argparse builds a formatter for
+    every add_argument, so a one-shot command would pay for that import on every run."""
+
+    def __init__(self, prog: str, **kwargs) -> None:
+        kwargs.setdefault("width", _terminal_columns() - 2)
+        super().__init__(prog, **kwargs)
+
+
+def _terminal_columns() -> int:
+    """shutil.get_terminal_size().columns: $COLUMNS, else stdout's terminal, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 def add_version_argument(parser: argparse.ArgumentParser) -> None:
     """``--version``: prints ``PROG VERSION`` and exits 0."""
     parser.add_argument("--version", action=_VersionAction, help="print the version and exit")

@@ -11,7 +11,6 @@ from the registers the crashing instruction addresses memory with (stackwalk.opa
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
 
 from stackwalk.context import CpuContext
 from stackwalk.jsonout import F32, f32
@@ -28,7 +27,6 @@ POISON_BYTES = {
 NEARBY_CONFIDENCE = (0.50, 0.55, 0.60, 0.65)
 
 
-@dataclass(frozen=True)
 class Region:
     """An inclusive address range with what the process could do there."""
 
@@ -37,6 +35,34 @@ class Region:
     readable: bool
     writable: bool
     executable: bool
+
+    def __init__(
+        self, start: int, last: int, readable: bool, writable: bool, executable: bool
+    ) -> None:
+        self.start = start
+        self.last = last
+        self.readable = readable
+        self.writable = writable
+        self.executable = executable
+
+    def __repr__(self) -> str:
+        shown = ("start", "last", "readable", "writable", "executable")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.start, self.last, self.readable, self.writable, self.executable) == (
+            other.start,
+            other.last,
+            other.readable,
+            other.writable,
+            other.executable,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.start, self.last, self.readable, self.writable, self.executable))
 
     @property
     def accessible(self) -> bool:

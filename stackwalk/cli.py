@@ -28,12 +28,16 @@ bench/stackwalk.py).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
 
-from crashproc.cli import add_version_argument, run_main
+from crashproc.cli import HelpFormatter, add_version_argument, run_main
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
+if TYPE_CHECKING:
+    from typing import TextIO
 
 LEVELS = ("off", "error", "warn", "info", "debug", "trace")
 FEATURES = ("stable-basic", "stable-all", "unstable-all")
@@ -58,6 +62,7 @@ class ArgumentNotSupported(Exception):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stackwalk",
+        formatter_class=HelpFormatter,
         description="Walk the stacks of a minidump: minidump-stackwalk 0.25's command line, "
         "its JSON byte for byte and its human report.",
     )
@@ -238,23 +243,24 @@ def build_provider(args: argparse.Namespace):
     """The symbol provider for the command's symbol options and its supplier, or (None, None)
     without any: built by symbols.setup, as crashproc's processor builds its own, so a dump
     symbolicates the same way here and there (code-info index, compact cache, deadline)."""
-    from symbols.setup import build_provider as build
-
     paths = [*args.symbols_path, *args.symbols_path_positional]
     if not paths and not args.symbols_url:
         return None, None
+    from symbols.setup import build_provider as build
+
     if args.symbols_cache is not None:
         cache = args.symbols_cache
     else:
-        import tempfile
-
-        cache = Path(tempfile.gettempdir()) / DEFAULT_CACHE_NAME  # the peer's default
+        # the peer's default: Rust's std::env::temp_dir() ($TMPDIR, else /tmp), which is
+        # also cheaper than importing tempfile
+        cache = Path(os.environ.get("TMPDIR") or "/tmp") / DEFAULT_CACHE_NAME
     provider = build(
         paths=paths,
         urls=args.symbols_url,
         cache_dir=cache,
         timeout=float(args.symbols_download_timeout_secs),
         scratch_dir=args.symbols_tmp,
+        lazy_indexes=True,
     )
     return provider, provider.supplier
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 # Register names as rust-minidump prints them, per CPU, and which ones hold the
 # instruction pointer and the stack pointer.
 POINTER_REGISTERS = {
@@ -15,7 +13,6 @@ POINTER_REGISTERS = {
 POINTER_WIDTH = {"x86": 4, "amd64": 8, "arm": 4, "arm64": 8}
 
 
-@dataclass
 class CpuContext:
     """Registers of one frame.
 
@@ -25,8 +22,25 @@ class CpuContext:
     """
 
     cpu: str
-    registers: dict[str, int] = field(default_factory=dict)
+    registers: dict[str, int]
     valid: frozenset[str] | None = None
+
+    def __init__(
+        self, cpu: str, registers: dict[str, int] | None = None, valid: frozenset[str] | None = None
+    ) -> None:
+        self.cpu = cpu
+        self.registers = dict() if registers is None else registers
+        self.valid = valid
+
+    def __repr__(self) -> str:
+        shown = ("cpu", "registers", "valid")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.cpu, self.registers, self.valid) == (other.cpu, other.registers, other.valid)
 
     def get(self, name: str) -> int | None:
         if self.valid is not None and name not in self.valid:

@@ -14,7 +14,6 @@ instructions, three REX prefixes...) decode to None here too.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
 
 from iced_x86 import Code as C
 from iced_x86 import (
@@ -75,7 +74,6 @@ def _hex(value: int) -> str:
     return f"-0x{-value:x}" if value < 0 else f"0x{value:x}"
 
 
-@dataclass(frozen=True)
 class Memory:
     """A memory operand as yaxpeax sees it: `[base + index * scale + disp]` or an
     absolute address, with the access size (None when yaxpeax has no size for it)."""
@@ -88,6 +86,82 @@ class Memory:
     absolute: int | None = None  # the displayed value of an absolute address
     segment: str | None = None
     decoration: str = ""  # EVEX masking or broadcast, as yaxpeax appends it
+
+    def __init__(
+        self,
+        size: int | None,
+        base: str | None = None,
+        index: str | None = None,
+        scale: int = 1,
+        disp: int = 0,
+        absolute: int | None = None,
+        segment: str | None = None,
+        decoration: str = "",
+    ) -> None:
+        self.size = size
+        self.base = base
+        self.index = index
+        self.scale = scale
+        self.disp = disp
+        self.absolute = absolute
+        self.segment = segment
+        self.decoration = decoration
+
+    def __repr__(self) -> str:
+        shown = ("size", "base", "index", "scale", "disp", "absolute", "segment", "decoration")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (
+            self.size,
+            self.base,
+            self.index,
+            self.scale,
+            self.disp,
+            self.absolute,
+            self.segment,
+            self.decoration,
+        ) == (
+            other.size,
+            other.base,
+            other.index,
+            other.scale,
+            other.disp,
+            other.absolute,
+            other.segment,
+            other.decoration,
+        )
+
+    def __hash__(self) -> int:
+        return hash(
+            (
+                self.size,
+                self.base,
+                self.index,
+                self.scale,
+                self.disp,
+                self.absolute,
+                self.segment,
+                self.decoration,
+            )
+        )
+
+    def _replace(self, **changes):
+        """A copy with `changes`."""
+        values = {
+            "size": self.size,
+            "base": self.base,
+            "index": self.index,
+            "scale": self.scale,
+            "disp": self.disp,
+            "absolute": self.absolute,
+            "segment": self.segment,
+            "decoration": self.decoration,
+        }
+        return type(self)(**{**values, **changes})
 
     def text(self) -> str:
         word = _SIZE_WORD.get(self.size or 0, "ptr")
@@ -119,7 +193,6 @@ class Memory:
 Operand = str | Memory
 
 
-@dataclass
 class Decoded:
     """One instruction in yaxpeax's terms: prefixes, opcode name and operands."""
 
@@ -127,6 +200,29 @@ class Decoded:
     operands: list[Operand]
     prefix: str = ""
     stack_size: int | None = None  # implicit stack access size (push/pop/call/ret)
+
+    def __init__(
+        self, opcode: str, operands: list[Operand], prefix: str = "", stack_size: int | None = None
+    ) -> None:
+        self.opcode = opcode
+        self.operands = operands
+        self.prefix = prefix
+        self.stack_size = stack_size
+
+    def __repr__(self) -> str:
+        shown = ("opcode", "operands", "prefix", "stack_size")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.opcode, self.operands, self.prefix, self.stack_size) == (
+            other.opcode,
+            other.operands,
+            other.prefix,
+            other.stack_size,
+        )
 
     def text(self) -> str:
         ops = ", ".join(o.text() if isinstance(o, Memory) else o for o in self.operands)
@@ -216,7 +312,7 @@ class _Translator:
             zero = "{z}" if ins.zeroing_masking else ""
             first = operands[0]
             if isinstance(first, Memory):
-                operands[0] = replace(first, decoration=mask + zero)
+                operands[0] = first._replace(decoration=mask + zero)
             else:
                 operands[0] = first + mask + zero
         if ins.is_string_instruction:  # movsb, movsw... are all "movs"
@@ -442,4 +538,4 @@ def _gpr(name: str, size: int) -> str:
 
 
 def _resized(operand: Operand, size: int | None) -> Operand:
-    return replace(operand, size=size) if isinstance(operand, Memory) else operand
+    return operand._replace(size=size) if isinstance(operand, Memory) else operand

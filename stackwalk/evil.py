@@ -9,13 +9,30 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
 
 
-@dataclass
 class Evil:
-    certs: dict[str, str] = field(default_factory=dict)  # module basename -> signer
+    certs: dict[str, str]
     cpu_microcode_version: str | None = None
+
+    def __init__(
+        self, certs: dict[str, str] | None = None, cpu_microcode_version: str | None = None
+    ) -> None:
+        self.certs = dict() if certs is None else certs
+        self.cpu_microcode_version = cpu_microcode_version
+
+    def __repr__(self) -> str:
+        shown = ("certs", "cpu_microcode_version")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.certs, self.cpu_microcode_version) == (
+            other.certs,
+            other.cpu_microcode_version,
+        )
 
 
 def _object(value: object) -> dict | None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from stackwalk.context import CpuContext
 from stackwalk.modules import Module
 
@@ -11,7 +9,6 @@ from stackwalk.modules import Module
 TRUSTS = ("context", "cfi", "frame_pointer", "scan", "cfi_scan", "prewalked", "non")
 
 
-@dataclass
 class StackFrame:
     """`instruction` is the address looked up for symbols: the exact IP for the context
     frame, the return address minus the CPU's adjustment for callers."""
@@ -20,3 +17,26 @@ class StackFrame:
     context: CpuContext
     trust: str
     module: Module | None = None
+
+    def __init__(
+        self, instruction: int, context: CpuContext, trust: str, module: Module | None = None
+    ) -> None:
+        self.instruction = instruction
+        self.context = context
+        self.trust = trust
+        self.module = module
+
+    def __repr__(self) -> str:
+        shown = ("instruction", "context", "trust", "module")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.instruction, self.context, self.trust, self.module) == (
+            other.instruction,
+            other.context,
+            other.trust,
+            other.module,
+        )

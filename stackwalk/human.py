@@ -15,10 +15,10 @@ its offset from its source line, uptime, the stream directory) comes from the wa
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 from stackwalk.minidump.context import REGISTER_BYTES, REGISTERS
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
 if TYPE_CHECKING:
     from stackwalk.process import ReportFacts
 

@@ -40,8 +40,10 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass, field
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
+if TYPE_CHECKING:
+    from typing import Any
 
 # Defaults: far above normal dumps (a Firefox parent process has a few hundred threads;
 # runaway recursion on a 1 MB Windows stack gives ~20,000 frames), low enough that the
@@ -56,14 +58,44 @@ FIELD = "stackwalk_limits"
 RECORD_RESERVE = 1024
 
 
-@dataclass(frozen=True)
 class WalkLimits:
-    """The caps of one walk; 0 or None means no cap."""
+    """The caps of one walk; 0 or None means no cap. Hashable and not to be changed, as
+    the frozen dataclass it was, written out: stackwalk does not import dataclasses
+    (start-up cost)."""
 
-    max_threads: int | None = DEFAULT_MAX_THREADS
-    max_frames_per_thread: int | None = DEFAULT_MAX_FRAMES_PER_THREAD
-    max_total_frames: int | None = DEFAULT_MAX_TOTAL_FRAMES
-    max_json_size: int | None = DEFAULT_MAX_JSON_SIZE
+    FIELDS = ("max_threads", "max_frames_per_thread", "max_total_frames", "max_json_size")
+
+    max_threads: int | None
+    max_frames_per_thread: int | None
+    max_total_frames: int | None
+    max_json_size: int | None
+
+    def __init__(
+        self,
+        max_threads: int | None = DEFAULT_MAX_THREADS,
+        max_frames_per_thread: int | None = DEFAULT_MAX_FRAMES_PER_THREAD,
+        max_total_frames: int | None = DEFAULT_MAX_TOTAL_FRAMES,
+        max_json_size: int | None = DEFAULT_MAX_JSON_SIZE,
+    ) -> None:
+        self.max_threads = max_threads
+        self.max_frames_per_thread = max_frames_per_thread
+        self.max_total_frames = max_total_frames
+        self.max_json_size = max_json_size
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.FIELDS)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
 
     @classmethod
     def unlimited(cls) -> WalkLimits:
@@ -74,17 +106,63 @@ class WalkLimits:
         return value if value else None
 
 
-@dataclass
 class LimitsReport:
     """What the caps did to one document."""
 
     limits: WalkLimits
-    triggered: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    threads_walked: int = 0
-    threads_not_walked: int = 0  # listed without frames
-    threads_omitted: int = 0
-    threads_cut: int = 0  # walked threads whose frames a cap cut short
+    triggered: list[str]
+    notes: list[str]
+    threads_walked: int
+    threads_not_walked: int  # listed without frames
+    threads_omitted: int
+    threads_cut: int  # walked threads whose frames a cap cut short
+
+    def __init__(
+        self,
+        limits: WalkLimits,
+        triggered: list[str] | None = None,
+        notes: list[str] | None = None,
+        threads_walked: int = 0,
+        threads_not_walked: int = 0,
+        threads_omitted: int = 0,
+        threads_cut: int = 0,
+    ) -> None:
+        self.limits = limits
+        self.triggered = list() if triggered is None else triggered
+        self.notes = list() if notes is None else notes
+        self.threads_walked = threads_walked
+        self.threads_not_walked = threads_not_walked
+        self.threads_omitted = threads_omitted
+        self.threads_cut = threads_cut
+
+    def _values(self) -> tuple:
+        return (
+            self.limits,
+            self.triggered,
+            self.notes,
+            self.threads_walked,
+            self.threads_not_walked,
+            self.threads_omitted,
+            self.threads_cut,
+        )
+
+    def __repr__(self) -> str:
+        shown = (
+            "limits",
+            "triggered",
+            "notes",
+            "threads_walked",
+            "threads_not_walked",
+            "threads_omitted",
+            "threads_cut",
+        )
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
 
     def trigger(self, cap: str, note: str) -> None:
         if cap not in self.triggered:

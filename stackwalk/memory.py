@@ -4,13 +4,28 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
 class MemoryRegion:
     base: int
     data: bytes | memoryview
+
+    def __init__(self, base: int, data: bytes | memoryview) -> None:
+        self.base = base
+        self.data = data
+
+    def __repr__(self) -> str:
+        shown = ("base", "data")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.base, self.data) == (other.base, other.data)
+
+    def __hash__(self) -> int:
+        return hash((self.base, self.data))
 
     @property
     def size(self) -> int:

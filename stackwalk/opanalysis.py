@@ -14,13 +14,12 @@ including its slips: Linux maps never mark guard pages.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from stackwalk.bitflip import MemoryInfoMap, possible_bit_flips
 from stackwalk.context import CpuContext
 from stackwalk.memory import MemoryMap, MemoryRegion
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
 if TYPE_CHECKING:
     from stackwalk.disasm import Decoded
 
@@ -73,7 +72,6 @@ _DIVIDE_BY_ZERO = {
 NON_CANONICAL = range(0x0000_8000_0000_0000, 0xFFFF_8000_0000_0000)
 
 
-@dataclass
 class Access:
     """A memory access of the crashing instruction (`memory_accesses[]`)."""
 
@@ -83,11 +81,40 @@ class Access:
     likely_null: bool  # the base register was 0 (or the stack pointer is)
     guard_page: bool = False
 
+    def __init__(
+        self,
+        address: int,
+        size: int | None,
+        access_type: str | None,
+        likely_null: bool,
+        guard_page: bool = False,
+    ) -> None:
+        self.address = address
+        self.size = size
+        self.access_type = access_type
+        self.likely_null = likely_null
+        self.guard_page = guard_page
+
+    def __repr__(self) -> str:
+        shown = ("address", "size", "access_type", "likely_null", "guard_page")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.address, self.size, self.access_type, self.likely_null, self.guard_page) == (
+            other.address,
+            other.size,
+            other.access_type,
+            other.likely_null,
+            other.guard_page,
+        )
+
     def contains(self, address: int) -> bool:
         return self.address <= address < self.address + (self.size or 1)
 
 
-@dataclass
 class OpAnalysis:
     """What the peer learns from the crashing instruction."""
 
@@ -96,6 +123,42 @@ class OpAnalysis:
     memory_accesses: list[Access] | None  # None: a register the address needs is unknown
     ip_update: int | None
     registers: list[str]  # base and index registers, sorted as rust's BTreeSet
+
+    def __init__(
+        self,
+        instruction: str,
+        opcode: str,
+        memory_accesses: list[Access] | None,
+        ip_update: int | None,
+        registers: list[str],
+    ) -> None:
+        self.instruction = instruction
+        self.opcode = opcode
+        self.memory_accesses = memory_accesses
+        self.ip_update = ip_update
+        self.registers = registers
+
+    def __repr__(self) -> str:
+        shown = ("instruction", "opcode", "memory_accesses", "ip_update", "registers")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (
+            self.instruction,
+            self.opcode,
+            self.memory_accesses,
+            self.ip_update,
+            self.registers,
+        ) == (
+            other.instruction,
+            other.opcode,
+            other.memory_accesses,
+            other.ip_update,
+            other.registers,
+        )
 
     @property
     def common(self) -> bool:
@@ -113,13 +176,29 @@ class OpAnalysis:
         return not self.jumps and self.opcode not in _CONDITIONAL_JUMPS
 
 
-@dataclass(frozen=True)
 class Adjusted:
     """`crash_info.adjusted_address`: kind "null-pointer" (value is the offset from
     null) or "non-canonical" (value is the address really accessed)."""
 
     kind: str
     value: int
+
+    def __init__(self, kind: str, value: int) -> None:
+        self.kind = kind
+        self.value = value
+
+    def __repr__(self) -> str:
+        shown = ("kind", "value")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.kind, self.value) == (other.kind, other.value)
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.value))
 
 
 def analyze(

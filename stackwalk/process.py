@@ -16,8 +16,6 @@ show as a note (it is not part of the Rust output, so it is returned separately 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 from stackwalk.bitflip import MemoryInfoMap, crash_inconsistencies
 from stackwalk.context import CpuContext
@@ -40,7 +38,10 @@ from stackwalk.opanalysis import (
     mark_guard_pages,
 )
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
 if TYPE_CHECKING:
+    from typing import Any
+
     from stackwalk.minidump.module_list import DumpModule
 
 __all__ = ["to_json", "walk_minidump", "walk_minidump_with_notes"]
@@ -64,7 +65,6 @@ class Hex:
         return f"0x{value:0{self.digits}x}"
 
 
-@dataclass
 class SymbolStats:
     """What rust-minidump's symbolizer reports per module (keyed by code-file basename)."""
 
@@ -74,14 +74,67 @@ class SymbolStats:
     debug_file: str | None = None
     debug_id: str | None = None
 
+    def __init__(
+        self,
+        loaded: bool = False,
+        corrupt: bool = False,
+        url: str | None = None,
+        debug_file: str | None = None,
+        debug_id: str | None = None,
+    ) -> None:
+        self.loaded = loaded
+        self.corrupt = corrupt
+        self.url = url
+        self.debug_file = debug_file
+        self.debug_id = debug_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ("loaded", "corrupt", "url", "debug_file", "debug_id")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.loaded, self.corrupt, self.url, self.debug_file, self.debug_id) == (
+            other.loaded,
+            other.corrupt,
+            other.url,
+            other.debug_file,
+            other.debug_id,
+        )
+
+
 class _Symbolizer:
     """Looks modules up through the provider once each and records the statistics."""
 
     provider: object | None
-    stats: dict[str, SymbolStats] = field(default_factory=dict)
-    _cache: dict[int, object] = field(default_factory=dict)
+    stats: dict[str, SymbolStats]
+    _cache: dict[int, object]
+
+    def __init__(
+        self,
+        provider: object | None,
+        stats: dict[str, SymbolStats] | None = None,
+        _cache: dict[int, object] | None = None,
+    ) -> None:
+        self.provider = provider
+        self.stats = dict() if stats is None else stats
+        self._cache = dict() if _cache is None else _cache
+
+    def __repr__(self) -> str:
+        shown = ("provider", "stats", "_cache")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.provider, self.stats, self._cache) == (
+            other.provider,
+            other.stats,
+            other._cache,
+        )
 
     def symbols_for(self, module: Module):
         if self.provider is None:
@@ -203,7 +256,6 @@ def _registers_json(context: CpuContext) -> dict[str, str]:
     }
 
 
-@dataclass
 class ReportFacts:
     """What the peer's human report shows beyond the JSON document, per thread and frame:
     each frame's recovered registers (its context) and its offset from the start of its
@@ -218,8 +270,54 @@ class ReportFacts:
     streams: list[tuple[int, int]]
     no_ip_update: bool
 
+    def __init__(
+        self,
+        frame_contexts: list[list[CpuContext]],
+        line_offsets: list[list[int | None]],
+        skipped_threads: frozenset[int],
+        uptime: int | None,
+        streams: list[tuple[int, int]],
+        no_ip_update: bool,
+    ) -> None:
+        self.frame_contexts = frame_contexts
+        self.line_offsets = line_offsets
+        self.skipped_threads = skipped_threads
+        self.uptime = uptime
+        self.streams = streams
+        self.no_ip_update = no_ip_update
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = (
+            "frame_contexts",
+            "line_offsets",
+            "skipped_threads",
+            "uptime",
+            "streams",
+            "no_ip_update",
+        )
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (
+            self.frame_contexts,
+            self.line_offsets,
+            self.skipped_threads,
+            self.uptime,
+            self.streams,
+            self.no_ip_update,
+        ) == (
+            other.frame_contexts,
+            other.line_offsets,
+            other.skipped_threads,
+            other.uptime,
+            other.streams,
+            other.no_ip_update,
+        )
+
+
 class WalkResult:
     """`stream_errors`: stream name -> why it was skipped; `unwind_errors`: thread index ->
     the error that stopped its unwinding (the thread keeps its context frame); `report`:
@@ -227,10 +325,46 @@ class WalkResult:
 
     document: dict
     stream_errors: dict[str, str]
-    unwind_errors: dict[int, str] = field(default_factory=dict)
+    unwind_errors: dict[int, str]
     # One line per cap that triggered (stackwalk.limits); the document's stackwalk_limits.
-    limit_notes: list[str] = field(default_factory=list)
+    limit_notes: list[str]
     report: ReportFacts | None = None
+
+    def __init__(
+        self,
+        document: dict,
+        stream_errors: dict[str, str],
+        unwind_errors: dict[int, str] | None = None,
+        limit_notes: list[str] | None = None,
+        report: ReportFacts | None = None,
+    ) -> None:
+        self.document = document
+        self.stream_errors = stream_errors
+        self.unwind_errors = dict() if unwind_errors is None else unwind_errors
+        self.limit_notes = list() if limit_notes is None else limit_notes
+        self.report = report
+
+    def __repr__(self) -> str:
+        shown = ("document", "stream_errors", "unwind_errors", "limit_notes", "report")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (
+            self.document,
+            self.stream_errors,
+            self.unwind_errors,
+            self.limit_notes,
+            self.report,
+        ) == (
+            other.document,
+            other.stream_errors,
+            other.unwind_errors,
+            other.limit_notes,
+            other.report,
+        )
 
 
 def walk_minidump(
@@ -296,7 +430,6 @@ def _report_facts(
     )
 
 
-@dataclass
 class _DumpFacts:
     """What the walk needs from the dump's streams, read once."""
 
@@ -313,6 +446,88 @@ class _DumpFacts:
     exception: Any
     exception_context: CpuContext | None
     hexa: Hex
+
+    def __init__(
+        self,
+        dump: Minidump,
+        info: Any,
+        thread_list: Any,
+        memory: MemoryMap,
+        dump_modules: list[DumpModule],
+        module_map: ModuleMap,
+        unloaded: list,
+        names: dict,
+        dump_tid: int | None,
+        crashing_tid: int | None,
+        exception: Any,
+        exception_context: CpuContext | None,
+        hexa: Hex,
+    ) -> None:
+        self.dump = dump
+        self.info = info
+        self.thread_list = thread_list
+        self.memory = memory
+        self.dump_modules = dump_modules
+        self.module_map = module_map
+        self.unloaded = unloaded
+        self.names = names
+        self.dump_tid = dump_tid
+        self.crashing_tid = crashing_tid
+        self.exception = exception
+        self.exception_context = exception_context
+        self.hexa = hexa
+
+    def __repr__(self) -> str:
+        shown = (
+            "dump",
+            "info",
+            "thread_list",
+            "memory",
+            "dump_modules",
+            "module_map",
+            "unloaded",
+            "names",
+            "dump_tid",
+            "crashing_tid",
+            "exception",
+            "exception_context",
+            "hexa",
+        )
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (
+            self.dump,
+            self.info,
+            self.thread_list,
+            self.memory,
+            self.dump_modules,
+            self.module_map,
+            self.unloaded,
+            self.names,
+            self.dump_tid,
+            self.crashing_tid,
+            self.exception,
+            self.exception_context,
+            self.hexa,
+        ) == (
+            other.dump,
+            other.info,
+            other.thread_list,
+            other.memory,
+            other.dump_modules,
+            other.module_map,
+            other.unloaded,
+            other.names,
+            other.dump_tid,
+            other.crashing_tid,
+            other.exception,
+            other.exception_context,
+            other.hexa,
+        )
 
 
 def _read_dump(path: str | os.PathLike | bytes) -> _DumpFacts:
@@ -349,7 +564,6 @@ def _read_dump(path: str | os.PathLike | bytes) -> _DumpFacts:
     )
 
 
-@dataclass
 class _WalkedThreads:
     threads_json: list[dict]
     # The first frame's context of each thread (None for the dump thread and unreadable ones).
@@ -359,10 +573,72 @@ class _WalkedThreads:
     report: LimitsReport
     # For the human report (ReportFacts): every frame's context and source-line offset, by
     # thread index (a thread listed without frames has none).
-    frame_contexts: list[list[CpuContext]] = field(default_factory=list)
-    line_offsets: list[list[int | None]] = field(default_factory=list)
-    skipped: list[int] = field(default_factory=list)
+    frame_contexts: list[list[CpuContext]]
+    line_offsets: list[list[int | None]]
+    skipped: list[int]
     no_ip_update: bool = False
+
+    def __init__(
+        self,
+        threads_json: list[dict],
+        contexts: list[CpuContext | None],
+        unwind_errors: dict[int, str],
+        requesting_index: int | None,
+        report: LimitsReport,
+        frame_contexts: list[list[CpuContext]] | None = None,
+        line_offsets: list[list[int | None]] | None = None,
+        skipped: list[int] | None = None,
+        no_ip_update: bool = False,
+    ) -> None:
+        self.threads_json = threads_json
+        self.contexts = contexts
+        self.unwind_errors = unwind_errors
+        self.requesting_index = requesting_index
+        self.report = report
+        self.frame_contexts = list() if frame_contexts is None else frame_contexts
+        self.line_offsets = list() if line_offsets is None else line_offsets
+        self.skipped = list() if skipped is None else skipped
+        self.no_ip_update = no_ip_update
+
+    def __repr__(self) -> str:
+        shown = (
+            "threads_json",
+            "contexts",
+            "unwind_errors",
+            "requesting_index",
+            "report",
+            "frame_contexts",
+            "line_offsets",
+            "skipped",
+            "no_ip_update",
+        )
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (
+            self.threads_json,
+            self.contexts,
+            self.unwind_errors,
+            self.requesting_index,
+            self.report,
+            self.frame_contexts,
+            self.line_offsets,
+            self.skipped,
+            self.no_ip_update,
+        ) == (
+            other.threads_json,
+            other.contexts,
+            other.unwind_errors,
+            other.requesting_index,
+            other.report,
+            other.frame_contexts,
+            other.line_offsets,
+            other.skipped,
+            other.no_ip_update,
+        )
 
 
 def _crashing_index(facts: _DumpFacts) -> int | None:

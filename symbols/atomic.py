@@ -48,6 +48,7 @@ def file_mode() -> int:
 @contextlib.contextmanager
 def scratch_file(scratch_dir: Path) -> Iterator[Path]:
     """A new empty temporary file in `scratch_dir`; deleted on exit unless published."""
+
     scratch_dir.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=scratch_dir, prefix=SCRATCH_PREFIX)
     os.close(fd)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -30,11 +29,32 @@ _NAMELESS_ORIGIN = re.compile(rb"INLINE_ORIGIN[ \t]+[0-9]+[ \t]*\r*\n\Z")
 _NAMED = (b"FUNC", b"PUBLIC", b"INLINE_ORIGIN", b"FILE")
 
 
-@dataclass(frozen=True)
 class Defect:
     line_number: int
     kind: str
     message: str
+
+    def __init__(self, line_number: int, kind: str, message: str) -> None:
+        self.line_number = line_number
+        self.kind = kind
+        self.message = message
+
+    def __repr__(self) -> str:
+        shown = ("line_number", "kind", "message")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.line_number, self.kind, self.message) == (
+            other.line_number,
+            other.kind,
+            other.message,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.line_number, self.kind, self.message))
 
     def __str__(self) -> str:
         return f"line {self.line_number}: {self.kind}: {self.message}"

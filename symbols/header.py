@@ -8,11 +8,13 @@ line that is neither MODULE nor INFO (the same rule Tecken's upload path uses).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from symbols.errors import SymbolParseError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 MAX_HEADER_LINES = 64
 MAX_HEADER_LINE = 64 * 1024
@@ -24,7 +26,6 @@ _CODE_ID = re.compile(rb"INFO[ \t]+CODE_ID[ \t]+([^ \t\r\n]++)(?:[ \t]+([^\r\n]*
 _GENERATOR = re.compile(rb"INFO[ \t]+GENERATOR[ \t]+([^\r\n]*+)\r*\n?\Z")
 
 
-@dataclass(frozen=True)
 class SymHeader:
     """`debug_id` and `code_id` are upper-case; `code_file` is "" when INFO CODE_ID has none."""
 
@@ -35,6 +36,63 @@ class SymHeader:
     code_id: str | None = None
     code_file: str | None = None
     generator: str | None = None
+
+    def __init__(
+        self,
+        os: str,
+        arch: str,
+        debug_id: str,
+        debug_file: str,
+        code_id: str | None = None,
+        code_file: str | None = None,
+        generator: str | None = None,
+    ) -> None:
+        self.os = os
+        self.arch = arch
+        self.debug_id = debug_id
+        self.debug_file = debug_file
+        self.code_id = code_id
+        self.code_file = code_file
+        self.generator = generator
+
+    def __repr__(self) -> str:
+        shown = ("os", "arch", "debug_id", "debug_file", "code_id", "code_file", "generator")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (
+            self.os,
+            self.arch,
+            self.debug_id,
+            self.debug_file,
+            self.code_id,
+            self.code_file,
+            self.generator,
+        ) == (
+            other.os,
+            other.arch,
+            other.debug_id,
+            other.debug_file,
+            other.code_id,
+            other.code_file,
+            other.generator,
+        )
+
+    def __hash__(self) -> int:
+        return hash(
+            (
+                self.os,
+                self.arch,
+                self.debug_id,
+                self.debug_file,
+                self.code_id,
+                self.code_file,
+                self.generator,
+            )
+        )
 
 
 def is_module_line(line: bytes) -> bool:

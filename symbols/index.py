@@ -17,7 +17,6 @@ import contextlib
 import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 _SCHEMA = """
@@ -46,10 +45,26 @@ LOOKUP_SQL = (
 )
 
 
-@dataclass(frozen=True)
 class DebugInfo:
     debug_file: str
     debug_id: str
+
+    def __init__(self, debug_file: str, debug_id: str) -> None:
+        self.debug_file = debug_file
+        self.debug_id = debug_id
+
+    def __repr__(self) -> str:
+        shown = ("debug_file", "debug_id")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.debug_file, self.debug_id) == (other.debug_file, other.debug_id)
+
+    def __hash__(self) -> int:
+        return hash((self.debug_file, self.debug_id))
 
 
 class CodeInfoIndex:

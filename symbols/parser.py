@@ -12,12 +12,15 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from typing import BinaryIO
 
 from symbols import grammar as g
 from symbols.errors import SymbolParseError
 from symbols.sinks import U32_MAX, MemorySink, RecordSink
 from symbols.symfile import Function, PublicSymbol, StackWin, SymbolFile
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 # Lines longer than this are skipped like rust-minidump's "panic recovery" does (its
 # buffer limit is fuzzy, between 80 and 160 KiB; 100 KiB lines are still parsed).

@@ -16,27 +16,45 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from symbols.errors import SymbolParseError
 from symbols.fetch import CORRUPT
 from symbols.names import leaf
-from symbols.parser import parse_file
 from symbols.scope import current_scope
 from symbols.supplier import Attempt, LookupResult, ModuleId, SymbolSupplier
 from symbols.symfile import SymbolFile
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
 if TYPE_CHECKING:
     from symbols.symcache import SymbolCache
 
 
-@dataclass
 class ModuleSymbols:
     lookup: LookupResult
     symbols: SymbolFile | None = None
     corrupt: bool = False
+
+    def __init__(
+        self, lookup: LookupResult, symbols: SymbolFile | None = None, corrupt: bool = False
+    ) -> None:
+        self.lookup = lookup
+        self.symbols = symbols
+        self.corrupt = corrupt
+
+    def __repr__(self) -> str:
+        shown = ("lookup", "symbols", "corrupt")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.lookup, self.symbols, self.corrupt) == (
+            other.lookup,
+            other.symbols,
+            other.corrupt,
+        )
 
     @property
     def loaded(self) -> bool:
@@ -143,4 +161,7 @@ class SymbolProvider:
     def _parse(self, path: Path) -> SymbolFile:
         if self.cache is not None:
             return self.cache.open(path)
+        # the grammar compiles its regexes on import: only parsing pays for them
+        from symbols.parser import parse_file
+
         return parse_file(str(path))

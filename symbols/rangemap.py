@@ -10,10 +10,15 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Generic, TypeVar
 
-V = TypeVar("V")
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
+if TYPE_CHECKING:
+    from typing import Generic, TypeVar
+
+    V = TypeVar("V")
+    _Generic = Generic[V]
+else:
+    _Generic = object  # generic for type checkers only
 
 
 def resolve_overlaps(
@@ -43,16 +48,35 @@ def resolve_overlaps(
     return kept, kept_ends
 
 
-@dataclass(eq=True)
-class RangeMap(Generic[V]):
+class RangeMap(_Generic):
     """Inclusive ranges `[starts[i], ends[i]]` mapped to `values[i]`, sorted by start.
 
     The sequences may be lists or memory-mapped arrays (the compact cache).
     """
 
-    starts: Sequence[int] = field(default_factory=list)
-    ends: Sequence[int] = field(default_factory=list)
-    values: Sequence[V] = field(default_factory=list)
+    starts: Sequence[int]
+    ends: Sequence[int]
+    values: Sequence[V]
+
+    def __init__(
+        self,
+        starts: Sequence[int] | None = None,
+        ends: Sequence[int] | None = None,
+        values: Sequence[V] | None = None,
+    ) -> None:
+        self.starts = list() if starts is None else starts
+        self.ends = list() if ends is None else ends
+        self.values = list() if values is None else values
+
+    def __repr__(self) -> str:
+        shown = ("starts", "ends", "values")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.starts, self.ends, self.values) == (other.starts, other.ends, other.values)
 
     @classmethod
     def build(cls, entries: Iterable[tuple[int, int, V]]) -> RangeMap[V]:

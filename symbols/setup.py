@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
 if TYPE_CHECKING:
     from symbols.provider import SymbolProvider
 
@@ -43,6 +43,7 @@ def build_provider(
     breaker_failures: int = 3,
     breaker_cooldown: float = 60.0,
     on_breaker_open: Callable[[str], None] | None = None,
+    lazy_indexes: bool = False,
 ) -> SymbolProvider | None:
     """A provider over local stores ``paths`` and symbols servers ``urls`` (None when there
     are neither). ``on_download`` and ``on_open`` observe downloads and cache opens (metrics);
@@ -50,10 +51,11 @@ def build_provider(
     bounds the HTTP lookups of one lookup scope (symbols.scope; None: unbounded),
     ``max_file_size`` one download, ``cache_max_size`` the downloads kept and, separately,
     their parsed forms; ``on_breaker_open(url)`` is told when a server starts being skipped.
-    The supplier is ``provider.supplier`` (close it when done)."""
+    The supplier is ``provider.supplier`` (close it when done). ``lazy_indexes`` defers
+    each store's code-info index to the first module without a debug id (a one-dump
+    command; a daemon rather pays for it at start than in its first crash)."""
     if not paths and not urls:
         return None
-    from symbols.autoindex import ensure_indexes
     from symbols.breaker import CircuitBreaker
     from symbols.fetch import DEFAULT_MAX_SIZE, HttpOptions
     from symbols.provider import SymbolProvider
@@ -68,7 +70,8 @@ def build_provider(
         cache_dir=cache,
         options=HttpOptions(deadline=timeout, max_size=max_file_size or DEFAULT_MAX_SIZE),
         trusted_hosts=list(trusted_hosts),
-        index_paths=ensure_indexes(stores, cache),
+        index_paths={} if lazy_indexes else _ensure_indexes(stores, cache),
+        index_for=_lazy_index(cache) if lazy_indexes else None,
         on_download=on_download,
         scratch_dir=Path(scratch_dir) if scratch_dir is not None else None,
         breaker=CircuitBreaker(breaker_failures, breaker_cooldown, on_open=on_breaker_open),
@@ -80,3 +83,18 @@ def build_provider(
     return SymbolProvider(
         supplier, SymbolCache(cache / SYMCACHE_DIR, **cache_options), crash_budget=crash_budget
     )
+
+
+def _ensure_indexes(stores: list[Path], cache: Path) -> dict[Path, Path]:
+    from symbols.autoindex import ensure_indexes
+
+    return ensure_indexes(stores, cache)
+
+
+def _lazy_index(cache: Path) -> Callable[[Path], Path | None]:
+    def index_for(store: Path) -> Path | None:
+        from symbols.autoindex import ensure_index
+
+        return ensure_index(store, cache) if store.is_dir() else None
+
+    return index_for

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from operator import add, le
-from typing import Protocol
 
-from symbols.grammar import LineColumns, decode_body, decode_rows
 from symbols.rangemap import RangeMap
 from symbols.symfile import (
     U64_MAX,
@@ -32,6 +30,15 @@ def range_end(address: int, size: int) -> int | None:
     if size == 0 or address + size > U64_MAX:
         return None
     return address + size - 1
+
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    from symbols.grammar import LineColumns
+else:
+    Protocol = object  # a structural type for type checkers only
 
 
 class RecordSink(Protocol):
@@ -129,6 +136,9 @@ def line_ranges(cols: LineColumns) -> RangeMap[SourceLine]:
 
 def complete_function(func: Function, body: list[bytes]) -> Function:
     """Fill a FUNC's line map and sorted inlinees from its subline text."""
+    # the grammar compiles its regexes on import: only parsing pays for them
+    from symbols.grammar import decode_body
+
     cols, inlinees = decode_body(body)
     func.lines = line_ranges(cols)
     func.inlinees = sorted(inlinees)
@@ -137,6 +147,9 @@ def complete_function(func: Function, body: list[bytes]) -> Function:
 
 def cfi_value(address: int, size: int, rules: str, rows: list[bytes]) -> tuple:
     """The value stored per STACK CFI INIT block: rows sorted by (address, rules)."""
+    # the grammar compiles its regexes on import: only parsing pays for them
+    from symbols.grammar import decode_rows
+
     return (address, size, rules, tuple(sorted(decode_rows(rows))))
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -34,15 +33,44 @@ DEFECT_POLICIES = ("refuse", "repair", "accept")
 DEFAULT_MAX_FILE = 4 << 30
 
 
-@dataclass
 class AddResult:
     """One stored symbol file, or the reason it was not stored."""
 
     source: str
     path: Path | None = None
     header: SymHeader | None = None
-    repaired: list[Defect] = field(default_factory=list)
+    repaired: list[Defect]
     error: str | None = None
+
+    def __init__(
+        self,
+        source: str,
+        path: Path | None = None,
+        header: SymHeader | None = None,
+        repaired: list[Defect] | None = None,
+        error: str | None = None,
+    ) -> None:
+        self.source = source
+        self.path = path
+        self.header = header
+        self.repaired = list() if repaired is None else repaired
+        self.error = error
+
+    def __repr__(self) -> str:
+        shown = ("source", "path", "header", "repaired", "error")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.source, self.path, self.header, self.repaired, self.error) == (
+            other.source,
+            other.path,
+            other.header,
+            other.repaired,
+            other.error,
+        )
 
 
 def _code_file(header: SymHeader) -> str | None:

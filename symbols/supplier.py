@@ -26,9 +26,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit
 
 from symbols import fetch
@@ -44,10 +42,10 @@ from symbols.names import (
     normalize_id,
     store_relpath,
 )
-from symbols.parser import feed_stream
 from symbols.sinks import NullSink
 from symbols.trust import redirect_policy, redirect_trusted
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
 if TYPE_CHECKING:
     from symbols.index import DebugInfo
 
@@ -59,7 +57,6 @@ NULL_DEBUG_ID_CHARS = frozenset("0")
 NOT_TRIED = frozenset({fetch.BUDGET, fetch.CANCELLED, fetch.UNAVAILABLE})
 
 
-@dataclass(frozen=True)
 class ModuleId:
     """A module as the minidump describes it (any field may be missing)."""
 
@@ -68,25 +65,115 @@ class ModuleId:
     debug_file: str | None = None
     debug_id: str | None = None
 
+    def __init__(
+        self,
+        code_file: str | None = None,
+        code_id: str | None = None,
+        debug_file: str | None = None,
+        debug_id: str | None = None,
+    ) -> None:
+        self.code_file = code_file
+        self.code_id = code_id
+        self.debug_file = debug_file
+        self.debug_id = debug_id
 
-@dataclass(frozen=True)
+    def __repr__(self) -> str:
+        shown = ("code_file", "code_id", "debug_file", "debug_id")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.code_file, self.code_id, self.debug_file, self.debug_id) == (
+            other.code_file,
+            other.code_id,
+            other.debug_file,
+            other.debug_id,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.code_file, self.code_id, self.debug_file, self.debug_id))
+
+
 class Attempt:
     location: str
     outcome: str
     reason: str
 
+    def __init__(self, location: str, outcome: str, reason: str) -> None:
+        self.location = location
+        self.outcome = outcome
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        shown = ("location", "outcome", "reason")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.location, self.outcome, self.reason) == (
+            other.location,
+            other.outcome,
+            other.reason,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.location, self.outcome, self.reason))
+
     def __str__(self) -> str:
         return f"{self.location}: {self.outcome} ({self.reason})"
 
 
-@dataclass
 class LookupResult:
     path: Path | None = None
     debug_file: str | None = None
     debug_id: str | None = None
     url: str | None = None
     from_code_info: bool = False
-    attempts: list[Attempt] = field(default_factory=list)
+    attempts: list[Attempt]
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        debug_file: str | None = None,
+        debug_id: str | None = None,
+        url: str | None = None,
+        from_code_info: bool = False,
+        attempts: list[Attempt] | None = None,
+    ) -> None:
+        self.path = path
+        self.debug_file = debug_file
+        self.debug_id = debug_id
+        self.url = url
+        self.from_code_info = from_code_info
+        self.attempts = list() if attempts is None else attempts
+
+    def __repr__(self) -> str:
+        shown = ("path", "debug_file", "debug_id", "url", "from_code_info", "attempts")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (
+            self.path,
+            self.debug_file,
+            self.debug_id,
+            self.url,
+            self.from_code_info,
+            self.attempts,
+        ) == (
+            other.path,
+            other.debug_file,
+            other.debug_id,
+            other.url,
+            other.from_code_info,
+            other.attempts,
+        )
 
     @property
     def found(self) -> bool:
@@ -108,6 +195,9 @@ class LookupResult:
 
 def validate_sym(path: Path) -> None:
     """Default download check: the file must parse as rust-minidump would parse it."""
+    # the grammar compiles its regexes on import: only parsing pays for them
+    from symbols.parser import feed_stream
+
     with open(path, "rb") as f:
         feed_stream(f, NullSink())
 
@@ -159,19 +249,23 @@ class SymbolSupplier:
         negative_ttl: float = DEFAULT_NEGATIVE_TTL,
         validate: Callable[[Path], None] = validate_sym,
         index_paths: Mapping[Path, Path] | None = None,
+        index_for: Callable[[Path], Path | None] | None = None,
         on_download: Callable[[float, str], None] | None = None,
         scratch_dir: Path | None = None,
         breaker: CircuitBreaker | None = None,
         cache_max_bytes: int | None = None,
     ) -> None:
         """`index_paths` maps a symbols path to its code-info index when the index does not
-        live inside the store (read-only stores indexed on first use; see autoindex).
+        live inside the store (read-only stores indexed on first use; see autoindex);
+        `index_for(path)`, when given, finds that index the first time a module without
+        a debug id needs it (a one-dump command never pays for indexing otherwise).
         Downloads are assembled in `scratch_dir` (default: a directory inside the cache)
         and renamed into the cache, so it must be on the cache's filesystem. `breaker`
         skips servers that keep not answering (default: one with its default thresholds);
         `cache_max_bytes` bounds the downloaded files in the cache (None: unbounded)."""
         self.paths = [Path(p) for p in symbols_paths]
         self.index_paths = {Path(k): Path(v) for k, v in (index_paths or {}).items()}
+        self.index_for = index_for
         # Told (seconds, "found" | "missing" | "error") after each download: metrics hooks
         # without this package importing anything of the processor.
         self.on_download = on_download
@@ -385,7 +479,12 @@ class SymbolSupplier:
             attempts.append(Attempt("code info", fetch.REFUSED, str(e)))
             return None
         for base in self.paths:
-            index_path = self.index_paths.get(base) or base / INDEX_NAME
+            index_path = self.index_paths.get(base)
+            if index_path is None and self.index_for is not None:
+                index_path = self.index_for(base)
+                if index_path is not None:
+                    self.index_paths[base] = index_path
+            index_path = index_path or base / INDEX_NAME
             if not index_path.is_file():
                 continue
             from symbols.index import CodeInfoIndex

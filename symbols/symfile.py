@@ -8,10 +8,9 @@ exactly, because symbolication results are compared byte for byte with it.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections import namedtuple
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from itertools import repeat
-from typing import NamedTuple
 
 from symbols.rangemap import RangeMap
 
@@ -20,36 +19,69 @@ RESULT_CACHE_SIZE = 1 << 20
 _MISSING = object()
 
 
-class SourceLine(NamedTuple):
-    address: int
-    size: int
-    file: int
-    line: int
+class SourceLine(namedtuple("SourceLine", "address size file line")):
+    __slots__ = ()
 
 
-class Inlinee(NamedTuple):
+class Inlinee(namedtuple("Inlinee", "depth address size call_file call_line origin_id")):
     """One address range of an inlined call; field order is the sort order rust uses.
 
     Tuples (not dataclasses): big files have millions of these and tuples are cheap.
     """
 
-    depth: int
-    address: int
-    size: int
-    call_file: int
-    call_line: int
-    origin_id: int
+    __slots__ = ()
 
 
-@dataclass(eq=True)
 class Function:
     address: int
     size: int
     parameter_size: int
     name: str
-    lines: RangeMap[SourceLine] = field(default_factory=RangeMap)
-    inlinees: list[Inlinee] = field(default_factory=list)
-    _keys: list[tuple[int, int]] | None = field(default=None, compare=False, repr=False)
+    lines: RangeMap[SourceLine]
+    inlinees: list[Inlinee]
+    _keys: list[tuple[int, int]] | None
+
+    def __init__(
+        self,
+        address: int,
+        size: int,
+        parameter_size: int,
+        name: str,
+        lines: RangeMap[SourceLine] | None = None,
+        inlinees: list[Inlinee] | None = None,
+        _keys: list[tuple[int, int]] | None = None,
+    ) -> None:
+        self.address = address
+        self.size = size
+        self.parameter_size = parameter_size
+        self.name = name
+        self.lines = RangeMap() if lines is None else lines
+        self.inlinees = list() if inlinees is None else inlinees
+        self._keys = _keys
+
+    def __repr__(self) -> str:
+        shown = ("address", "size", "parameter_size", "name", "lines", "inlinees")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (
+            self.address,
+            self.size,
+            self.parameter_size,
+            self.name,
+            self.lines,
+            self.inlinees,
+        ) == (
+            other.address,
+            other.size,
+            other.parameter_size,
+            other.name,
+            other.lines,
+            other.inlinees,
+        )
 
     def inlinee_at_depth(self, depth: int, address: int) -> Inlinee | None:
         """The inlinee covering `address` at `depth` (the greatest (depth, address) <= key)."""
@@ -69,15 +101,12 @@ class Function:
         return inlinee
 
 
-class PublicSymbol(NamedTuple):
+class PublicSymbol(namedtuple("PublicSymbol", "address name parameter_size")):
     """Field order (address, name, parameter_size) is the sort order rust uses."""
 
-    address: int
-    name: str
-    parameter_size: int
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
 class CfiRules:
     """The STACK CFI rules that apply at one address: the INIT rules plus earlier rows."""
 
@@ -86,8 +115,33 @@ class CfiRules:
     init_rules: str
     rows: tuple[tuple[int, str], ...]
 
+    def __init__(
+        self, init_address: int, size: int, init_rules: str, rows: tuple[tuple[int, str], ...]
+    ) -> None:
+        self.init_address = init_address
+        self.size = size
+        self.init_rules = init_rules
+        self.rows = rows
 
-@dataclass(frozen=True)
+    def __repr__(self) -> str:
+        shown = ("init_address", "size", "init_rules", "rows")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.init_address, self.size, self.init_rules, self.rows) == (
+            other.init_address,
+            other.size,
+            other.init_rules,
+            other.rows,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.init_address, self.size, self.init_rules, self.rows))
+
+
 class StackWin:
     """A STACK WIN record; `kind` is 4 (FrameData, with program string) or 0 (FPO)."""
 
@@ -103,15 +157,137 @@ class StackWin:
     program_string: str | None
     allocates_base_pointer: bool
 
+    def __init__(
+        self,
+        kind: int,
+        address: int,
+        size: int,
+        prologue_size: int,
+        epilogue_size: int,
+        parameter_size: int,
+        saved_register_size: int,
+        local_size: int,
+        max_stack_size: int,
+        program_string: str | None,
+        allocates_base_pointer: bool,
+    ) -> None:
+        self.kind = kind
+        self.address = address
+        self.size = size
+        self.prologue_size = prologue_size
+        self.epilogue_size = epilogue_size
+        self.parameter_size = parameter_size
+        self.saved_register_size = saved_register_size
+        self.local_size = local_size
+        self.max_stack_size = max_stack_size
+        self.program_string = program_string
+        self.allocates_base_pointer = allocates_base_pointer
 
-@dataclass(frozen=True)
+    def __repr__(self) -> str:
+        shown = (
+            "kind",
+            "address",
+            "size",
+            "prologue_size",
+            "epilogue_size",
+            "parameter_size",
+            "saved_register_size",
+            "local_size",
+            "max_stack_size",
+            "program_string",
+            "allocates_base_pointer",
+        )
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (
+            self.kind,
+            self.address,
+            self.size,
+            self.prologue_size,
+            self.epilogue_size,
+            self.parameter_size,
+            self.saved_register_size,
+            self.local_size,
+            self.max_stack_size,
+            self.program_string,
+            self.allocates_base_pointer,
+        ) == (
+            other.kind,
+            other.address,
+            other.size,
+            other.prologue_size,
+            other.epilogue_size,
+            other.parameter_size,
+            other.saved_register_size,
+            other.local_size,
+            other.max_stack_size,
+            other.program_string,
+            other.allocates_base_pointer,
+        )
+
+    def __hash__(self) -> int:
+        return hash(
+            (
+                self.kind,
+                self.address,
+                self.size,
+                self.prologue_size,
+                self.epilogue_size,
+                self.parameter_size,
+                self.saved_register_size,
+                self.local_size,
+                self.max_stack_size,
+                self.program_string,
+                self.allocates_base_pointer,
+            )
+        )
+
+    def _replace(self, **changes):
+        """A copy with `changes`."""
+        values = {
+            "kind": self.kind,
+            "address": self.address,
+            "size": self.size,
+            "prologue_size": self.prologue_size,
+            "epilogue_size": self.epilogue_size,
+            "parameter_size": self.parameter_size,
+            "saved_register_size": self.saved_register_size,
+            "local_size": self.local_size,
+            "max_stack_size": self.max_stack_size,
+            "program_string": self.program_string,
+            "allocates_base_pointer": self.allocates_base_pointer,
+        }
+        return type(self)(**{**values, **changes})
+
+
 class InlineFrame:
     function: str
     file: str | None
     line: int | None
 
+    def __init__(self, function: str, file: str | None, line: int | None) -> None:
+        self.function = function
+        self.file = file
+        self.line = line
 
-@dataclass(frozen=True)
+    def __repr__(self) -> str:
+        shown = ("function", "file", "line")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.function, self.file, self.line) == (other.function, other.file, other.line)
+
+    def __hash__(self) -> int:
+        return hash((self.function, self.file, self.line))
+
+
 class SymbolResult:
     """What a lookup by module offset yields.
 
@@ -131,26 +307,156 @@ class SymbolResult:
     from_public: bool = False
     line_address: int | None = None
 
+    def __init__(
+        self,
+        function: str,
+        function_address: int,
+        parameter_size: int,
+        file: str | None = None,
+        line: int | None = None,
+        inlines: tuple[InlineFrame, ...] = (),
+        from_public: bool = False,
+        line_address: int | None = None,
+    ) -> None:
+        self.function = function
+        self.function_address = function_address
+        self.parameter_size = parameter_size
+        self.file = file
+        self.line = line
+        self.inlines = inlines
+        self.from_public = from_public
+        self.line_address = line_address
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = (
+            "function",
+            "function_address",
+            "parameter_size",
+            "file",
+            "line",
+            "inlines",
+            "from_public",
+            "line_address",
+        )
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (
+            self.function,
+            self.function_address,
+            self.parameter_size,
+            self.file,
+            self.line,
+            self.inlines,
+            self.from_public,
+            self.line_address,
+        ) == (
+            other.function,
+            other.function_address,
+            other.parameter_size,
+            other.file,
+            other.line,
+            other.inlines,
+            other.from_public,
+            other.line_address,
+        )
+
+    def __hash__(self) -> int:
+        return hash(
+            (
+                self.function,
+                self.function_address,
+                self.parameter_size,
+                self.file,
+                self.line,
+                self.inlines,
+                self.from_public,
+                self.line_address,
+            )
+        )
+
+
 class SymbolFile:
     """Parsed symbols; also the lookup logic for the compact cache, which supplies lazy
     sequences and mappings (memory-mapped) in place of these lists and dicts."""
 
-    files: Mapping[int, str] = field(default_factory=dict)
-    inline_origins: Mapping[int, str] = field(default_factory=dict)
-    publics: Sequence[PublicSymbol] = field(default_factory=list)
-    functions: RangeMap[Function] = field(default_factory=RangeMap)
-    cfi: RangeMap[tuple[int, int, str, tuple[tuple[int, str], ...]]] = field(
-        default_factory=RangeMap
-    )
-    win_framedata: RangeMap[StackWin] = field(default_factory=RangeMap)
-    win_fpo: RangeMap[StackWin] = field(default_factory=RangeMap)
+    files: Mapping[int, str]
+    inline_origins: Mapping[int, str]
+    publics: Sequence[PublicSymbol]
+    functions: RangeMap[Function]
+    cfi: RangeMap[tuple[int, int, str, tuple[tuple[int, str], ...]]]
+    win_framedata: RangeMap[StackWin]
+    win_fpo: RangeMap[StackWin]
     url: str | None = None
     public_addresses: Sequence[int] | None = None
-    _results: dict[int, SymbolResult | None] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
+    _results: dict[int, SymbolResult | None]
+
+    def __init__(
+        self,
+        files: Mapping[int, str] | None = None,
+        inline_origins: Mapping[int, str] | None = None,
+        publics: Sequence[PublicSymbol] | None = None,
+        functions: RangeMap[Function] | None = None,
+        cfi: RangeMap[tuple[int, int, str, tuple[tuple[int, str], ...]]] | None = None,
+        win_framedata: RangeMap[StackWin] | None = None,
+        win_fpo: RangeMap[StackWin] | None = None,
+        url: str | None = None,
+        public_addresses: Sequence[int] | None = None,
+    ) -> None:
+        self.files = dict() if files is None else files
+        self.inline_origins = dict() if inline_origins is None else inline_origins
+        self.publics = list() if publics is None else publics
+        self.functions = RangeMap() if functions is None else functions
+        self.cfi = RangeMap() if cfi is None else cfi
+        self.win_framedata = RangeMap() if win_framedata is None else win_framedata
+        self.win_fpo = RangeMap() if win_fpo is None else win_fpo
+        self.url = url
+        self.public_addresses = public_addresses
+        self._results = dict()
+        self.__post_init__()
+
+    def __repr__(self) -> str:
+        shown = (
+            "files",
+            "inline_origins",
+            "publics",
+            "functions",
+            "cfi",
+            "win_framedata",
+            "win_fpo",
+            "url",
+            "public_addresses",
+        )
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (
+            self.files,
+            self.inline_origins,
+            self.publics,
+            self.functions,
+            self.cfi,
+            self.win_framedata,
+            self.win_fpo,
+            self.url,
+            self.public_addresses,
+        ) == (
+            other.files,
+            other.inline_origins,
+            other.publics,
+            other.functions,
+            other.cfi,
+            other.win_framedata,
+            other.win_fpo,
+            other.url,
+            other.public_addresses,
+        )
 
     def __post_init__(self) -> None:
         if self.public_addresses is None:

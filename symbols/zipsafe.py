@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import BinaryIO
 
 from symbols.errors import StoreError
@@ -21,11 +20,37 @@ DEFAULT_MAX_MEMBERS = 100_000
 MAX_RATIO = 200
 
 
-@dataclass(frozen=True)
 class ZipLimits:
     max_total: int = DEFAULT_MAX_TOTAL
     max_members: int = DEFAULT_MAX_MEMBERS
     max_ratio: int = MAX_RATIO
+
+    def __init__(
+        self,
+        max_total: int = DEFAULT_MAX_TOTAL,
+        max_members: int = DEFAULT_MAX_MEMBERS,
+        max_ratio: int = MAX_RATIO,
+    ) -> None:
+        self.max_total = max_total
+        self.max_members = max_members
+        self.max_ratio = max_ratio
+
+    def __repr__(self) -> str:
+        shown = ("max_total", "max_members", "max_ratio")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.max_total, self.max_members, self.max_ratio) == (
+            other.max_total,
+            other.max_members,
+            other.max_ratio,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.max_total, self.max_members, self.max_ratio))
 
 
 def _entry_name_is_safe(name: str) -> bool:
@@ -55,13 +80,31 @@ def checked_members(archive: zipfile.ZipFile, limits: ZipLimits) -> list[zipfile
     return infos
 
 
-@dataclass
 class BoundedReader:
     """Wraps a member stream; fails if it yields more than the declared size."""
 
     raw: BinaryIO
     limit: int
     read_so_far: int = 0
+
+    def __init__(self, raw: BinaryIO, limit: int, read_so_far: int = 0) -> None:
+        self.raw = raw
+        self.limit = limit
+        self.read_so_far = read_so_far
+
+    def __repr__(self) -> str:
+        shown = ("raw", "limit", "read_so_far")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.raw, self.limit, self.read_so_far) == (
+            other.raw,
+            other.limit,
+            other.read_so_far,
+        )
 
     def read(self, size: int = -1) -> bytes:
         data = self.raw.read(size)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 
 from stackwalk.minidump.errors import StreamError
 from stackwalk.minidump.reader import Reader
@@ -14,22 +13,88 @@ ANNOTATION_STRING = 1
 ANNOTATION_USER_DEFINED = 0x8000
 
 
-@dataclass
 class ModuleCrashpadInfo:
     module_index: int
-    list_annotations: list[str] = field(default_factory=list)
-    simple_annotations: dict[str, str] = field(default_factory=dict)
+    list_annotations: list[str]
+    simple_annotations: dict[str, str]
     # name -> string value, or None for invalid/user-defined/unsupported annotations
-    annotation_objects: dict[str, str | None] = field(default_factory=dict)
+    annotation_objects: dict[str, str | None]
+
+    def __init__(
+        self,
+        module_index: int,
+        list_annotations: list[str] | None = None,
+        simple_annotations: dict[str, str] | None = None,
+        annotation_objects: dict[str, str | None] | None = None,
+    ) -> None:
+        self.module_index = module_index
+        self.list_annotations = list() if list_annotations is None else list_annotations
+        self.simple_annotations = dict() if simple_annotations is None else simple_annotations
+        self.annotation_objects = dict() if annotation_objects is None else annotation_objects
+
+    def __repr__(self) -> str:
+        shown = ("module_index", "list_annotations", "simple_annotations", "annotation_objects")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (
+            self.module_index,
+            self.list_annotations,
+            self.simple_annotations,
+            self.annotation_objects,
+        ) == (
+            other.module_index,
+            other.list_annotations,
+            other.simple_annotations,
+            other.annotation_objects,
+        )
 
 
-@dataclass
 class CrashpadInfo:
     version: int
     report_id: str
     client_id: str
     simple_annotations: dict[str, str]
     module_list: list[ModuleCrashpadInfo]
+
+    def __init__(
+        self,
+        version: int,
+        report_id: str,
+        client_id: str,
+        simple_annotations: dict[str, str],
+        module_list: list[ModuleCrashpadInfo],
+    ) -> None:
+        self.version = version
+        self.report_id = report_id
+        self.client_id = client_id
+        self.simple_annotations = simple_annotations
+        self.module_list = module_list
+
+    def __repr__(self) -> str:
+        shown = ("version", "report_id", "client_id", "simple_annotations", "module_list")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (
+            self.version,
+            self.report_id,
+            self.client_id,
+            self.simple_annotations,
+            self.module_list,
+        ) == (
+            other.version,
+            other.report_id,
+            other.client_id,
+            other.simple_annotations,
+            other.module_list,
+        )
 
 
 def _location(whole: Reader, size: int, rva: int) -> Reader:

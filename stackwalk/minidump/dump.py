@@ -11,13 +11,15 @@ import mmap
 import os
 from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from stackwalk.minidump import format as fmt
 from stackwalk.minidump.errors import BadHeader, MinidumpError, StreamError
 from stackwalk.minidump.reader import Reader
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
 if TYPE_CHECKING:
+    from typing import Any
+
     from stackwalk.minidump.system_info import SystemInfo
 
 # Stream type -> (module, function) of its parser, imported the first time a dump has

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from stackwalk.minidump.reader import Reader
 
 # thread id, alignment, code, flags, nested record, address, parameter count,
@@ -11,7 +9,6 @@ from stackwalk.minidump.reader import Reader
 _EXCEPTION = "IIIIQQII15QII"
 
 
-@dataclass
 class DumpException:
     thread_id: int
     code: int
@@ -20,6 +17,58 @@ class DumpException:
     number_parameters: int
     information: tuple[int, ...]
     context: memoryview | None
+
+    def __init__(
+        self,
+        thread_id: int,
+        code: int,
+        flags: int,
+        address: int,
+        number_parameters: int,
+        information: tuple[int, ...],
+        context: memoryview | None,
+    ) -> None:
+        self.thread_id = thread_id
+        self.code = code
+        self.flags = flags
+        self.address = address
+        self.number_parameters = number_parameters
+        self.information = information
+        self.context = context
+
+    def __repr__(self) -> str:
+        shown = (
+            "thread_id",
+            "code",
+            "flags",
+            "address",
+            "number_parameters",
+            "information",
+            "context",
+        )
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (
+            self.thread_id,
+            self.code,
+            self.flags,
+            self.address,
+            self.number_parameters,
+            self.information,
+            self.context,
+        ) == (
+            other.thread_id,
+            other.code,
+            other.flags,
+            other.address,
+            other.number_parameters,
+            other.information,
+            other.context,
+        )
 
 
 def parse_exception(data: Reader, whole: Reader) -> DumpException:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from stackwalk.minidump.errors import StreamError
 from stackwalk.minidump.reader import Reader
@@ -32,12 +31,34 @@ def lossy(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
-@dataclass
 class LsbRelease:
     id: str = ""
     release: str = ""
     codename: str = ""
     description: str = ""
+
+    def __init__(
+        self, id: str = "", release: str = "", codename: str = "", description: str = ""
+    ) -> None:
+        self.id = id
+        self.release = release
+        self.codename = codename
+        self.description = description
+
+    def __repr__(self) -> str:
+        shown = ("id", "release", "codename", "description")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.id, self.release, self.codename, self.description) == (
+            other.id,
+            other.release,
+            other.codename,
+            other.description,
+        )
 
 
 _LSB_KEYS = {
@@ -120,12 +141,35 @@ _MAPS_LINE = re.compile(
 )
 
 
-@dataclass(frozen=True)
 class LinuxMapping:
     start: int
     end: int  # exclusive, as the file prints it
     perms: str
     path: str
+
+    def __init__(self, start: int, end: int, perms: str, path: str) -> None:
+        self.start = start
+        self.end = end
+        self.perms = perms
+        self.path = path
+
+    def __repr__(self) -> str:
+        shown = ("start", "end", "perms", "path")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.start, self.end, self.perms, self.path) == (
+            other.start,
+            other.end,
+            other.perms,
+            other.path,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.start, self.end, self.perms, self.path))
 
     @property
     def readable(self) -> bool:

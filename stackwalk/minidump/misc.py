@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from stackwalk.minidump import format as fmt
 from stackwalk.minidump.reader import Reader
 from stackwalk.minidump.strings import fixed_utf16
 
 
-@dataclass
 class MiscInfo:
     flags: int
     process_id: int | None
     process_create_time: int | None
+
+    def __init__(self, flags: int, process_id: int | None, process_create_time: int | None) -> None:
+        self.flags = flags
+        self.process_id = process_id
+        self.process_create_time = process_create_time
+
+    def __repr__(self) -> str:
+        shown = ("flags", "process_id", "process_create_time")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.flags, self.process_id, self.process_create_time) == (
+            other.flags,
+            other.process_id,
+            other.process_create_time,
+        )
 
 
 def parse_misc_info(data: Reader, whole: Reader) -> MiscInfo:
@@ -26,10 +42,26 @@ def parse_misc_info(data: Reader, whole: Reader) -> MiscInfo:
     )
 
 
-@dataclass
 class BreakpadInfo:
     dump_thread_id: int | None
     requesting_thread_id: int | None
+
+    def __init__(self, dump_thread_id: int | None, requesting_thread_id: int | None) -> None:
+        self.dump_thread_id = dump_thread_id
+        self.requesting_thread_id = requesting_thread_id
+
+    def __repr__(self) -> str:
+        shown = ("dump_thread_id", "requesting_thread_id")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.dump_thread_id, self.requesting_thread_id) == (
+            other.dump_thread_id,
+            other.requesting_thread_id,
+        )
 
 
 def parse_breakpad_info(data: Reader, whole: Reader) -> BreakpadInfo:
@@ -40,13 +72,37 @@ def parse_breakpad_info(data: Reader, whole: Reader) -> BreakpadInfo:
     )
 
 
-@dataclass
 class Assertion:
     expression: str | None
     function: str | None
     file: str | None
     line: int
     kind: int
+
+    def __init__(
+        self, expression: str | None, function: str | None, file: str | None, line: int, kind: int
+    ) -> None:
+        self.expression = expression
+        self.function = function
+        self.file = file
+        self.line = line
+        self.kind = kind
+
+    def __repr__(self) -> str:
+        shown = ("expression", "function", "file", "line", "kind")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.expression, self.function, self.file, self.line, self.kind) == (
+            other.expression,
+            other.function,
+            other.file,
+            other.line,
+            other.kind,
+        )
 
 
 def parse_assertion(data: Reader, whole: Reader) -> Assertion:

@@ -7,8 +7,6 @@ timestamp+size, macOS UUID, or ELF build id), lower-cased.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from stackwalk.minidump import format as fmt
 from stackwalk.minidump.errors import MinidumpError, StreamError
 from stackwalk.minidump.lists import read_ex_list, read_list
@@ -22,7 +20,6 @@ _UNLOADED = "QIIII"
 U64_MAX = (1 << 64) - 1
 
 
-@dataclass
 class CodeView:
     """A module's CodeView record: kind is "pdb70", "pdb20", "elf" or "unknown"."""
 
@@ -33,8 +30,40 @@ class CodeView:
     pdb_file: bytes = b""
     build_id: bytes = b""
 
+    def __init__(
+        self,
+        kind: str,
+        guid: tuple[int, int, int, bytes] | None = None,
+        age: int = 0,
+        signature: int = 0,
+        pdb_file: bytes = b"",
+        build_id: bytes = b"",
+    ) -> None:
+        self.kind = kind
+        self.guid = guid
+        self.age = age
+        self.signature = signature
+        self.pdb_file = pdb_file
+        self.build_id = build_id
 
-@dataclass
+    def __repr__(self) -> str:
+        shown = ("kind", "guid", "age", "signature", "pdb_file", "build_id")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.kind, self.guid, self.age, self.signature, self.pdb_file, self.build_id) == (
+            other.kind,
+            other.guid,
+            other.age,
+            other.signature,
+            other.pdb_file,
+            other.build_id,
+        )
+
+
 class DumpModule:
     base: int
     size: int
@@ -43,6 +72,50 @@ class DumpModule:
     version_info: tuple[int, ...]
     codeview: CodeView | None
     os_key: str
+
+    def __init__(
+        self,
+        base: int,
+        size: int,
+        timestamp: int,
+        name: str,
+        version_info: tuple[int, ...],
+        codeview: CodeView | None,
+        os_key: str,
+    ) -> None:
+        self.base = base
+        self.size = size
+        self.timestamp = timestamp
+        self.name = name
+        self.version_info = version_info
+        self.codeview = codeview
+        self.os_key = os_key
+
+    def __repr__(self) -> str:
+        shown = ("base", "size", "timestamp", "name", "version_info", "codeview", "os_key")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (
+            self.base,
+            self.size,
+            self.timestamp,
+            self.name,
+            self.version_info,
+            self.codeview,
+            self.os_key,
+        ) == (
+            other.base,
+            other.size,
+            other.timestamp,
+            other.name,
+            other.version_info,
+            other.codeview,
+            other.os_key,
+        )
 
     @property
     def end(self) -> int:
@@ -101,12 +174,32 @@ class DumpModule:
         return f"{hi}.{lo}.{phi}.{plo}"
 
 
-@dataclass
 class UnloadedModule:
     base: int
     size: int
     timestamp: int
     name: str
+
+    def __init__(self, base: int, size: int, timestamp: int, name: str) -> None:
+        self.base = base
+        self.size = size
+        self.timestamp = timestamp
+        self.name = name
+
+    def __repr__(self) -> str:
+        shown = ("base", "size", "timestamp", "name")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.base, self.size, self.timestamp, self.name) == (
+            other.base,
+            other.size,
+            other.timestamp,
+            other.name,
+        )
 
     @property
     def end(self) -> int:

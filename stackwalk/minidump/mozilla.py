@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from stackwalk.minidump.errors import StreamError
 from stackwalk.minidump.reader import Reader
@@ -13,7 +12,6 @@ MAC_CRASH_INFOS_MAX = 20
 _STRINGS_V4 = ("module_path", "message", "signature_string", "backtrace", "message2")
 
 
-@dataclass
 class MacCrashRecord:
     version: int
     thread: int = 0
@@ -24,6 +22,68 @@ class MacCrashRecord:
     signature_string: str = ""
     backtrace: str = ""
     message2: str = ""
+
+    def __init__(
+        self,
+        version: int,
+        thread: int = 0,
+        dialog_mode: int = 0,
+        abort_cause: int = 0,
+        module_path: str = "",
+        message: str = "",
+        signature_string: str = "",
+        backtrace: str = "",
+        message2: str = "",
+    ) -> None:
+        self.version = version
+        self.thread = thread
+        self.dialog_mode = dialog_mode
+        self.abort_cause = abort_cause
+        self.module_path = module_path
+        self.message = message
+        self.signature_string = signature_string
+        self.backtrace = backtrace
+        self.message2 = message2
+
+    def __repr__(self) -> str:
+        shown = (
+            "version",
+            "thread",
+            "dialog_mode",
+            "abort_cause",
+            "module_path",
+            "message",
+            "signature_string",
+            "backtrace",
+            "message2",
+        )
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (
+            self.version,
+            self.thread,
+            self.dialog_mode,
+            self.abort_cause,
+            self.module_path,
+            self.message,
+            self.signature_string,
+            self.backtrace,
+            self.message2,
+        ) == (
+            other.version,
+            other.thread,
+            other.dialog_mode,
+            other.abort_cause,
+            other.module_path,
+            other.message,
+            other.signature_string,
+            other.backtrace,
+            other.message2,
+        )
 
 
 def _cstring(record: Reader, offset: int) -> tuple[str, int]:
@@ -75,12 +135,35 @@ def parse_mac_boot_args(data: Reader, whole: Reader) -> str | None:
     return utf16_string(whole, rva) if rva < len(whole) else None
 
 
-@dataclass(frozen=True)
 class Limit:
     name: str
     soft: int | str
     hard: int | str
     unit: str
+
+    def __init__(self, name: str, soft: int | str, hard: int | str, unit: str) -> None:
+        self.name = name
+        self.soft = soft
+        self.hard = hard
+        self.unit = unit
+
+    def __repr__(self) -> str:
+        shown = ("name", "soft", "hard", "unit")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.name, self.soft, self.hard, self.unit) == (
+            other.name,
+            other.soft,
+            other.hard,
+            other.unit,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.soft, self.hard, self.unit))
 
 
 def _limit_value(text: str) -> int | str:

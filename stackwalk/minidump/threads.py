@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from stackwalk.memory import MemoryRegion
 from stackwalk.minidump.lists import read_list
 from stackwalk.minidump.memory_lists import read_region
@@ -15,13 +13,42 @@ from stackwalk.minidump.strings import utf16_string
 _THREAD = "IIIIQQIIII"
 
 
-@dataclass
 class DumpThread:
     thread_id: int
     teb: int
     stack_start: int
     stack: MemoryRegion | None  # None: fall back to the memory list at stack_start
     context: memoryview | None  # raw context bytes, parsed once the CPU is known
+
+    def __init__(
+        self,
+        thread_id: int,
+        teb: int,
+        stack_start: int,
+        stack: MemoryRegion | None,
+        context: memoryview | None,
+    ) -> None:
+        self.thread_id = thread_id
+        self.teb = teb
+        self.stack_start = stack_start
+        self.stack = stack
+        self.context = context
+
+    def __repr__(self) -> str:
+        shown = ("thread_id", "teb", "stack_start", "stack", "context")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.thread_id, self.teb, self.stack_start, self.stack, self.context) == (
+            other.thread_id,
+            other.teb,
+            other.stack_start,
+            other.stack,
+            other.context,
+        )
 
 
 def parse_thread_list(data: Reader, whole: Reader) -> list[DumpThread]:

@@ -10,11 +10,10 @@ postfix over wrapping u64 values, as in rust-minidump, whose results these must 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from stackwalk.unwind.postfix import BINARY_OPERATORS, apply_binary, parse_literal, tokens
 from stackwalk.unwind.step import UnwindStep
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
 if TYPE_CHECKING:
     from symbols.symfile import CfiRules
 

@@ -5,7 +5,6 @@ frame. Each CPU module describes only what differs, as an `Unwinder`."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from stackwalk.context import CpuContext
 from stackwalk.frames import StackFrame
@@ -22,7 +21,6 @@ def cfi_caller(
     return session.caller_by_cfi(callee, grand_callee)
 
 
-@dataclass(frozen=True)
 class Unwinder:
     """A CPU's strategies.
 
@@ -36,6 +34,41 @@ class Unwinder:
     accepts: Callable[[Session, StackFrame, CpuContext, str], bool]
     recover_fp: Callable[[Session, StackFrame], FramePointerRecovery] | None = None
     cfi: Callable[[Session, StackFrame, StackFrame | None], CpuContext | None] = cfi_caller
+
+    def __init__(
+        self,
+        by_frame_pointer: Callable[[Session, StackFrame], CpuContext | None],
+        seems_valid: Callable[[Session, int], bool],
+        accepts: Callable[[Session, StackFrame, CpuContext, str], bool],
+        recover_fp: Callable[[Session, StackFrame], FramePointerRecovery] | None = None,
+        cfi: Callable[[Session, StackFrame, StackFrame | None], CpuContext | None] = cfi_caller,
+    ) -> None:
+        self.by_frame_pointer = by_frame_pointer
+        self.seems_valid = seems_valid
+        self.accepts = accepts
+        self.recover_fp = recover_fp
+        self.cfi = cfi
+
+    def __repr__(self) -> str:
+        shown = ("by_frame_pointer", "seems_valid", "accepts", "recover_fp", "cfi")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (
+            self.by_frame_pointer,
+            self.seems_valid,
+            self.accepts,
+            self.recover_fp,
+            self.cfi,
+        ) == (other.by_frame_pointer, other.seems_valid, other.accepts, other.recover_fp, other.cfi)
+
+    def __hash__(self) -> int:
+        return hash(
+            (self.by_frame_pointer, self.seems_valid, self.accepts, self.recover_fp, self.cfi)
+        )
 
     def caller_frame(
         self, session: Session, callee: StackFrame, grand_callee: StackFrame | None

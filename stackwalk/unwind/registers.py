@@ -8,13 +8,11 @@ STACK CFI rule may use and which registers an unwound frame reports), so a rule 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from stackwalk.context import CpuContext
 
 
-@dataclass(frozen=True)
 class CpuSpec:
     """What differs between CPUs for unwinding purposes.
 
@@ -31,14 +29,98 @@ class CpuSpec:
     fp: str
     callee_saved: tuple[str, ...]
     return_adjust: int
-    aliases: Mapping[str, str] = field(default_factory=dict)
+    aliases: Mapping[str, str]
     # The names rust-minidump's frame-pointer and scan unwinders mark valid for the
     # caller's ip, sp and fp. On ARM they are the aliases (`x29`, `r15`...): lookups
     # accept either spelling, but printed registers and CFI forwarding only see the
     # canonical one, so frames carry exactly these names.
     frame_names: tuple[str, str, str] = ("", "", "")
-    _known: frozenset[str] = field(init=False, repr=False, compare=False)
-    _spellings: Mapping[str, frozenset[str]] = field(init=False, repr=False, compare=False)
+    _known: frozenset[str]
+    _spellings: Mapping[str, frozenset[str]]
+
+    def __init__(
+        self,
+        cpu: str,
+        width: int,
+        registers: tuple[str, ...],
+        ip: str,
+        sp: str,
+        fp: str,
+        callee_saved: tuple[str, ...],
+        return_adjust: int,
+        aliases: Mapping[str, str] | None = None,
+        frame_names: tuple[str, str, str] = ("", "", ""),
+    ) -> None:
+        self.cpu = cpu
+        self.width = width
+        self.registers = registers
+        self.ip = ip
+        self.sp = sp
+        self.fp = fp
+        self.callee_saved = callee_saved
+        self.return_adjust = return_adjust
+        self.aliases = dict() if aliases is None else aliases
+        self.frame_names = frame_names
+        self.__post_init__()
+
+    def __repr__(self) -> str:
+        shown = (
+            "cpu",
+            "width",
+            "registers",
+            "ip",
+            "sp",
+            "fp",
+            "callee_saved",
+            "return_adjust",
+            "aliases",
+            "frame_names",
+        )
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (
+            self.cpu,
+            self.width,
+            self.registers,
+            self.ip,
+            self.sp,
+            self.fp,
+            self.callee_saved,
+            self.return_adjust,
+            self.aliases,
+            self.frame_names,
+        ) == (
+            other.cpu,
+            other.width,
+            other.registers,
+            other.ip,
+            other.sp,
+            other.fp,
+            other.callee_saved,
+            other.return_adjust,
+            other.aliases,
+            other.frame_names,
+        )
+
+    def __hash__(self) -> int:
+        return hash(
+            (
+                self.cpu,
+                self.width,
+                self.registers,
+                self.ip,
+                self.sp,
+                self.fp,
+                self.callee_saved,
+                self.return_adjust,
+                self.aliases,
+                self.frame_names,
+            )
+        )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_known", frozenset(self.registers))

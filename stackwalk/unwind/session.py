@@ -9,8 +9,6 @@ callee's address, and evaluate them against the callee's registers.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from stackwalk.context import CpuContext
 from stackwalk.frames import StackFrame
@@ -21,6 +19,7 @@ from stackwalk.unwind.registers import CpuSpec, knows
 from stackwalk.unwind.step import UnwindStep
 from stackwalk.unwind.win import walk_with_stack_win
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
 if TYPE_CHECKING:
     from symbols.symfile import SymbolFile
 
@@ -29,14 +28,53 @@ U64 = (1 << 64) - 1
 SymbolsFor = Callable[[Module], "SymbolFile | None"]
 
 
-@dataclass
 class Session:
     spec: CpuSpec
     stack: MemoryRegion
     modules: ModuleMap
     symbols_for: SymbolsFor
     system_os: str | None = None
-    _parameter_sizes: dict[int, int] = field(default_factory=dict)
+    _parameter_sizes: dict[int, int]
+
+    def __init__(
+        self,
+        spec: CpuSpec,
+        stack: MemoryRegion,
+        modules: ModuleMap,
+        symbols_for: SymbolsFor,
+        system_os: str | None = None,
+        _parameter_sizes: dict[int, int] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.stack = stack
+        self.modules = modules
+        self.symbols_for = symbols_for
+        self.system_os = system_os
+        self._parameter_sizes = dict() if _parameter_sizes is None else _parameter_sizes
+
+    def __repr__(self) -> str:
+        shown = ("spec", "stack", "modules", "symbols_for", "system_os", "_parameter_sizes")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (
+            self.spec,
+            self.stack,
+            self.modules,
+            self.symbols_for,
+            self.system_os,
+            self._parameter_sizes,
+        ) == (
+            other.spec,
+            other.stack,
+            other.modules,
+            other.symbols_for,
+            other.system_os,
+            other._parameter_sizes,
+        )
 
     # -- memory -------------------------------------------------------------------------
 

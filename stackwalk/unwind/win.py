@@ -13,11 +13,10 @@ names, which match nothing), because frames and trust are compared with it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from stackwalk.unwind.postfix import BINARY_OPERATORS, apply_binary, parse_literal, tokens
 from stackwalk.unwind.step import UnwindStep
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
 if TYPE_CHECKING:
     from symbols.symfile import StackWin
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from stackwalk.unwind.registers import X86
@@ -37,7 +35,7 @@ def info(program: str | None = STANDARD, **sizes: int) -> StackWin:
         program_string=program,
         allocates_base_pointer=False,
     )
-    return dataclasses.replace(base, **sizes)
+    return base._replace(**sizes)
 
 
 def step(stack: StackBuilder, valid=None, grand_callee: int | None = 0, **registers):
@@ -189,9 +187,7 @@ def test_fpo_without_base_pointer_keeps_ebp_and_forwards_ebx():
 
 def test_fpo_with_base_pointer_reads_the_saved_ebp():
     stack = StackBuilder(0x1000, 4).word(0xEEEE, 0x9999).fill(2).word(0x401000)
-    record = dataclasses.replace(
-        info(None, local_size=4, saved_register_size=12), allocates_base_pointer=True
-    )
+    record = info(None, local_size=4, saved_register_size=12)._replace(allocates_base_pointer=True)
     w = step(stack, grand_callee=0, esp=0x1000, ebp=0x2000, ebx=0x77)
     assert walk_with_fpo(record, w)
     # ebp at esp + params + saved - 8 = esp + 4
@@ -227,7 +223,7 @@ def test_stack_win_dispatches_on_the_record_kind():
     assert walk_with_stack_win(info(), step(stack, ebp=16, esp=1600))
     w = step(stack, ebp=16, esp=0)
     assert walk_with_stack_win(info(None), w) and caller(w)["eip"] == 0
-    assert not walk_with_stack_win(dataclasses.replace(info(), kind=2), step(stack, esp=0))
+    assert not walk_with_stack_win(info()._replace(kind=2), step(stack, esp=0))
 
 
 def test_records_from_a_parsed_symbol_file():
