@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import mmap
 import os
 import struct
@@ -30,11 +29,9 @@ from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import BinaryIO
 
 from symbols.atomic import publish, scratch_file
 from symbols.errors import SymbolParseError
-from symbols.parser import feed_stream
 from symbols.rangemap import RangeMap, resolve_overlaps
 from symbols.sinks import (
     LineValues,
@@ -48,11 +45,25 @@ from symbols.symfile import (
     U64_MAX,
     Function,
     Inlinee,
+    InlineFrame,
     PublicSymbol,
     SourceLine,
     StackWin,
     SymbolFile,
+    SymbolResult,
 )
+
+try:  # the C SHA-256 without hashlib, which loads OpenSSL (most of a warm run's start-up)
+    from _sha256 import sha256  # Python 3.11
+except ImportError:  # pragma: no cover - other Pythons
+    try:
+        from _sha2 import sha256  # Python 3.12+
+    except ImportError:
+        from hashlib import sha256
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 MAGIC = b"CPSYMC\x00\x02"  # the format version is part of SymbolCache's keys too
 SECTIONS = (
@@ -258,6 +269,9 @@ class CacheSink(NullSink):
 
 def convert(stream: BinaryIO, out: BinaryIO) -> None:
     """Parse a .sym stream into the compact format (raises SymbolParseError if corrupt)."""
+    # the grammar compiles its regexes on import: only parsing pays for them
+    from symbols.parser import feed_stream
+
     sink = CacheSink(out)
     feed_stream(stream, sink)
     sink.finish()
@@ -390,11 +404,36 @@ class _StringTable(Mapping):
             text = self.memo[key] = self.read_str(self.offsets[i])
         return text
 
+    def get(self, key: int, default: str | None = None) -> str | None:  # type: ignore[override]
+        """Mapping.get without its exception round trip (lookups ask for every name)."""
+        text = self.memo.get(key)
+        if text is None:
+            i = bisect_left(self.ids, key)
+            if i == len(self.ids) or self.ids[i] != key:
+                return default
+            text = self.memo[key] = self.read_str(self.offsets[i])
+        return text
+
     def __iter__(self) -> Iterator[int]:
         return iter(self.ids)
 
     def __len__(self) -> int:
         return len(self.ids)
+
+
+def _inlinee_index(wide, narrow, n: int, m: int, depth: int, address: int) -> int:
+    """_PackedFunction.inlinee_at_depth over a FUNC record's columns (depths at narrow[3n:],
+    addresses at wide[2n:], sizes at wide[2n + m:]): the inlinee's index, or -1."""
+    base = 3 * n
+    lo = bisect_left(narrow, depth, base, base + m)
+    hi = bisect_right(narrow, depth, lo, base + m)
+    i = bisect_right(wide, address, 2 * n + lo - base, 2 * n + hi - base) - 1 - 2 * n
+    if i < lo - base:
+        return -1
+    end = wide[2 * n + i] + wide[2 * n + m + i]
+    if end > U64_MAX or address >= end:
+        return -1
+    return i
 
 
 class CachedSymbols(SymbolFile):
@@ -449,6 +488,86 @@ class CachedSymbols(SymbolFile):
             url=self._str(url_offset) if url_offset else None,
             public_addresses=arrays["pub_addr"],
         )
+        self._func_start, self._func_end = arrays["func_start"], arrays["func_end"]
+        self._func_off = arrays["func_off"]
+        self._has_win = bool(len(arrays["win4_start"]) or len(arrays["win0_start"]))
+
+    # -- symbolication ---------------------------------------------------------------------
+
+    def lookup(self, address: int) -> SymbolResult | None:
+        """SymbolFile.lookup, with FUNC hits answered straight from the mapping.
+
+        A cold lookup (an address not asked before) is what a crash with thousands of
+        frames through a big module pays for: instead of decoding the FUNC record into a
+        Function with its line map and inlinee sequence and then asking those, this reads
+        the few columns entries the answer needs (bisecting the record's packed columns
+        in place). The answer is the same as SymbolFile._function_result's.
+        """
+        i = bisect_right(self._func_start, address) - 1
+        if i < 0 or self._func_end[i] < address:
+            return super().lookup(address)  # PUBLIC symbols (or nothing)
+        offset = self._func_off[i]
+        func_address, _size, param, name_len, n, m = _FUNC.unpack_from(self._map, offset)
+        pos = offset + _FUNC.size
+        name = str(self._map[pos : pos + name_len], "utf-8")
+        pos += name_len + (-name_len % 8)
+        end = pos + 8 * (2 * n + 2 * m) + 4 * (3 * n + 4 * m)
+        if end > len(self._map):
+            raise ValueError("symbol cache file is truncated")
+        view = self._view
+        wide = view[pos : pos + 8 * (2 * n + 2 * m)].cast("Q")
+        narrow = view[pos + 8 * (2 * n + 2 * m) : end].cast("I")
+        files = self.files
+        file = line = line_address = None
+        inlines: list[InlineFrame] = []
+        # the line record covering the address: [wide[j], wide[n + j]] (inclusive)
+        j = bisect_right(wide, address, 0, n) - 1
+        if j < 0 or wide[n + j] < address:
+            j = -1
+        outer = _inlinee_index(wide, narrow, n, m, 0, address) if m else -1
+        if outer >= 0:
+            file_id, line_no = narrow[3 * n + m + outer], narrow[3 * n + 2 * m + outer]
+            start = wide[2 * n + outer]
+        elif j >= 0:
+            file_id, line_no, start = narrow[2 * n + j], narrow[n + j], wide[j]
+        else:
+            file_id = None
+        if file_id is not None:
+            file = files.get(file_id)
+            if file is not None:
+                line, line_address = line_no, start
+        if outer >= 0:
+            origins = self.inline_origins
+            origin = narrow[3 * n + 3 * m + outer]
+            depth = 1
+            while (k := _inlinee_index(wide, narrow, n, m, depth, address)) >= 0:
+                inline_name = origins.get(origin)
+                if inline_name is not None:
+                    inlines.append(
+                        InlineFrame(
+                            inline_name,
+                            files.get(narrow[3 * n + m + k]),
+                            narrow[3 * n + 2 * m + k],
+                        )
+                    )
+                origin = narrow[3 * n + 3 * m + k]
+                depth += 1
+            inline_name = origins.get(origin)
+            if inline_name is not None:
+                inner_file = files.get(narrow[2 * n + j]) if j >= 0 else None
+                inner_line = narrow[n + j] if j >= 0 and narrow[n + j] != 0 else None
+                inlines.append(InlineFrame(inline_name, inner_file, inner_line))
+            inlines.reverse()
+        win = self._has_win and (self.win_framedata.get(address) or self.win_fpo.get(address))
+        return SymbolResult(
+            name,
+            func_address,
+            win.parameter_size if win else param,
+            file,
+            line,
+            tuple(inlines),
+            line_address=line_address,
+        )
 
     def close(self) -> None:
         """Unmap now if no range view is still in use (else when the last one goes)."""
@@ -475,8 +594,11 @@ class CachedSymbols(SymbolFile):
         return fields, self._read(offset + head.size, total - head.size)
 
     def _str(self, offset: int) -> str:
-        _, data = self._record(offset, _STR, 0)
-        return data.decode("utf-8")
+        (length,) = _STR.unpack_from(self._map, offset)
+        start = offset + _STR.size
+        if start + length > len(self._map):
+            raise ValueError("symbol cache file is truncated")
+        return str(self._map[start : start + length], "utf-8")
 
     def _public(self, offset: int) -> PublicSymbol:
         (address, param, _), name = self._record(offset, _PUBLIC, 2)
@@ -552,7 +674,7 @@ class SymbolCache:
     def _key(self, source: Path) -> str:
         stat = source.stat()
         ident = f"{MAGIC!r}\0{source.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}"
-        return hashlib.sha256(ident.encode()).hexdigest()[:40]
+        return sha256(ident.encode()).hexdigest()[:40]
 
     def open(self, source: Path) -> CachedSymbols:
         """The cached form of `source`, converting it first if needed.

@@ -109,3 +109,49 @@ def test_provider_reports_rust_statistics(tmp_path: Path, testdata) -> None:
     missing = provider.get(ModuleId("x.dll", "2", "x.pdb", "2" * 33))
     assert not missing.loaded and "not-found" in missing.lookup.why_missing()
     assert provider.get(ModuleId("x.dll", "2", "x.pdb", "2" * 33)) is missing
+
+
+NESTED_INLINES = b"""MODULE Linux x86_64 0123456789ABCDEF0123456789ABCDEF0 nested
+FILE 0 outer.cc
+FILE 1 middle.h
+FILE 2 inner.h
+INLINE_ORIGIN 0 middle()
+INLINE_ORIGIN 1 inner()
+INLINE_ORIGIN 2 innermost()
+FUNC 1000 100 0 outer()
+INLINE 0 10 0 0 1010 40
+INLINE 1 20 1 1 1018 20 1040 8
+INLINE 2 7 2 2 1020 4
+1000 10 5 0
+1010 8 11 1
+1018 8 0 2
+1020 20 21 2
+1040 10 22 2
+1050 b0 6 0
+FUNC 1200 10 4 no_lines()
+INLINE 0 3 9 0 1200 8
+STACK WIN 0 1200 10 0 0 c 0 0 0 0 0
+PUBLIC 1300 8 a_public
+"""
+
+
+def test_cache_matches_memory_through_nested_inlines(tmp_path: Path) -> None:
+    """Inlinees two deep, an inner line 0, a FUNC inlined without line records, a STACK
+    WIN parameter size and a PUBLIC: the cache's direct FUNC path answers as the parse."""
+    sym = tmp_path / "nested.sym"
+    sym.write_bytes(NESTED_INLINES)
+    assert _same_everywhere(sym, range(0xFF0, 0x1320), tmp_path) == 0x330
+    cached = CachedSymbols(_converted(sym, tmp_path))
+    deep = cached.lookup(0x1021)
+    assert [i.function for i in deep.inlines] == ["innermost()", "inner()", "middle()"]
+    assert (deep.file, deep.line, deep.line_address) == ("outer.cc", 10, 0x1010)
+    assert cached.lookup(0x1018).inlines[0].line is None  # line 0 prints as none
+    assert cached.lookup(0x1204).parameter_size == 0xC  # STACK WIN over FUNC's 4
+    cached.close()
+
+
+def _converted(sym: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "again.cpsym"
+    with open(sym, "rb") as src, open(target, "wb") as out:
+        convert(src, out)
+    return target
