@@ -12,55 +12,23 @@ that behaviour in one place.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Callable
 
-from crashproc import version
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
+if TYPE_CHECKING:
+    import argparse
 
 # The status a shell reports for a process killed by SIGPIPE (128 + 13).
 EXIT_CLOSED_PIPE = 141
 
 
-class _VersionAction(argparse.Action):
-    """argparse's ``version`` action, with the version looked up only when it is asked for."""
-
-    def __init__(self, option_strings: list[str], dest: str, help: str | None = None) -> None:
-        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
-
-    def __call__(self, parser, namespace, values, option_string=None) -> None:
-        sys.stdout.write(f"{parser.prog} {version()}\n")
-        parser.exit()
-
-
-class HelpFormatter(argparse.HelpFormatter):
-    """argparse's formatter, sized to the terminal as argparse sizes it but without
-    importing shutil (and with it zlib, bz2 and lzma): argparse builds a formatter for
-    every add_argument, so a one-shot command would pay for that import on every run."""
-
-    def __init__(self, prog: str, **kwargs) -> None:
-        kwargs.setdefault("width", _terminal_columns() - 2)
-        super().__init__(prog, **kwargs)
-
-
-def _terminal_columns() -> int:
-    """shutil.get_terminal_size().columns: $COLUMNS, else stdout's terminal, else 80."""
-    try:
-        columns = int(os.environ["COLUMNS"])
-    except (KeyError, ValueError):
-        columns = 0
-    if columns <= 0:
-        try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
-        except (AttributeError, ValueError, OSError):
-            columns = 0
-    return columns or 80
-
-
 def add_version_argument(parser: argparse.ArgumentParser) -> None:
     """``--version``: prints ``PROG VERSION`` and exits 0."""
-    parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
+    from crashproc.argparsing import VersionAction
+
+    parser.add_argument("--version", action=VersionAction, help="print the version and exit")
 
 
 def setting_help(key: str, text: str | None = None) -> str:

@@ -27,16 +27,17 @@ bench/stackwalk.py).
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 
-from crashproc.cli import HelpFormatter, add_version_argument, run_main
+from crashproc.cli import add_version_argument, run_main
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
 if TYPE_CHECKING:
+    import argparse
     from typing import TextIO
 
 LEVELS = ("off", "error", "warn", "info", "debug", "trace")
@@ -55,11 +56,19 @@ class UsageError(Exception):
     """A combination of options the peer refuses after parsing (exit status 1, as there)."""
 
 
+class Refused(Exception):
+    """A peer option this command does not implement (a usage error, exit 2)."""
+
+
 class ArgumentNotSupported(Exception):
     """An option value the peer accepts and this command cannot honour (exit 2)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
+    from crashproc.argparsing import HelpFormatter
+
     parser = argparse.ArgumentParser(
         prog="stackwalk",
         formatter_class=HelpFormatter,
@@ -219,7 +228,7 @@ def check_options(args: argparse.Namespace) -> tuple[bool, bool]:
     """(human, json) to print; UsageError for what the peer refuses after parsing."""
     for flag in UNSUPPORTED:
         if getattr(args, flag[2:].replace("-", "_")):
-            raise argparse.ArgumentError(None, f"{flag} is not supported: {UNSUPPORTED[flag]}")
+            raise Refused(f"{flag} is not supported: {UNSUPPORTED[flag]}")
     json_out = args.json or args.cyborg is not None
     human = not args.json
     if args.pretty and not json_out:
@@ -280,13 +289,73 @@ def _walk(args: argparse.Namespace, log: Log):
             supplier.close()
 
 
+# Flags without a value that quick_parse takes; anything else goes through argparse.
+QUICK_FLAGS = {
+    "--json": "json",
+    "--pretty": "pretty",
+    "--human": "human",
+    "--brief": "brief",
+    "--no-color": "no_color",
+    "--no-interactive": "no_interactive",
+}
+# What argparse sets when an option is absent (tests check this against build_parser).
+DEFAULTS = {
+    "json": False,
+    "human": False,
+    "cyborg": None,
+    **{flag[2:].replace("-", "_"): False for flag in UNSUPPORTED},
+    "pretty": False,
+    "brief": False,
+    "output_file": None,
+    "log_file": None,
+    "verbose": "error",
+    "features": "stable-basic",
+    "no_color": False,
+    "no_interactive": False,
+    "evil_json": None,
+    "symbols_path": [],
+    "symbols_url": [],
+    "symbols_cache": None,
+    "symbols_tmp": None,
+    "symbols_download_timeout_secs": 1000,
+}
+
+
+def quick_parse(argv: Sequence[str]) -> SimpleNamespace | None:
+    """The namespace argparse would build for the argument lists scripts pass most (a dump,
+    symbol paths and value-less flags such as --json --pretty), without building the
+    parser: that and its gettext lookups are a tenth of a one-dump process. None for
+    anything else (options with values, abbreviations, errors, --help), which argparse
+    then parses and reports exactly as before."""
+    flags, paths, runs, previous = set(), [], 0, None
+    for arg in argv:
+        if arg.startswith("-"):
+            if arg not in QUICK_FLAGS:
+                return None
+            flags.add(QUICK_FLAGS[arg])
+        else:
+            runs += previous is not True
+            paths.append(Path(arg))
+        previous = not arg.startswith("-")
+    if runs != 1 or {"json", "human"} <= flags:
+        # argparse reports the missing dump, paths split by flags, or the conflict
+        return None
+    values = {k: list(v) if isinstance(v, list) else v for k, v in DEFAULTS.items()}
+    values |= dict.fromkeys(flags, True)
+    return SimpleNamespace(minidump=paths[0], symbols_path_positional=paths[1:], **values)
+
+
 def _run(argv: Sequence[str] | None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = quick_parse(argv)
+    parser = None
+    if args is None:
+        parser = build_parser()
+        args = parser.parse_args(argv)
     try:
         human, json_out = check_options(args)
-    except (argparse.ArgumentError, ArgumentNotSupported) as e:
-        parser.error(str(e))
+    except (Refused, ArgumentNotSupported) as e:
+        (parser or build_parser()).error(str(e))
     except UsageError as e:
         print(f"stackwalk: error: {e}", file=sys.stderr)
         return 1

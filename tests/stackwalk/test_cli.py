@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from stackwalk.cli import main
+from stackwalk.cli import QUICK_FLAGS, build_parser, main, quick_parse
 from stackwalk.process import to_json, walk_minidump
 from tests.stackwalk.compare import SYMBOLS
 
@@ -95,3 +95,35 @@ def test_module_entry_point_has_no_traceback(testdata_dir):
     )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["d.dmp"],
+        ["--json", "d.dmp", "s1", "s2"],
+        ["--json", "d.dmp", "s1", "--pretty"],
+        ["--pretty", "--json", "--brief", "d", "--no-color", "--no-interactive", "--json"],
+        ["--human", "--brief", "d", "s"],
+        ["d", "--json", "s1"],  # argparse: unrecognized s1
+        ["--json", "--human", "d"],
+        ["--json"],
+        ["--pre", "d"],
+        ["d", "--verbose", "warn"],
+        ["--", "d"],
+        ["-", "d"],
+    ],
+)
+def test_quick_parse_is_argparse_or_declines(argv):
+    """The argparse-free path for common argument lists builds argparse's namespace,
+    and declines (None) whatever argparse would parse differently or reject."""
+    quick = quick_parse(argv)
+    try:
+        parsed = vars(build_parser().parse_args(argv))
+    except SystemExit:
+        parsed = None
+    if quick is not None:
+        assert vars(quick) == parsed
+    assert (quick is None) == (
+        parsed is None or any(a.startswith("-") and a not in QUICK_FLAGS for a in argv)
+    )
