@@ -15,7 +15,9 @@ a fresh interpreter so peak RSS is per task:
   answered from the per-file result cache), lookups per second and peak RSS.
 
 Goals from the issue: conversion peak RSS < 300 MB, conversion time within 1.5x of
-symbolic, over 1M cached lookups per second in batch.
+symbolic, over 1M cached lookups per second in batch, at least 100,000 cold lookups per
+second (wall clock and CPU time are both printed: on a shared machine the CPU figure is
+the steadier one).
 """
 
 from __future__ import annotations
@@ -199,9 +201,9 @@ count = int(sys.argv[2])
 funcs = cache.functions
 rnd = random.Random(7)
 addresses = [rnd.randrange(funcs.starts[0], funcs.ends[len(funcs) - 1] + 1) for _ in range(count)]
-t = time.perf_counter()
+t, cpu = time.perf_counter(), time.process_time()
 cold = [cache.lookup(a) for a in addresses]
-cold_seconds = time.perf_counter() - t
+cold_seconds, cold_cpu = time.perf_counter() - t, time.process_time() - cpu
 cache.lookup_many(addresses)  # fills the result cache
 t = time.perf_counter()
 warm = cache.lookup_many(addresses)
@@ -210,6 +212,7 @@ assert warm == cold
 print(json.dumps({
     "symbolicated": sum(r is not None for r in cold),
     "cold_per_second": count / cold_seconds,
+    "cold_cpu_per_second": count / cold_cpu,
     "cached_per_second": count / cached_seconds,
     "peak_mb": peak_mb(),
 }))
@@ -253,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
         f"ratio {ratio:.2f}x (goal <= 1.5x, peak < 300 MB)"
     )
     print(
-        f"lookups     {args.lookups} random: cold {lookups['cold_per_second']:,.0f}/s, "
+        f"lookups     {args.lookups} random: cold {lookups['cold_per_second']:,.0f}/s "
+        f"({lookups['cold_cpu_per_second']:,.0f}/s of CPU time; goal >= 100,000/s), "
         f"cached batch {lookups['cached_per_second']:,.0f}/s (goal > 1,000,000/s), "
         f"peak {lookups['peak_mb']:.0f} MB, {lookups['symbolicated']} symbolicated"
     )

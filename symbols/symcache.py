@@ -99,6 +99,7 @@ _CFI = struct.Struct("<QIIQ")  # address, size, init_len, rows_len
 _WIN = struct.Struct("<QIIIIIIIBBI")  # address, size, 6 sizes, kind, abp, program_len (or ~0)
 _STR = struct.Struct("<I")
 NO_PROGRAM = 0xFFFFFFFF
+FUNC_MEMO_SIZE = 1 << 16  # decoded FUNC headers kept per open cache file
 
 
 def _pad(n: int) -> bytes:
@@ -490,9 +491,30 @@ class CachedSymbols(SymbolFile):
         )
         self._func_start, self._func_end = arrays["func_start"], arrays["func_end"]
         self._func_off = arrays["func_off"]
+        self._func_records: dict[int, tuple] = {}
         self._has_win = bool(len(arrays["win4_start"]) or len(arrays["win0_start"]))
 
     # -- symbolication ---------------------------------------------------------------------
+
+    def _func_record(self, i: int) -> tuple:
+        """FUNC record `i` as (name, address, parameter size, n, m, u64 columns, u32
+        columns), kept in a bounded memo: the frames of a crash keep returning to the same
+        functions."""
+        offset = self._func_off[i]
+        func_address, _size, param, name_len, n, m = _FUNC.unpack_from(self._map, offset)
+        pos = offset + _FUNC.size
+        name = str(self._map[pos : pos + name_len], "utf-8")
+        pos += name_len + (-name_len % 8)
+        end = pos + 8 * (2 * n + 2 * m) + 4 * (3 * n + 4 * m)
+        if end > len(self._map):
+            raise ValueError("symbol cache file is truncated")
+        view = self._view
+        wide = view[pos : pos + 8 * (2 * n + 2 * m)].cast("Q")
+        narrow = view[pos + 8 * (2 * n + 2 * m) : end].cast("I")
+        if len(self._func_records) >= FUNC_MEMO_SIZE:
+            self._func_records.clear()
+        record = self._func_records[i] = (name, func_address, param, n, m, wide, narrow)
+        return record
 
     def lookup(self, address: int) -> SymbolResult | None:
         """SymbolFile.lookup, with FUNC hits answered straight from the mapping.
@@ -506,17 +528,10 @@ class CachedSymbols(SymbolFile):
         i = bisect_right(self._func_start, address) - 1
         if i < 0 or self._func_end[i] < address:
             return super().lookup(address)  # PUBLIC symbols (or nothing)
-        offset = self._func_off[i]
-        func_address, _size, param, name_len, n, m = _FUNC.unpack_from(self._map, offset)
-        pos = offset + _FUNC.size
-        name = str(self._map[pos : pos + name_len], "utf-8")
-        pos += name_len + (-name_len % 8)
-        end = pos + 8 * (2 * n + 2 * m) + 4 * (3 * n + 4 * m)
-        if end > len(self._map):
-            raise ValueError("symbol cache file is truncated")
-        view = self._view
-        wide = view[pos : pos + 8 * (2 * n + 2 * m)].cast("Q")
-        narrow = view[pos + 8 * (2 * n + 2 * m) : end].cast("I")
+        record = self._func_records.get(i)
+        if record is None:
+            record = self._func_record(i)
+        name, func_address, param, n, m, wide, narrow = record
         files = self.files
         file = line = line_address = None
         inlines: list[InlineFrame] = []
