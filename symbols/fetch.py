@@ -22,9 +22,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
 if TYPE_CHECKING:
     import requests
 
@@ -49,6 +49,7 @@ CHUNK = 64 * 1024
 DEFAULT_MAX_SIZE = 2 << 30
 
 
+@dataclass(frozen=True)
 class HttpOptions:
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
@@ -59,78 +60,8 @@ class HttpOptions:
     max_backoff: float = 10.0
     user_agent: str = "crashproc-symbols/0.1"
 
-    def __init__(
-        self,
-        connect_timeout: float = 5.0,
-        read_timeout: float = 30.0,
-        deadline: float = 300.0,
-        max_size: int = 4 << 30,
-        retries: int = 3,
-        backoff: float = 0.5,
-        max_backoff: float = 10.0,
-        user_agent: str = "crashproc-symbols/0.1",
-    ) -> None:
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
-        self.deadline = deadline
-        self.max_size = max_size
-        self.retries = retries
-        self.backoff = backoff
-        self.max_backoff = max_backoff
-        self.user_agent = user_agent
 
-    def __repr__(self) -> str:
-        shown = (
-            "connect_timeout",
-            "read_timeout",
-            "deadline",
-            "max_size",
-            "retries",
-            "backoff",
-            "max_backoff",
-            "user_agent",
-        )
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (
-            self.connect_timeout,
-            self.read_timeout,
-            self.deadline,
-            self.max_size,
-            self.retries,
-            self.backoff,
-            self.max_backoff,
-            self.user_agent,
-        ) == (
-            other.connect_timeout,
-            other.read_timeout,
-            other.deadline,
-            other.max_size,
-            other.retries,
-            other.backoff,
-            other.max_backoff,
-            other.user_agent,
-        )
-
-    def __hash__(self) -> int:
-        return hash(
-            (
-                self.connect_timeout,
-                self.read_timeout,
-                self.deadline,
-                self.max_size,
-                self.retries,
-                self.backoff,
-                self.max_backoff,
-                self.user_agent,
-            )
-        )
-
-
+@dataclass(frozen=True)
 class FetchResult:
     outcome: str
     reason: str
@@ -151,32 +82,6 @@ class FetchLimits:
     cancel: threading.Event | None = None
     head_check: Callable[[bytes], str | None] | None = None
     redirect_allowed: Callable[[str], bool] | None = None
-
-    def __init__(
-        self, outcome: str, reason: str, status: int | None = None, location: str | None = None
-    ) -> None:
-        self.outcome = outcome
-        self.reason = reason
-        self.status = status
-        self.location = location
-
-    def __repr__(self) -> str:
-        shown = ("outcome", "reason", "status", "location")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.outcome, self.reason, self.status, self.location) == (
-            other.outcome,
-            other.reason,
-            other.status,
-            other.location,
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.outcome, self.reason, self.status, self.location))
 
 
 def make_session(options: HttpOptions) -> requests.Session:

@@ -16,18 +16,38 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass, field
-from typing import Any
 
 _CURRENT: ContextVar[LookupScope | None] = ContextVar("symbols_lookup_scope", default=None)
 
 
-@dataclass
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
+if TYPE_CHECKING:
+    from typing import Any
+
+
 class LookupScope:
     """Answers by (provider, module) and the HTTP lookup time each provider has spent."""
 
-    answers: dict[tuple[int, Any], Any] = field(default_factory=dict)
-    spent: dict[int, float] = field(default_factory=dict)
+    answers: dict[tuple[int, Any], Any]
+    spent: dict[int, float]
+
+    def __init__(
+        self,
+        answers: dict[tuple[int, Any], Any] | None = None,
+        spent: dict[int, float] | None = None,
+    ) -> None:
+        self.answers = dict() if answers is None else answers
+        self.spent = dict() if spent is None else spent
+
+    def __repr__(self) -> str:
+        shown = ("answers", "spent")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.answers, self.spent) == (other.answers, other.spent)
 
 
 @contextlib.contextmanager
