@@ -20,11 +20,10 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
 if TYPE_CHECKING:
     import requests
 
@@ -49,7 +48,6 @@ CHUNK = 64 * 1024
 DEFAULT_MAX_SIZE = 2 << 30
 
 
-@dataclass(frozen=True)
 class HttpOptions:
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
@@ -60,8 +58,78 @@ class HttpOptions:
     max_backoff: float = 10.0
     user_agent: str = "crashproc-symbols/0.1"
 
+    def __init__(
+        self,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        deadline: float = 300.0,
+        max_size: int = DEFAULT_MAX_SIZE,
+        retries: int = 3,
+        backoff: float = 0.5,
+        max_backoff: float = 10.0,
+        user_agent: str = "crashproc-symbols/0.1",
+    ) -> None:
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.deadline = deadline
+        self.max_size = max_size
+        self.retries = retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.user_agent = user_agent
 
-@dataclass(frozen=True)
+    def __repr__(self) -> str:
+        shown = (
+            "connect_timeout",
+            "read_timeout",
+            "deadline",
+            "max_size",
+            "retries",
+            "backoff",
+            "max_backoff",
+            "user_agent",
+        )
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (
+            self.connect_timeout,
+            self.read_timeout,
+            self.deadline,
+            self.max_size,
+            self.retries,
+            self.backoff,
+            self.max_backoff,
+            self.user_agent,
+        ) == (
+            other.connect_timeout,
+            other.read_timeout,
+            other.deadline,
+            other.max_size,
+            other.retries,
+            other.backoff,
+            other.max_backoff,
+            other.user_agent,
+        )
+
+    def __hash__(self) -> int:
+        return hash(
+            (
+                self.connect_timeout,
+                self.read_timeout,
+                self.deadline,
+                self.max_size,
+                self.retries,
+                self.backoff,
+                self.max_backoff,
+                self.user_agent,
+            )
+        )
+
+
 class FetchResult:
     outcome: str
     reason: str
@@ -71,8 +139,40 @@ class FetchResult:
     # circuit breaker counts, unlike an HTTP error, which is an answer.
     silent: bool = False
 
+    def __init__(
+        self,
+        outcome: str,
+        reason: str,
+        status: int | None = None,
+        location: str | None = None,
+        silent: bool = False,
+    ) -> None:
+        self.outcome = outcome
+        self.reason = reason
+        self.status = status
+        self.location = location
+        self.silent = silent
 
-@dataclass(frozen=True)
+    def __repr__(self) -> str:
+        shown = ("outcome", "reason", "status", "location", "silent")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.outcome, self.reason, self.status, self.location, self.silent) == (
+            other.outcome,
+            other.reason,
+            other.status,
+            other.location,
+            other.silent,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.outcome, self.reason, self.status, self.location, self.silent))
+
+
 class FetchLimits:
     """What a caller adds to one fetch: its own deadline (time.monotonic), a cancel event,
     a check of the body's first line (returns why it is refused, or None), and the policy
@@ -82,6 +182,36 @@ class FetchLimits:
     cancel: threading.Event | None = None
     head_check: Callable[[bytes], str | None] | None = None
     redirect_allowed: Callable[[str], bool] | None = None
+
+    def __init__(
+        self,
+        deadline: float | None = None,
+        cancel: threading.Event | None = None,
+        head_check: Callable[[bytes], str | None] | None = None,
+        redirect_allowed: Callable[[str], bool] | None = None,
+    ) -> None:
+        self.deadline = deadline
+        self.cancel = cancel
+        self.head_check = head_check
+        self.redirect_allowed = redirect_allowed
+
+    def __repr__(self) -> str:
+        shown = ("deadline", "cancel", "head_check", "redirect_allowed")
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        return f"{type(self).__qualname__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.deadline, self.cancel, self.head_check, self.redirect_allowed) == (
+            other.deadline,
+            other.cancel,
+            other.head_check,
+            other.redirect_allowed,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.deadline, self.cancel, self.head_check, self.redirect_allowed))
 
 
 def make_session(options: HttpOptions) -> requests.Session:
