@@ -174,24 +174,29 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECS",
         help="longest one symbol file download may take, retries included (default: %(default)s)",
     )
-    from stackwalk import limits
-
     caps = parser.add_argument_group(
         "caps",
         "bounds on one walk, far above what a normal dump needs (so its output is the "
         "peer's); a cap that triggers is a warning and the output's stackwalk_limits object "
         "(see stackwalk/limits.py); 0 means no cap",
     )
-    for flag, default, what in (
-        ("--max-threads", limits.DEFAULT_MAX_THREADS, "threads walked (crashing thread first)"),
-        ("--max-frames-per-thread", limits.DEFAULT_MAX_FRAMES_PER_THREAD, "frames per thread"),
-        ("--max-total-frames", limits.DEFAULT_MAX_TOTAL_FRAMES, "frames of all threads"),
-        ("--max-json-size", limits.DEFAULT_MAX_JSON_SIZE, "bytes of the compact JSON document"),
-    ):
+    for flag, default, what in cap_options():
         caps.add_argument(
             flag, type=int, default=default, metavar="N", help=f"{what} (default: %(default)s)"
         )
     return parser
+
+
+def cap_options() -> tuple[tuple[str, int, str], ...]:
+    """(flag, default, what it bounds) of each cap option, for argparse and quick_parse."""
+    from stackwalk import limits
+
+    return (
+        ("--max-threads", limits.DEFAULT_MAX_THREADS, "threads walked (crashing thread first)"),
+        ("--max-frames-per-thread", limits.DEFAULT_MAX_FRAMES_PER_THREAD, "frames per thread"),
+        ("--max-total-frames", limits.DEFAULT_MAX_TOTAL_FRAMES, "frames of all threads"),
+        ("--max-json-size", limits.DEFAULT_MAX_JSON_SIZE, "bytes of the compact JSON document"),
+    )
 
 
 def walk_limits(args: argparse.Namespace):
@@ -298,7 +303,8 @@ QUICK_FLAGS = {
     "--no-color": "no_color",
     "--no-interactive": "no_interactive",
 }
-# What argparse sets when an option is absent (tests check this against build_parser).
+# What argparse sets when an option is absent (tests check this against build_parser); the
+# cap options' defaults come from cap_options().
 DEFAULTS = {
     "json": False,
     "human": False,
@@ -341,6 +347,7 @@ def quick_parse(argv: Sequence[str]) -> SimpleNamespace | None:
         # argparse reports the missing dump, paths split by flags, or the conflict
         return None
     values = {k: list(v) if isinstance(v, list) else v for k, v in DEFAULTS.items()}
+    values |= {flag[2:].replace("-", "_"): default for flag, default, _ in cap_options()}
     values |= dict.fromkeys(flags, True)
     return SimpleNamespace(minidump=paths[0], symbols_path_positional=paths[1:], **values)
 

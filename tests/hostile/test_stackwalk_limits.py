@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from stackwalk.human import render
 from stackwalk.jsonout import to_json
 from stackwalk.limits import FIELD, WalkLimits, json_size, limit_document
 from stackwalk.process import walk_minidump_with_notes
-from stackwalk.testing import shared_stack_dump
+from stackwalk.testing import DumpBuilder, shared_stack_dump
 
 THREADS = 100_000
 DEPTH = 8  # frames in the shared stack's rbp chain: each walked thread has DEPTH + 1
@@ -274,3 +276,42 @@ def test_a_stored_output_is_capped_as_a_walk_would_be(tmp_path):
         "StackwalkRule: upload_file_minidump: stackwalker limit: threads walked capped at 20"
         in (processed["processor_notes"])
     )
+
+
+def _interleaved_dump(threads: int = 12, writer: int = 3) -> bytes:
+    """amd64 Linux: threads 1..threads, one frame each at a rip that names the thread
+    (module base + 0x100 * tid); thread `writer` wrote the dump (listed without frames)."""
+    module = 0x40_0000
+    b = DumpBuilder("amd64", "linux")
+    b.add_module(module, 0x10000, "/usr/lib/app", build_id=bytes(range(20)))
+    for tid in range(1, threads + 1):
+        b.add_thread(tid, {"rip": module + 0x100 * tid, "rsp": 0x7000_0000})
+    b.set_breakpad_info(dump_tid=writer, requesting_tid=1)
+    b.set_exception(1, code=11, address=0x45, regs={"rip": module + 0x100, "rsp": 0x7000_0000})
+    return b.build()
+
+
+def test_the_human_report_follows_the_threads_the_size_cap_keeps():
+    """The size cap removes the dump writer's entry from the middle of the thread list; the
+    human report's per-frame registers (kept beside the document) follow the threads'
+    new positions: each printed thread shows its own rip, and no thread is left out as
+    the dump writer but the one that was."""
+    dump = _interleaved_dump()
+    full = walk_minidump_with_notes(dump, limits=WalkLimits.unlimited()).document
+    result = walk_minidump_with_notes(dump, limits=WalkLimits(max_json_size=json_size(full) - 1))
+    doc = result.document
+    assert doc[FIELD]["threads_omitted"] == 1 and doc[FIELD]["threads_cut"] > 0
+    tids = [t["thread_id"] for t in doc["threads"]]
+    assert 3 not in tids and len(tids) == 11
+
+    report = render(doc, brief=False, facts=result.report)
+    blocks = re.findall(r"^Thread (\d+) .*- tid: (\d+)\n((?:(?!Thread ).*\n)*)", report, re.M)
+    assert sorted(int(tid) for _, tid, _ in blocks) == tids
+    for position, tid, body in blocks:
+        thread = doc["threads"][int(position)]
+        assert thread["thread_id"] == int(tid)
+        rips = re.findall(r"rip = (0x[0-9a-f]+)", body)
+        if thread["frames"]:
+            assert [int(r, 16) for r in rips] == [0x40_0000 + 0x100 * int(tid)]
+        else:
+            assert rips == [] and "<no frames>" in body

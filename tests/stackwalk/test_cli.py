@@ -9,7 +9,9 @@ import sys
 import pytest
 
 from stackwalk.cli import QUICK_FLAGS, build_parser, main, quick_parse
+from stackwalk.limits import DEFAULT_MAX_THREADS, FIELD, json_size
 from stackwalk.process import to_json, walk_minidump
+from stackwalk.testing import shared_stack_dump
 from tests.stackwalk.compare import SYMBOLS
 
 
@@ -112,6 +114,12 @@ def test_module_entry_point_has_no_traceback(testdata_dir):
         ["d", "--verbose", "warn"],
         ["--", "d"],
         ["-", "d"],
+        # The caps (stackwalk.limits): values, so argparse parses them
+        ["d", "--max-threads", "5"],
+        ["--json", "--max-json-size=100", "d", "s1"],
+        ["--max-frames-per-thread", "2", "--json", "d"],
+        ["--human", "d", "--max-total-frames", "-1"],  # parsed; check_options refuses it
+        ["--max-thread", "5", "d"],  # an abbreviation
     ],
 )
 def test_quick_parse_is_argparse_or_declines(argv):
@@ -127,3 +135,35 @@ def test_quick_parse_is_argparse_or_declines(argv):
     assert (quick is None) == (
         parsed is None or any(a.startswith("-") and a not in QUICK_FLAGS for a in argv)
     )
+
+
+def test_the_caps_apply_with_and_without_the_argparse_free_path(tmp_path, capsys):
+    """A plain `--json DUMP` (parsed without argparse) walks within the default caps; each
+    cap flag (parsed by argparse) changes the walk; a negative one is refused."""
+    threads = DEFAULT_MAX_THREADS + 6
+    dump = tmp_path / "threads.dmp"
+    dump.write_bytes(shared_stack_dump(threads, 3, crashing=threads))
+
+    def walk(*flags: str) -> dict:
+        assert main(["--json", str(dump), *flags]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    assert quick_parse(["--json", str(dump)]) is not None
+    plain = walk()
+    assert plain[FIELD]["triggered"] == ["max_threads"]
+    assert plain[FIELD]["threads_walked"] == DEFAULT_MAX_THREADS
+    assert plain["thread_count"] == threads and plain["threads"][-1]["frame_count"] == 4
+
+    capped = walk("--max-threads", "5")
+    assert capped[FIELD]["threads_walked"] == 5
+    assert [t["frame_count"] for t in capped["threads"][:5]] == [4, 4, 4, 4, 0]
+    per_thread = walk("--max-frames-per-thread", "2", "--max-threads", "0")
+    assert per_thread[FIELD]["triggered"] == ["max_frames_per_thread"]
+    assert {t["frame_count"] for t in per_thread["threads"]} == {2}
+    total = walk("--max-total-frames", "10")
+    assert total[FIELD]["triggered"][0] == "max_total_frames" and total[FIELD]["frames"] == 10
+    small = walk("--max-json-size", "20000")
+    assert small[FIELD]["triggered"][-1] == "json_size" and json_size(small) <= 20000
+
+    assert main(["--json", str(dump), "--max-json-size", "-1"]) == 1
+    assert "--max-json-size must not be negative" in capsys.readouterr().err
