@@ -65,6 +65,17 @@ class Driver:
     def current_url(self) -> str:
         return self.call("GET", "/url")
 
+    def url_after_click(self, fragment: str, timeout: float = 10.0) -> str:
+        """The page's URL once it holds ``fragment`` (or the last one seen after ``timeout``).
+
+        A click that submits a form or follows a link may return before the browser has
+        navigated; reading the URL at once then sees the page the click left.
+        """
+        deadline = time.monotonic() + timeout
+        while fragment not in (url := self.current_url()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return url
+
     def screenshot(self) -> bytes:
         return base64.b64decode(self.call("GET", "/screenshot"))
 
@@ -116,7 +127,10 @@ def driver(tmp_path: Path) -> Iterator[Driver]:
         assert answer.status_code == 200, answer.text[-2000:]
         session = answer.json()["value"]["sessionId"]
         try:
-            yield Driver(base, session)
+            browser = Driver(base, session)
+            # Elements of a page still loading after a click are waited for, not missed.
+            browser.call("POST", "/timeouts", {"implicit": 10_000})
+            yield browser
         finally:
             requests.delete(f"{base}/session/{session}", timeout=60)
     finally:
@@ -139,10 +153,11 @@ def test_top_crashers_to_signature_to_crash_in_chromium(sqlite_web, driver, tmp_
     first = driver.find("table.top-crashers td.signature a")
     signature = driver.text(first)
     driver.click(first)
-    assert "/signature/?signature=" in driver.current_url()
+    assert "/signature/?signature=" in driver.url_after_click("/signature/?signature=")
     assert driver.text(driver.find("p.signature")) == signature
     assert driver.find_all("svg.chart rect")  # the chart is drawn
     driver.click(driver.find('p.chart-split a[href*="chart=version"]'))
+    assert "chart=version" in driver.url_after_click("chart=version")
     versions = {
         p.get("version") for p in web.data.processed.values() if p["signature"] == signature
     }
@@ -153,7 +168,7 @@ def test_top_crashers_to_signature_to_crash_in_chromium(sqlite_web, driver, tmp_
     crash = driver.find("table.crashes a")
     crash_id = driver.text(crash)
     driver.click(crash)
-    assert driver.current_url().endswith(f"/report/{crash_id}")
+    assert driver.url_after_click(f"/report/{crash_id}").endswith(f"/report/{crash_id}")
     frames = driver.find_all("table.frames tbody tr")
     processed = web.data.processed[crash_id]
     assert processed["signature"] == signature
@@ -180,7 +195,7 @@ def test_search_page_in_chromium(sqlite_web, driver):
     results = driver.find_all("table.results tbody tr")
     assert results
     driver.click(driver.find("table.results tbody a"))
-    assert "/report/" in driver.current_url()
+    assert "/report/" in driver.url_after_click("/report/")
     assert driver.find_all("table.frames tbody tr")
     assert [e for e in driver.console() if e.get("level") == "SEVERE"] == []
 
@@ -191,13 +206,13 @@ def test_filters_split_chart_and_missing_symbols_in_chromium(sqlite_web, driver)
     driver.go(web.url + "/?days=14&until=2026-11-14")
     driver.click(driver.find('select[name="os_name"] option[value="Linux"]'))
     driver.click(driver.find('form.filters button[type="submit"]'))
-    assert "os_name=Linux" in driver.current_url()
+    assert "os_name=Linux" in driver.url_after_click("os_name=Linux")
     linux = {p["signature"] for p in processed if p.get("os_name") == "Linux"}
     shown = {driver.text(a) for a in driver.find_all("table.top-crashers td.signature a")}
     assert shown == linux
     driver.click(driver.find("table.top-crashers td.signature a"))
     driver.click(driver.find('p.chart-split a[href*="chart=version"]'))
-    assert "chart=version" in driver.current_url()
+    assert "chart=version" in driver.url_after_click("chart=version")
     assert driver.find_all("svg.stacked rect")
     assert driver.text(driver.find("table.breakdown-os"))
     driver.go(web.url + "/missing-symbols/?days=14&until=2026-11-14")
@@ -205,12 +220,12 @@ def test_filters_split_chart_and_missing_symbols_in_chromium(sqlite_web, driver)
     module_link = driver.find("table.missing-symbols td.module a")
     module = driver.text(module_link)
     driver.click(module_link)
-    assert "/search/?missing_symbols=" in driver.current_url()
+    assert "/search/?missing_symbols=" in driver.url_after_click("/search/?missing_symbols=")
     results = driver.find_all("table.results tbody tr")
     assert results
     # The results sort by a column's header, the order in the URL.
     driver.click(driver.find('table.results th a[href*="_sort=signature"]'))
-    assert "_sort=signature" in driver.current_url()
+    assert "_sort=signature" in driver.url_after_click("_sort=signature")
     signatures = [driver.text(a) for a in driver.find_all("table.results td.mono a[href^='/sig']")]
     assert signatures == sorted(signatures) and len(signatures) == len(results)
     assert module
