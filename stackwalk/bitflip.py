@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
+from crashproc.records import FrozenRecord
 from stackwalk.context import CpuContext
 from stackwalk.jsonout import F32, f32
 
@@ -27,7 +28,7 @@ POISON_BYTES = {
 NEARBY_CONFIDENCE = (0.50, 0.55, 0.60, 0.65)
 
 
-class Region:
+class Region(FrozenRecord):
     """An inclusive address range with what the process could do there."""
 
     start: int
@@ -45,24 +46,7 @@ class Region:
         self.writable = writable
         self.executable = executable
 
-    def __repr__(self) -> str:
-        shown = ("start", "last", "readable", "writable", "executable")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.start, self.last, self.readable, self.writable, self.executable) == (
-            other.start,
-            other.last,
-            other.readable,
-            other.writable,
-            other.executable,
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.start, self.last, self.readable, self.writable, self.executable))
+    _fields = ("start", "last", "readable", "writable", "executable")
 
     @property
     def accessible(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from crashproc.records import Record
+
 # Register names as rust-minidump prints them, per CPU, and which ones hold the
 # instruction pointer and the stack pointer.
 POINTER_REGISTERS = {
@@ -13,7 +15,7 @@ POINTER_REGISTERS = {
 POINTER_WIDTH = {"x86": 4, "amd64": 8, "arm": 4, "arm64": 8}
 
 
-class CpuContext:
+class CpuContext(Record):
     """Registers of one frame.
 
     `valid` is None when every register is known (a context read from the dump);
@@ -32,15 +34,7 @@ class CpuContext:
         self.registers = dict() if registers is None else registers
         self.valid = valid
 
-    def __repr__(self) -> str:
-        shown = ("cpu", "registers", "valid")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.cpu, self.registers, self.valid) == (other.cpu, other.registers, other.valid)
+    _fields = ("cpu", "registers", "valid")
 
     def get(self, name: str) -> int | None:
         if self.valid is not None and name not in self.valid:

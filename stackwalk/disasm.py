@@ -27,6 +27,8 @@ from iced_x86 import (
     RegisterExt,
 )
 
+from crashproc.records import FrozenRecord, Record
+
 __all__ = ["Decoded", "Memory", "decode"]
 
 MAX_INSTRUCTION_BYTES = 15
@@ -74,7 +76,7 @@ def _hex(value: int) -> str:
     return f"-0x{-value:x}" if value < 0 else f"0x{value:x}"
 
 
-class Memory:
+class Memory(FrozenRecord):
     """A memory operand as yaxpeax sees it: `[base + index * scale + disp]` or an
     absolute address, with the access size (None when yaxpeax has no size for it)."""
 
@@ -107,47 +109,7 @@ class Memory:
         self.segment = segment
         self.decoration = decoration
 
-    def __repr__(self) -> str:
-        shown = ("size", "base", "index", "scale", "disp", "absolute", "segment", "decoration")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (
-            self.size,
-            self.base,
-            self.index,
-            self.scale,
-            self.disp,
-            self.absolute,
-            self.segment,
-            self.decoration,
-        ) == (
-            other.size,
-            other.base,
-            other.index,
-            other.scale,
-            other.disp,
-            other.absolute,
-            other.segment,
-            other.decoration,
-        )
-
-    def __hash__(self) -> int:
-        return hash(
-            (
-                self.size,
-                self.base,
-                self.index,
-                self.scale,
-                self.disp,
-                self.absolute,
-                self.segment,
-                self.decoration,
-            )
-        )
+    _fields = ("size", "base", "index", "scale", "disp", "absolute", "segment", "decoration")
 
     def _replace(self, **changes):
         """A copy with `changes`."""
@@ -193,7 +155,7 @@ class Memory:
 Operand = str | Memory
 
 
-class Decoded:
+class Decoded(Record):
     """One instruction in yaxpeax's terms: prefixes, opcode name and operands."""
 
     opcode: str
@@ -209,20 +171,7 @@ class Decoded:
         self.prefix = prefix
         self.stack_size = stack_size
 
-    def __repr__(self) -> str:
-        shown = ("opcode", "operands", "prefix", "stack_size")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.opcode, self.operands, self.prefix, self.stack_size) == (
-            other.opcode,
-            other.operands,
-            other.prefix,
-            other.stack_size,
-        )
+    _fields = ("opcode", "operands", "prefix", "stack_size")
 
     def text(self) -> str:
         ops = ", ".join(o.text() if isinstance(o, Memory) else o for o in self.operands)

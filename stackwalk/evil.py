@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import os
 
+from crashproc.records import Record
 
-class Evil:
+
+class Evil(Record):
     certs: dict[str, str]
     cpu_microcode_version: str | None = None
 
@@ -21,18 +23,7 @@ class Evil:
         self.certs = dict() if certs is None else certs
         self.cpu_microcode_version = cpu_microcode_version
 
-    def __repr__(self) -> str:
-        shown = ("certs", "cpu_microcode_version")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.certs, self.cpu_microcode_version) == (
-            other.certs,
-            other.cpu_microcode_version,
-        )
+    _fields = ("certs", "cpu_microcode_version")
 
 
 def _object(value: object) -> dict | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from crashproc.records import Record
 from stackwalk.context import CpuContext
 from stackwalk.modules import Module
 
@@ -9,7 +10,7 @@ from stackwalk.modules import Module
 TRUSTS = ("context", "cfi", "frame_pointer", "scan", "cfi_scan", "prewalked", "non")
 
 
-class StackFrame:
+class StackFrame(Record):
     """`instruction` is the address looked up for symbols: the exact IP for the context
     frame, the return address minus the CPU's adjustment for callers."""
 
@@ -26,17 +27,4 @@ class StackFrame:
         self.trust = trust
         self.module = module
 
-    def __repr__(self) -> str:
-        shown = ("instruction", "context", "trust", "module")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.instruction, self.context, self.trust, self.module) == (
-            other.instruction,
-            other.context,
-            other.trust,
-            other.module,
-        )
+    _fields = ("instruction", "context", "trust", "module")

@@ -5,8 +5,10 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable
 
+from crashproc.records import FrozenRecord
 
-class MemoryRegion:
+
+class MemoryRegion(FrozenRecord):
     base: int
     data: bytes | memoryview
 
@@ -14,18 +16,7 @@ class MemoryRegion:
         self.base = base
         self.data = data
 
-    def __repr__(self) -> str:
-        shown = ("base", "data")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.base, self.data) == (other.base, other.data)
-
-    def __hash__(self) -> int:
-        return hash((self.base, self.data))
+    _fields = ("base", "data")
 
     @property
     def size(self) -> int:

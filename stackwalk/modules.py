@@ -5,8 +5,10 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable
 
+from crashproc.records import Record
 
-class Module:
+
+class Module(Record):
     """A module as the dump lists it; ids are already in rust-minidump's printed form."""
 
     base_address: int
@@ -35,39 +37,7 @@ class Module:
         self.debug_id = debug_id
         self.version = version
 
-    def __repr__(self) -> str:
-        shown = (
-            "base_address",
-            "size",
-            "code_file",
-            "code_id",
-            "debug_file",
-            "debug_id",
-            "version",
-        )
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (
-            self.base_address,
-            self.size,
-            self.code_file,
-            self.code_id,
-            self.debug_file,
-            self.debug_id,
-            self.version,
-        ) == (
-            other.base_address,
-            other.size,
-            other.code_file,
-            other.code_id,
-            other.debug_file,
-            other.debug_id,
-            other.version,
-        )
+    _fields = ("base_address", "size", "code_file", "code_id", "debug_file", "debug_id", "version")
 
     @property
     def end_address(self) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from crashproc.records import FrozenRecord, Record
 from stackwalk.bitflip import MemoryInfoMap, possible_bit_flips
 from stackwalk.context import CpuContext
 from stackwalk.memory import MemoryMap, MemoryRegion
@@ -72,7 +73,7 @@ _DIVIDE_BY_ZERO = {
 NON_CANONICAL = range(0x0000_8000_0000_0000, 0xFFFF_8000_0000_0000)
 
 
-class Access:
+class Access(Record):
     """A memory access of the crashing instruction (`memory_accesses[]`)."""
 
     address: int
@@ -95,27 +96,13 @@ class Access:
         self.likely_null = likely_null
         self.guard_page = guard_page
 
-    def __repr__(self) -> str:
-        shown = ("address", "size", "access_type", "likely_null", "guard_page")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.address, self.size, self.access_type, self.likely_null, self.guard_page) == (
-            other.address,
-            other.size,
-            other.access_type,
-            other.likely_null,
-            other.guard_page,
-        )
+    _fields = ("address", "size", "access_type", "likely_null", "guard_page")
 
     def contains(self, address: int) -> bool:
         return self.address <= address < self.address + (self.size or 1)
 
 
-class OpAnalysis:
+class OpAnalysis(Record):
     """What the peer learns from the crashing instruction."""
 
     instruction: str
@@ -138,27 +125,7 @@ class OpAnalysis:
         self.ip_update = ip_update
         self.registers = registers
 
-    def __repr__(self) -> str:
-        shown = ("instruction", "opcode", "memory_accesses", "ip_update", "registers")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (
-            self.instruction,
-            self.opcode,
-            self.memory_accesses,
-            self.ip_update,
-            self.registers,
-        ) == (
-            other.instruction,
-            other.opcode,
-            other.memory_accesses,
-            other.ip_update,
-            other.registers,
-        )
+    _fields = ("instruction", "opcode", "memory_accesses", "ip_update", "registers")
 
     @property
     def common(self) -> bool:
@@ -176,7 +143,7 @@ class OpAnalysis:
         return not self.jumps and self.opcode not in _CONDITIONAL_JUMPS
 
 
-class Adjusted:
+class Adjusted(FrozenRecord):
     """`crash_info.adjusted_address`: kind "null-pointer" (value is the offset from
     null) or "non-canonical" (value is the address really accessed)."""
 
@@ -187,18 +154,7 @@ class Adjusted:
         self.kind = kind
         self.value = value
 
-    def __repr__(self) -> str:
-        shown = ("kind", "value")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.kind, self.value) == (other.kind, other.value)
-
-    def __hash__(self) -> int:
-        return hash((self.kind, self.value))
+    _fields = ("kind", "value")
 
 
 def analyze(

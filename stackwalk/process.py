@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 
+from crashproc.records import Record
 from stackwalk.bitflip import MemoryInfoMap, crash_inconsistencies
 from stackwalk.context import CpuContext
 from stackwalk.crash_reason import crash_address, crash_reason, windows_error
@@ -65,7 +66,7 @@ class Hex:
         return f"0x{value:0{self.digits}x}"
 
 
-class SymbolStats:
+class SymbolStats(Record):
     """What rust-minidump's symbolizer reports per module (keyed by code-file basename)."""
 
     loaded: bool = False
@@ -88,24 +89,10 @@ class SymbolStats:
         self.debug_file = debug_file
         self.debug_id = debug_id
 
-    def __repr__(self) -> str:
-        shown = ("loaded", "corrupt", "url", "debug_file", "debug_id")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.loaded, self.corrupt, self.url, self.debug_file, self.debug_id) == (
-            other.loaded,
-            other.corrupt,
-            other.url,
-            other.debug_file,
-            other.debug_id,
-        )
+    _fields = ("loaded", "corrupt", "url", "debug_file", "debug_id")
 
 
-class _Symbolizer:
+class _Symbolizer(Record):
     """Looks modules up through the provider once each and records the statistics."""
 
     provider: object | None
@@ -122,19 +109,7 @@ class _Symbolizer:
         self.stats = dict() if stats is None else stats
         self._cache = dict() if _cache is None else _cache
 
-    def __repr__(self) -> str:
-        shown = ("provider", "stats", "_cache")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.provider, self.stats, self._cache) == (
-            other.provider,
-            other.stats,
-            other._cache,
-        )
+    _fields = ("provider", "stats", "_cache")
 
     def symbols_for(self, module: Module):
         if self.provider is None:
@@ -256,7 +231,7 @@ def _registers_json(context: CpuContext) -> dict[str, str]:
     }
 
 
-class ReportFacts:
+class ReportFacts(Record):
     """What the peer's human report shows beyond the JSON document, per thread and frame:
     each frame's recovered registers (its context) and its offset from the start of its
     source line; the threads the report skips (the one that wrote the dump); the
@@ -286,39 +261,17 @@ class ReportFacts:
         self.streams = streams
         self.no_ip_update = no_ip_update
 
-    def __repr__(self) -> str:
-        shown = (
-            "frame_contexts",
-            "line_offsets",
-            "skipped_threads",
-            "uptime",
-            "streams",
-            "no_ip_update",
-        )
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (
-            self.frame_contexts,
-            self.line_offsets,
-            self.skipped_threads,
-            self.uptime,
-            self.streams,
-            self.no_ip_update,
-        ) == (
-            other.frame_contexts,
-            other.line_offsets,
-            other.skipped_threads,
-            other.uptime,
-            other.streams,
-            other.no_ip_update,
-        )
+    _fields = (
+        "frame_contexts",
+        "line_offsets",
+        "skipped_threads",
+        "uptime",
+        "streams",
+        "no_ip_update",
+    )
 
 
-class WalkResult:
+class WalkResult(Record):
     """`stream_errors`: stream name -> why it was skipped; `unwind_errors`: thread index ->
     the error that stopped its unwinding (the thread keeps its context frame); `report`:
     the facts `stackwalk.human` needs besides the document."""
@@ -344,27 +297,7 @@ class WalkResult:
         self.limit_notes = list() if limit_notes is None else limit_notes
         self.report = report
 
-    def __repr__(self) -> str:
-        shown = ("document", "stream_errors", "unwind_errors", "limit_notes", "report")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (
-            self.document,
-            self.stream_errors,
-            self.unwind_errors,
-            self.limit_notes,
-            self.report,
-        ) == (
-            other.document,
-            other.stream_errors,
-            other.unwind_errors,
-            other.limit_notes,
-            other.report,
-        )
+    _fields = ("document", "stream_errors", "unwind_errors", "limit_notes", "report")
 
 
 def walk_minidump(
@@ -430,7 +363,7 @@ def _report_facts(
     )
 
 
-class _DumpFacts:
+class _DumpFacts(Record):
     """What the walk needs from the dump's streams, read once."""
 
     dump: Minidump
@@ -477,57 +410,21 @@ class _DumpFacts:
         self.exception_context = exception_context
         self.hexa = hexa
 
-    def __repr__(self) -> str:
-        shown = (
-            "dump",
-            "info",
-            "thread_list",
-            "memory",
-            "dump_modules",
-            "module_map",
-            "unloaded",
-            "names",
-            "dump_tid",
-            "crashing_tid",
-            "exception",
-            "exception_context",
-            "hexa",
-        )
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (
-            self.dump,
-            self.info,
-            self.thread_list,
-            self.memory,
-            self.dump_modules,
-            self.module_map,
-            self.unloaded,
-            self.names,
-            self.dump_tid,
-            self.crashing_tid,
-            self.exception,
-            self.exception_context,
-            self.hexa,
-        ) == (
-            other.dump,
-            other.info,
-            other.thread_list,
-            other.memory,
-            other.dump_modules,
-            other.module_map,
-            other.unloaded,
-            other.names,
-            other.dump_tid,
-            other.crashing_tid,
-            other.exception,
-            other.exception_context,
-            other.hexa,
-        )
+    _fields = (
+        "dump",
+        "info",
+        "thread_list",
+        "memory",
+        "dump_modules",
+        "module_map",
+        "unloaded",
+        "names",
+        "dump_tid",
+        "crashing_tid",
+        "exception",
+        "exception_context",
+        "hexa",
+    )
 
 
 def _read_dump(path: str | os.PathLike | bytes) -> _DumpFacts:
@@ -564,7 +461,7 @@ def _read_dump(path: str | os.PathLike | bytes) -> _DumpFacts:
     )
 
 
-class _WalkedThreads:
+class _WalkedThreads(Record):
     threads_json: list[dict]
     # The first frame's context of each thread (None for the dump thread and unreadable ones).
     contexts: list[CpuContext | None]
@@ -600,45 +497,17 @@ class _WalkedThreads:
         self.skipped = list() if skipped is None else skipped
         self.no_ip_update = no_ip_update
 
-    def __repr__(self) -> str:
-        shown = (
-            "threads_json",
-            "contexts",
-            "unwind_errors",
-            "requesting_index",
-            "report",
-            "frame_contexts",
-            "line_offsets",
-            "skipped",
-            "no_ip_update",
-        )
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (
-            self.threads_json,
-            self.contexts,
-            self.unwind_errors,
-            self.requesting_index,
-            self.report,
-            self.frame_contexts,
-            self.line_offsets,
-            self.skipped,
-            self.no_ip_update,
-        ) == (
-            other.threads_json,
-            other.contexts,
-            other.unwind_errors,
-            other.requesting_index,
-            other.report,
-            other.frame_contexts,
-            other.line_offsets,
-            other.skipped,
-            other.no_ip_update,
-        )
+    _fields = (
+        "threads_json",
+        "contexts",
+        "unwind_errors",
+        "requesting_index",
+        "report",
+        "frame_contexts",
+        "line_offsets",
+        "skipped",
+        "no_ip_update",
+    )
 
 
 def _crashing_index(facts: _DumpFacts) -> int | None:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from crashproc.records import FrozenRecord
 from symbols.errors import SymbolParseError
 from symbols.parser import SymbolParser, iter_lines
 from symbols.sinks import NullSink
@@ -29,7 +30,7 @@ _NAMELESS_ORIGIN = re.compile(rb"INLINE_ORIGIN[ \t]+[0-9]+[ \t]*\r*\n\Z")
 _NAMED = (b"FUNC", b"PUBLIC", b"INLINE_ORIGIN", b"FILE")
 
 
-class Defect:
+class Defect(FrozenRecord):
     line_number: int
     kind: str
     message: str
@@ -39,22 +40,7 @@ class Defect:
         self.kind = kind
         self.message = message
 
-    def __repr__(self) -> str:
-        shown = ("line_number", "kind", "message")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.line_number, self.kind, self.message) == (
-            other.line_number,
-            other.kind,
-            other.message,
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.line_number, self.kind, self.message))
+    _fields = ("line_number", "kind", "message")
 
     def __str__(self) -> str:
         return f"line {self.line_number}: {self.kind}: {self.message}"

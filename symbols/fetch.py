@@ -23,6 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urljoin
 
+from crashproc.records import FrozenRecord
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
 if TYPE_CHECKING:
     import requests
@@ -48,7 +50,7 @@ CHUNK = 64 * 1024
 DEFAULT_MAX_SIZE = 2 << 30
 
 
-class HttpOptions:
+class HttpOptions(FrozenRecord):
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     deadline: float = 300.0  # whole download of one file, retries included
@@ -78,59 +80,19 @@ class HttpOptions:
         self.max_backoff = max_backoff
         self.user_agent = user_agent
 
-    def __repr__(self) -> str:
-        shown = (
-            "connect_timeout",
-            "read_timeout",
-            "deadline",
-            "max_size",
-            "retries",
-            "backoff",
-            "max_backoff",
-            "user_agent",
-        )
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (
-            self.connect_timeout,
-            self.read_timeout,
-            self.deadline,
-            self.max_size,
-            self.retries,
-            self.backoff,
-            self.max_backoff,
-            self.user_agent,
-        ) == (
-            other.connect_timeout,
-            other.read_timeout,
-            other.deadline,
-            other.max_size,
-            other.retries,
-            other.backoff,
-            other.max_backoff,
-            other.user_agent,
-        )
-
-    def __hash__(self) -> int:
-        return hash(
-            (
-                self.connect_timeout,
-                self.read_timeout,
-                self.deadline,
-                self.max_size,
-                self.retries,
-                self.backoff,
-                self.max_backoff,
-                self.user_agent,
-            )
-        )
+    _fields = (
+        "connect_timeout",
+        "read_timeout",
+        "deadline",
+        "max_size",
+        "retries",
+        "backoff",
+        "max_backoff",
+        "user_agent",
+    )
 
 
-class FetchResult:
+class FetchResult(FrozenRecord):
     outcome: str
     reason: str
     status: int | None = None
@@ -153,27 +115,10 @@ class FetchResult:
         self.location = location
         self.silent = silent
 
-    def __repr__(self) -> str:
-        shown = ("outcome", "reason", "status", "location", "silent")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.outcome, self.reason, self.status, self.location, self.silent) == (
-            other.outcome,
-            other.reason,
-            other.status,
-            other.location,
-            other.silent,
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.outcome, self.reason, self.status, self.location, self.silent))
+    _fields = ("outcome", "reason", "status", "location", "silent")
 
 
-class FetchLimits:
+class FetchLimits(FrozenRecord):
     """What a caller adds to one fetch: its own deadline (time.monotonic), a cancel event,
     a check of the body's first line (returns why it is refused, or None), and the policy
     for redirect targets (True: follow; None: follow any)."""
@@ -195,23 +140,7 @@ class FetchLimits:
         self.head_check = head_check
         self.redirect_allowed = redirect_allowed
 
-    def __repr__(self) -> str:
-        shown = ("deadline", "cancel", "head_check", "redirect_allowed")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.deadline, self.cancel, self.head_check, self.redirect_allowed) == (
-            other.deadline,
-            other.cancel,
-            other.head_check,
-            other.redirect_allowed,
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.deadline, self.cancel, self.head_check, self.redirect_allowed))
+    _fields = ("deadline", "cancel", "head_check", "redirect_allowed")
 
 
 def make_session(options: HttpOptions) -> requests.Session:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from crashproc.records import FrozenRecord
 from symbols.errors import SymbolParseError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
@@ -26,7 +27,7 @@ _CODE_ID = re.compile(rb"INFO[ \t]+CODE_ID[ \t]+([^ \t\r\n]++)(?:[ \t]+([^\r\n]*
 _GENERATOR = re.compile(rb"INFO[ \t]+GENERATOR[ \t]+([^\r\n]*+)\r*\n?\Z")
 
 
-class SymHeader:
+class SymHeader(FrozenRecord):
     """`debug_id` and `code_id` are upper-case; `code_file` is "" when INFO CODE_ID has none."""
 
     os: str
@@ -55,44 +56,7 @@ class SymHeader:
         self.code_file = code_file
         self.generator = generator
 
-    def __repr__(self) -> str:
-        shown = ("os", "arch", "debug_id", "debug_file", "code_id", "code_file", "generator")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (
-            self.os,
-            self.arch,
-            self.debug_id,
-            self.debug_file,
-            self.code_id,
-            self.code_file,
-            self.generator,
-        ) == (
-            other.os,
-            other.arch,
-            other.debug_id,
-            other.debug_file,
-            other.code_id,
-            other.code_file,
-            other.generator,
-        )
-
-    def __hash__(self) -> int:
-        return hash(
-            (
-                self.os,
-                self.arch,
-                self.debug_id,
-                self.debug_file,
-                self.code_id,
-                self.code_file,
-                self.generator,
-            )
-        )
+    _fields = ("os", "arch", "debug_id", "debug_file", "code_id", "code_file", "generator")
 
 
 def is_module_line(line: bytes) -> bool:

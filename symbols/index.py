@@ -19,6 +19,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from crashproc.records import FrozenRecord
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS code_info (
     code_file TEXT NOT NULL,
@@ -45,7 +47,7 @@ LOOKUP_SQL = (
 )
 
 
-class DebugInfo:
+class DebugInfo(FrozenRecord):
     debug_file: str
     debug_id: str
 
@@ -53,18 +55,7 @@ class DebugInfo:
         self.debug_file = debug_file
         self.debug_id = debug_id
 
-    def __repr__(self) -> str:
-        shown = ("debug_file", "debug_id")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.debug_file, self.debug_id) == (other.debug_file, other.debug_id)
-
-    def __hash__(self) -> int:
-        return hash((self.debug_file, self.debug_id))
+    _fields = ("debug_file", "debug_id")
 
 
 class CodeInfoIndex:

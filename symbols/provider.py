@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
+from crashproc.records import Record
 from symbols.errors import SymbolParseError
 from symbols.fetch import CORRUPT
 from symbols.names import leaf
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from symbols.symcache import SymbolCache
 
 
-class ModuleSymbols:
+class ModuleSymbols(Record):
     lookup: LookupResult
     symbols: SymbolFile | None = None
     corrupt: bool = False
@@ -42,19 +43,7 @@ class ModuleSymbols:
         self.symbols = symbols
         self.corrupt = corrupt
 
-    def __repr__(self) -> str:
-        shown = ("lookup", "symbols", "corrupt")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.lookup, self.symbols, self.corrupt) == (
-            other.lookup,
-            other.symbols,
-            other.corrupt,
-        )
+    _fields = ("lookup", "symbols", "corrupt")
 
     @property
     def loaded(self) -> bool:

@@ -17,6 +17,8 @@ import contextlib
 from collections.abc import Iterator
 from contextvars import ContextVar
 
+from crashproc.records import Record
+
 _CURRENT: ContextVar[LookupScope | None] = ContextVar("symbols_lookup_scope", default=None)
 
 
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-class LookupScope:
+class LookupScope(Record):
     """Answers by (provider, module) and the HTTP lookup time each provider has spent."""
 
     answers: dict[tuple[int, Any], Any]
@@ -39,15 +41,7 @@ class LookupScope:
         self.answers = dict() if answers is None else answers
         self.spent = dict() if spent is None else spent
 
-    def __repr__(self) -> str:
-        shown = ("answers", "spent")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.answers, self.spent) == (other.answers, other.spent)
+    _fields = ("answers", "spent")
 
 
 @contextlib.contextmanager

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from crashproc.records import Record
 from symbols.atomic import publish, scratch_file
 from symbols.check import REPAIRABLE, Defect, check_file, repair_stream
 from symbols.errors import StoreError, SymbolError
@@ -33,7 +34,7 @@ DEFECT_POLICIES = ("refuse", "repair", "accept")
 DEFAULT_MAX_FILE = 4 << 30
 
 
-class AddResult:
+class AddResult(Record):
     """One stored symbol file, or the reason it was not stored."""
 
     source: str
@@ -56,21 +57,7 @@ class AddResult:
         self.repaired = list() if repaired is None else repaired
         self.error = error
 
-    def __repr__(self) -> str:
-        shown = ("source", "path", "header", "repaired", "error")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.source, self.path, self.header, self.repaired, self.error) == (
-            other.source,
-            other.path,
-            other.header,
-            other.repaired,
-            other.error,
-        )
+    _fields = ("source", "path", "header", "repaired", "error")
 
 
 def _code_file(header: SymHeader) -> str | None:

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit
 
+from crashproc.records import FrozenRecord, Record
 from symbols import fetch
 from symbols.breaker import CircuitBreaker
 from symbols.errors import SymbolError, SymbolParseError
@@ -57,7 +58,7 @@ NULL_DEBUG_ID_CHARS = frozenset("0")
 NOT_TRIED = frozenset({fetch.BUDGET, fetch.CANCELLED, fetch.UNAVAILABLE})
 
 
-class ModuleId:
+class ModuleId(FrozenRecord):
     """A module as the minidump describes it (any field may be missing)."""
 
     code_file: str | None = None
@@ -77,26 +78,10 @@ class ModuleId:
         self.debug_file = debug_file
         self.debug_id = debug_id
 
-    def __repr__(self) -> str:
-        shown = ("code_file", "code_id", "debug_file", "debug_id")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.code_file, self.code_id, self.debug_file, self.debug_id) == (
-            other.code_file,
-            other.code_id,
-            other.debug_file,
-            other.debug_id,
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.code_file, self.code_id, self.debug_file, self.debug_id))
+    _fields = ("code_file", "code_id", "debug_file", "debug_id")
 
 
-class Attempt:
+class Attempt(FrozenRecord):
     location: str
     outcome: str
     reason: str
@@ -106,28 +91,13 @@ class Attempt:
         self.outcome = outcome
         self.reason = reason
 
-    def __repr__(self) -> str:
-        shown = ("location", "outcome", "reason")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.location, self.outcome, self.reason) == (
-            other.location,
-            other.outcome,
-            other.reason,
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.location, self.outcome, self.reason))
+    _fields = ("location", "outcome", "reason")
 
     def __str__(self) -> str:
         return f"{self.location}: {self.outcome} ({self.reason})"
 
 
-class LookupResult:
+class LookupResult(Record):
     path: Path | None = None
     debug_file: str | None = None
     debug_id: str | None = None
@@ -151,29 +121,7 @@ class LookupResult:
         self.from_code_info = from_code_info
         self.attempts = list() if attempts is None else attempts
 
-    def __repr__(self) -> str:
-        shown = ("path", "debug_file", "debug_id", "url", "from_code_info", "attempts")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (
-            self.path,
-            self.debug_file,
-            self.debug_id,
-            self.url,
-            self.from_code_info,
-            self.attempts,
-        ) == (
-            other.path,
-            other.debug_file,
-            other.debug_id,
-            other.url,
-            other.from_code_info,
-            other.attempts,
-        )
+    _fields = ("path", "debug_file", "debug_id", "url", "from_code_info", "attempts")
 
     @property
     def found(self) -> bool:

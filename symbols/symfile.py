@@ -12,6 +12,7 @@ from collections import namedtuple
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import repeat
 
+from crashproc.records import FrozenRecord, Record
 from symbols.rangemap import RangeMap
 
 U64_MAX = (1 << 64) - 1
@@ -32,7 +33,7 @@ class Inlinee(namedtuple("Inlinee", "depth address size call_file call_line orig
     __slots__ = ()
 
 
-class Function:
+class Function(Record):
     address: int
     size: int
     parameter_size: int
@@ -59,29 +60,7 @@ class Function:
         self.inlinees = list() if inlinees is None else inlinees
         self._keys = _keys
 
-    def __repr__(self) -> str:
-        shown = ("address", "size", "parameter_size", "name", "lines", "inlinees")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (
-            self.address,
-            self.size,
-            self.parameter_size,
-            self.name,
-            self.lines,
-            self.inlinees,
-        ) == (
-            other.address,
-            other.size,
-            other.parameter_size,
-            other.name,
-            other.lines,
-            other.inlinees,
-        )
+    _fields = ("address", "size", "parameter_size", "name", "lines", "inlinees")
 
     def inlinee_at_depth(self, depth: int, address: int) -> Inlinee | None:
         """The inlinee covering `address` at `depth` (the greatest (depth, address) <= key)."""
@@ -107,7 +86,7 @@ class PublicSymbol(namedtuple("PublicSymbol", "address name parameter_size")):
     __slots__ = ()
 
 
-class CfiRules:
+class CfiRules(FrozenRecord):
     """The STACK CFI rules that apply at one address: the INIT rules plus earlier rows."""
 
     init_address: int
@@ -123,26 +102,10 @@ class CfiRules:
         self.init_rules = init_rules
         self.rows = rows
 
-    def __repr__(self) -> str:
-        shown = ("init_address", "size", "init_rules", "rows")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.init_address, self.size, self.init_rules, self.rows) == (
-            other.init_address,
-            other.size,
-            other.init_rules,
-            other.rows,
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.init_address, self.size, self.init_rules, self.rows))
+    _fields = ("init_address", "size", "init_rules", "rows")
 
 
-class StackWin:
+class StackWin(FrozenRecord):
     """A STACK WIN record; `kind` is 4 (FrameData, with program string) or 0 (FPO)."""
 
     kind: int
@@ -183,68 +146,19 @@ class StackWin:
         self.program_string = program_string
         self.allocates_base_pointer = allocates_base_pointer
 
-    def __repr__(self) -> str:
-        shown = (
-            "kind",
-            "address",
-            "size",
-            "prologue_size",
-            "epilogue_size",
-            "parameter_size",
-            "saved_register_size",
-            "local_size",
-            "max_stack_size",
-            "program_string",
-            "allocates_base_pointer",
-        )
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (
-            self.kind,
-            self.address,
-            self.size,
-            self.prologue_size,
-            self.epilogue_size,
-            self.parameter_size,
-            self.saved_register_size,
-            self.local_size,
-            self.max_stack_size,
-            self.program_string,
-            self.allocates_base_pointer,
-        ) == (
-            other.kind,
-            other.address,
-            other.size,
-            other.prologue_size,
-            other.epilogue_size,
-            other.parameter_size,
-            other.saved_register_size,
-            other.local_size,
-            other.max_stack_size,
-            other.program_string,
-            other.allocates_base_pointer,
-        )
-
-    def __hash__(self) -> int:
-        return hash(
-            (
-                self.kind,
-                self.address,
-                self.size,
-                self.prologue_size,
-                self.epilogue_size,
-                self.parameter_size,
-                self.saved_register_size,
-                self.local_size,
-                self.max_stack_size,
-                self.program_string,
-                self.allocates_base_pointer,
-            )
-        )
+    _fields = (
+        "kind",
+        "address",
+        "size",
+        "prologue_size",
+        "epilogue_size",
+        "parameter_size",
+        "saved_register_size",
+        "local_size",
+        "max_stack_size",
+        "program_string",
+        "allocates_base_pointer",
+    )
 
     def _replace(self, **changes):
         """A copy with `changes`."""
@@ -264,7 +178,7 @@ class StackWin:
         return type(self)(**{**values, **changes})
 
 
-class InlineFrame:
+class InlineFrame(FrozenRecord):
     function: str
     file: str | None
     line: int | None
@@ -274,21 +188,10 @@ class InlineFrame:
         self.file = file
         self.line = line
 
-    def __repr__(self) -> str:
-        shown = ("function", "file", "line")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.function, self.file, self.line) == (other.function, other.file, other.line)
-
-    def __hash__(self) -> int:
-        return hash((self.function, self.file, self.line))
+    _fields = ("function", "file", "line")
 
 
-class SymbolResult:
+class SymbolResult(FrozenRecord):
     """What a lookup by module offset yields.
 
     `function_address` is module-relative; `inlines` is ordered deepest callee first (the
@@ -327,59 +230,19 @@ class SymbolResult:
         self.from_public = from_public
         self.line_address = line_address
 
-    def __repr__(self) -> str:
-        shown = (
-            "function",
-            "function_address",
-            "parameter_size",
-            "file",
-            "line",
-            "inlines",
-            "from_public",
-            "line_address",
-        )
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (
-            self.function,
-            self.function_address,
-            self.parameter_size,
-            self.file,
-            self.line,
-            self.inlines,
-            self.from_public,
-            self.line_address,
-        ) == (
-            other.function,
-            other.function_address,
-            other.parameter_size,
-            other.file,
-            other.line,
-            other.inlines,
-            other.from_public,
-            other.line_address,
-        )
-
-    def __hash__(self) -> int:
-        return hash(
-            (
-                self.function,
-                self.function_address,
-                self.parameter_size,
-                self.file,
-                self.line,
-                self.inlines,
-                self.from_public,
-                self.line_address,
-            )
-        )
+    _fields = (
+        "function",
+        "function_address",
+        "parameter_size",
+        "file",
+        "line",
+        "inlines",
+        "from_public",
+        "line_address",
+    )
 
 
-class SymbolFile:
+class SymbolFile(Record):
     """Parsed symbols; also the lookup logic for the compact cache, which supplies lazy
     sequences and mappings (memory-mapped) in place of these lists and dicts."""
 
@@ -418,45 +281,17 @@ class SymbolFile:
         self._results = dict()
         self.__post_init__()
 
-    def __repr__(self) -> str:
-        shown = (
-            "files",
-            "inline_origins",
-            "publics",
-            "functions",
-            "cfi",
-            "win_framedata",
-            "win_fpo",
-            "url",
-            "public_addresses",
-        )
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (
-            self.files,
-            self.inline_origins,
-            self.publics,
-            self.functions,
-            self.cfi,
-            self.win_framedata,
-            self.win_fpo,
-            self.url,
-            self.public_addresses,
-        ) == (
-            other.files,
-            other.inline_origins,
-            other.publics,
-            other.functions,
-            other.cfi,
-            other.win_framedata,
-            other.win_fpo,
-            other.url,
-            other.public_addresses,
-        )
+    _fields = (
+        "files",
+        "inline_origins",
+        "publics",
+        "functions",
+        "cfi",
+        "win_framedata",
+        "win_fpo",
+        "url",
+        "public_addresses",
+    )
 
     def __post_init__(self) -> None:
         if self.public_addresses is None:

@@ -12,6 +12,7 @@ import zipfile
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from crashproc.records import FrozenRecord, Record
 from symbols.errors import StoreError
 
 DEFAULT_MAX_TOTAL = 8 << 30
@@ -20,7 +21,7 @@ DEFAULT_MAX_MEMBERS = 100_000
 MAX_RATIO = 200
 
 
-class ZipLimits:
+class ZipLimits(FrozenRecord):
     max_total: int = DEFAULT_MAX_TOTAL
     max_members: int = DEFAULT_MAX_MEMBERS
     max_ratio: int = MAX_RATIO
@@ -35,22 +36,7 @@ class ZipLimits:
         self.max_members = max_members
         self.max_ratio = max_ratio
 
-    def __repr__(self) -> str:
-        shown = ("max_total", "max_members", "max_ratio")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.max_total, self.max_members, self.max_ratio) == (
-            other.max_total,
-            other.max_members,
-            other.max_ratio,
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.max_total, self.max_members, self.max_ratio))
+    _fields = ("max_total", "max_members", "max_ratio")
 
 
 def _entry_name_is_safe(name: str) -> bool:
@@ -80,7 +66,7 @@ def checked_members(archive: zipfile.ZipFile, limits: ZipLimits) -> list[zipfile
     return infos
 
 
-class BoundedReader:
+class BoundedReader(Record):
     """Wraps a member stream; fails if it yields more than the declared size."""
 
     raw: BinaryIO
@@ -92,19 +78,7 @@ class BoundedReader:
         self.limit = limit
         self.read_so_far = read_so_far
 
-    def __repr__(self) -> str:
-        shown = ("raw", "limit", "read_so_far")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.raw, self.limit, self.read_so_far) == (
-            other.raw,
-            other.limit,
-            other.read_so_far,
-        )
+    _fields = ("raw", "limit", "read_so_far")
 
     def read(self, size: int = -1) -> bytes:
         data = self.raw.read(size)

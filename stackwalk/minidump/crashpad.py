@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from crashproc.records import Record
 from stackwalk.minidump.errors import StreamError
 from stackwalk.minidump.reader import Reader
 from stackwalk.minidump.strings import utf8_string
@@ -13,7 +14,7 @@ ANNOTATION_STRING = 1
 ANNOTATION_USER_DEFINED = 0x8000
 
 
-class ModuleCrashpadInfo:
+class ModuleCrashpadInfo(Record):
     module_index: int
     list_annotations: list[str]
     simple_annotations: dict[str, str]
@@ -32,28 +33,10 @@ class ModuleCrashpadInfo:
         self.simple_annotations = dict() if simple_annotations is None else simple_annotations
         self.annotation_objects = dict() if annotation_objects is None else annotation_objects
 
-    def __repr__(self) -> str:
-        shown = ("module_index", "list_annotations", "simple_annotations", "annotation_objects")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (
-            self.module_index,
-            self.list_annotations,
-            self.simple_annotations,
-            self.annotation_objects,
-        ) == (
-            other.module_index,
-            other.list_annotations,
-            other.simple_annotations,
-            other.annotation_objects,
-        )
+    _fields = ("module_index", "list_annotations", "simple_annotations", "annotation_objects")
 
 
-class CrashpadInfo:
+class CrashpadInfo(Record):
     version: int
     report_id: str
     client_id: str
@@ -74,27 +57,7 @@ class CrashpadInfo:
         self.simple_annotations = simple_annotations
         self.module_list = module_list
 
-    def __repr__(self) -> str:
-        shown = ("version", "report_id", "client_id", "simple_annotations", "module_list")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (
-            self.version,
-            self.report_id,
-            self.client_id,
-            self.simple_annotations,
-            self.module_list,
-        ) == (
-            other.version,
-            other.report_id,
-            other.client_id,
-            other.simple_annotations,
-            other.module_list,
-        )
+    _fields = ("version", "report_id", "client_id", "simple_annotations", "module_list")
 
 
 def _location(whole: Reader, size: int, rva: int) -> Reader:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from crashproc.records import Record
 from stackwalk.minidump.reader import Reader
 
 # thread id, alignment, code, flags, nested record, address, parameter count,
@@ -9,7 +10,7 @@ from stackwalk.minidump.reader import Reader
 _EXCEPTION = "IIIIQQII15QII"
 
 
-class DumpException:
+class DumpException(Record):
     thread_id: int
     code: int
     flags: int
@@ -36,39 +37,15 @@ class DumpException:
         self.information = information
         self.context = context
 
-    def __repr__(self) -> str:
-        shown = (
-            "thread_id",
-            "code",
-            "flags",
-            "address",
-            "number_parameters",
-            "information",
-            "context",
-        )
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (
-            self.thread_id,
-            self.code,
-            self.flags,
-            self.address,
-            self.number_parameters,
-            self.information,
-            self.context,
-        ) == (
-            other.thread_id,
-            other.code,
-            other.flags,
-            other.address,
-            other.number_parameters,
-            other.information,
-            other.context,
-        )
+    _fields = (
+        "thread_id",
+        "code",
+        "flags",
+        "address",
+        "number_parameters",
+        "information",
+        "context",
+    )
 
 
 def parse_exception(data: Reader, whole: Reader) -> DumpException:

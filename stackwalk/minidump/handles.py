@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from crashproc.records import Record
 from stackwalk.minidump.errors import StreamError
 from stackwalk.minidump.reader import Reader
 from stackwalk.minidump.strings import utf16_string
@@ -10,7 +11,7 @@ _DESCRIPTOR = "QIIIIII"  # 32 bytes
 _DESCRIPTOR_2 = "QIIIIIIII"  # 40 bytes
 
 
-class Handle:
+class Handle(Record):
     handle: int
     type_name: str | None
     object_name: str | None
@@ -20,19 +21,7 @@ class Handle:
         self.type_name = type_name
         self.object_name = object_name
 
-    def __repr__(self) -> str:
-        shown = ("handle", "type_name", "object_name")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.handle, self.type_name, self.object_name) == (
-            other.handle,
-            other.type_name,
-            other.object_name,
-        )
+    _fields = ("handle", "type_name", "object_name")
 
 
 def parse_handle_data(data: Reader, whole: Reader) -> list[Handle]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from crashproc.records import FrozenRecord, Record
 from stackwalk.minidump.errors import StreamError
 from stackwalk.minidump.reader import Reader
 
@@ -31,7 +32,7 @@ def lossy(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
-class LsbRelease:
+class LsbRelease(Record):
     id: str = ""
     release: str = ""
     codename: str = ""
@@ -45,20 +46,7 @@ class LsbRelease:
         self.codename = codename
         self.description = description
 
-    def __repr__(self) -> str:
-        shown = ("id", "release", "codename", "description")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.id, self.release, self.codename, self.description) == (
-            other.id,
-            other.release,
-            other.codename,
-            other.description,
-        )
+    _fields = ("id", "release", "codename", "description")
 
 
 _LSB_KEYS = {
@@ -141,7 +129,7 @@ _MAPS_LINE = re.compile(
 )
 
 
-class LinuxMapping:
+class LinuxMapping(FrozenRecord):
     start: int
     end: int  # exclusive, as the file prints it
     perms: str
@@ -153,23 +141,7 @@ class LinuxMapping:
         self.perms = perms
         self.path = path
 
-    def __repr__(self) -> str:
-        shown = ("start", "end", "perms", "path")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.start, self.end, self.perms, self.path) == (
-            other.start,
-            other.end,
-            other.perms,
-            other.path,
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.start, self.end, self.perms, self.path))
+    _fields = ("start", "end", "perms", "path")
 
     @property
     def readable(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from crashproc.records import FrozenRecord
 from stackwalk.memory import MemoryRegion
 from stackwalk.minidump.errors import StreamError
 from stackwalk.minidump.lists import read_ex_list, read_list
@@ -44,7 +45,7 @@ def parse_memory64_list(data: Reader, whole: Reader) -> list[MemoryRegion]:
     return regions
 
 
-class MemoryInfo:
+class MemoryInfo(FrozenRecord):
     base: int
     allocation_base: int
     allocation_protection: int
@@ -71,52 +72,15 @@ class MemoryInfo:
         self.protection = protection
         self.kind = kind
 
-    def __repr__(self) -> str:
-        shown = (
-            "base",
-            "allocation_base",
-            "allocation_protection",
-            "size",
-            "state",
-            "protection",
-            "kind",
-        )
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (
-            self.base,
-            self.allocation_base,
-            self.allocation_protection,
-            self.size,
-            self.state,
-            self.protection,
-            self.kind,
-        ) == (
-            other.base,
-            other.allocation_base,
-            other.allocation_protection,
-            other.size,
-            other.state,
-            other.protection,
-            other.kind,
-        )
-
-    def __hash__(self) -> int:
-        return hash(
-            (
-                self.base,
-                self.allocation_base,
-                self.allocation_protection,
-                self.size,
-                self.state,
-                self.protection,
-                self.kind,
-            )
-        )
+    _fields = (
+        "base",
+        "allocation_base",
+        "allocation_protection",
+        "size",
+        "state",
+        "protection",
+        "kind",
+    )
 
 
 def parse_memory_info_list(data: Reader, whole: Reader) -> list[MemoryInfo]:

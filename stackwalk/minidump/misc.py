@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from crashproc.records import Record
 from stackwalk.minidump import format as fmt
 from stackwalk.minidump.reader import Reader
 from stackwalk.minidump.strings import fixed_utf16
 
 
-class MiscInfo:
+class MiscInfo(Record):
     flags: int
     process_id: int | None
     process_create_time: int | None
@@ -17,19 +18,7 @@ class MiscInfo:
         self.process_id = process_id
         self.process_create_time = process_create_time
 
-    def __repr__(self) -> str:
-        shown = ("flags", "process_id", "process_create_time")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.flags, self.process_id, self.process_create_time) == (
-            other.flags,
-            other.process_id,
-            other.process_create_time,
-        )
+    _fields = ("flags", "process_id", "process_create_time")
 
 
 def parse_misc_info(data: Reader, whole: Reader) -> MiscInfo:
@@ -42,7 +31,7 @@ def parse_misc_info(data: Reader, whole: Reader) -> MiscInfo:
     )
 
 
-class BreakpadInfo:
+class BreakpadInfo(Record):
     dump_thread_id: int | None
     requesting_thread_id: int | None
 
@@ -50,18 +39,7 @@ class BreakpadInfo:
         self.dump_thread_id = dump_thread_id
         self.requesting_thread_id = requesting_thread_id
 
-    def __repr__(self) -> str:
-        shown = ("dump_thread_id", "requesting_thread_id")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.dump_thread_id, self.requesting_thread_id) == (
-            other.dump_thread_id,
-            other.requesting_thread_id,
-        )
+    _fields = ("dump_thread_id", "requesting_thread_id")
 
 
 def parse_breakpad_info(data: Reader, whole: Reader) -> BreakpadInfo:
@@ -72,7 +50,7 @@ def parse_breakpad_info(data: Reader, whole: Reader) -> BreakpadInfo:
     )
 
 
-class Assertion:
+class Assertion(Record):
     expression: str | None
     function: str | None
     file: str | None
@@ -88,21 +66,7 @@ class Assertion:
         self.line = line
         self.kind = kind
 
-    def __repr__(self) -> str:
-        shown = ("expression", "function", "file", "line", "kind")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.expression, self.function, self.file, self.line, self.kind) == (
-            other.expression,
-            other.function,
-            other.file,
-            other.line,
-            other.kind,
-        )
+    _fields = ("expression", "function", "file", "line", "kind")
 
 
 def parse_assertion(data: Reader, whole: Reader) -> Assertion:

@@ -7,6 +7,7 @@ timestamp+size, macOS UUID, or ELF build id), lower-cased.
 
 from __future__ import annotations
 
+from crashproc.records import Record
 from stackwalk.minidump import format as fmt
 from stackwalk.minidump.errors import MinidumpError, StreamError
 from stackwalk.minidump.lists import read_ex_list, read_list
@@ -20,7 +21,7 @@ _UNLOADED = "QIIII"
 U64_MAX = (1 << 64) - 1
 
 
-class CodeView:
+class CodeView(Record):
     """A module's CodeView record: kind is "pdb70", "pdb20", "elf" or "unknown"."""
 
     kind: str
@@ -46,25 +47,10 @@ class CodeView:
         self.pdb_file = pdb_file
         self.build_id = build_id
 
-    def __repr__(self) -> str:
-        shown = ("kind", "guid", "age", "signature", "pdb_file", "build_id")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.kind, self.guid, self.age, self.signature, self.pdb_file, self.build_id) == (
-            other.kind,
-            other.guid,
-            other.age,
-            other.signature,
-            other.pdb_file,
-            other.build_id,
-        )
+    _fields = ("kind", "guid", "age", "signature", "pdb_file", "build_id")
 
 
-class DumpModule:
+class DumpModule(Record):
     base: int
     size: int
     timestamp: int
@@ -91,31 +77,7 @@ class DumpModule:
         self.codeview = codeview
         self.os_key = os_key
 
-    def __repr__(self) -> str:
-        shown = ("base", "size", "timestamp", "name", "version_info", "codeview", "os_key")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (
-            self.base,
-            self.size,
-            self.timestamp,
-            self.name,
-            self.version_info,
-            self.codeview,
-            self.os_key,
-        ) == (
-            other.base,
-            other.size,
-            other.timestamp,
-            other.name,
-            other.version_info,
-            other.codeview,
-            other.os_key,
-        )
+    _fields = ("base", "size", "timestamp", "name", "version_info", "codeview", "os_key")
 
     @property
     def end(self) -> int:
@@ -174,7 +136,7 @@ class DumpModule:
         return f"{hi}.{lo}.{phi}.{plo}"
 
 
-class UnloadedModule:
+class UnloadedModule(Record):
     base: int
     size: int
     timestamp: int
@@ -186,20 +148,7 @@ class UnloadedModule:
         self.timestamp = timestamp
         self.name = name
 
-    def __repr__(self) -> str:
-        shown = ("base", "size", "timestamp", "name")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.base, self.size, self.timestamp, self.name) == (
-            other.base,
-            other.size,
-            other.timestamp,
-            other.name,
-        )
+    _fields = ("base", "size", "timestamp", "name")
 
     @property
     def end(self) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from crashproc.records import FrozenRecord, Record
 from stackwalk.minidump.errors import StreamError
 from stackwalk.minidump.reader import Reader
 from stackwalk.minidump.strings import utf16_string
@@ -12,7 +13,7 @@ MAC_CRASH_INFOS_MAX = 20
 _STRINGS_V4 = ("module_path", "message", "signature_string", "backtrace", "message2")
 
 
-class MacCrashRecord:
+class MacCrashRecord(Record):
     version: int
     thread: int = 0
     dialog_mode: int = 0
@@ -45,45 +46,17 @@ class MacCrashRecord:
         self.backtrace = backtrace
         self.message2 = message2
 
-    def __repr__(self) -> str:
-        shown = (
-            "version",
-            "thread",
-            "dialog_mode",
-            "abort_cause",
-            "module_path",
-            "message",
-            "signature_string",
-            "backtrace",
-            "message2",
-        )
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (
-            self.version,
-            self.thread,
-            self.dialog_mode,
-            self.abort_cause,
-            self.module_path,
-            self.message,
-            self.signature_string,
-            self.backtrace,
-            self.message2,
-        ) == (
-            other.version,
-            other.thread,
-            other.dialog_mode,
-            other.abort_cause,
-            other.module_path,
-            other.message,
-            other.signature_string,
-            other.backtrace,
-            other.message2,
-        )
+    _fields = (
+        "version",
+        "thread",
+        "dialog_mode",
+        "abort_cause",
+        "module_path",
+        "message",
+        "signature_string",
+        "backtrace",
+        "message2",
+    )
 
 
 def _cstring(record: Reader, offset: int) -> tuple[str, int]:
@@ -135,7 +108,7 @@ def parse_mac_boot_args(data: Reader, whole: Reader) -> str | None:
     return utf16_string(whole, rva) if rva < len(whole) else None
 
 
-class Limit:
+class Limit(FrozenRecord):
     name: str
     soft: int | str
     hard: int | str
@@ -147,23 +120,7 @@ class Limit:
         self.hard = hard
         self.unit = unit
 
-    def __repr__(self) -> str:
-        shown = ("name", "soft", "hard", "unit")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.name, self.soft, self.hard, self.unit) == (
-            other.name,
-            other.soft,
-            other.hard,
-            other.unit,
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.name, self.soft, self.hard, self.unit))
+    _fields = ("name", "soft", "hard", "unit")
 
 
 def _limit_value(text: str) -> int | str:

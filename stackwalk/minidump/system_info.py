@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from crashproc.records import Record
 from stackwalk.minidump import format as fmt
 from stackwalk.minidump.reader import Reader
 from stackwalk.minidump.strings import utf16_string
@@ -50,7 +51,7 @@ ARM_HWCAPS = (
 )
 
 
-class SystemInfo:
+class SystemInfo(Record):
     processor_architecture: int
     processor_level: int
     processor_revision: int
@@ -86,48 +87,18 @@ class SystemInfo:
         self.csd_version = csd_version
         self.cpu_info = cpu_info
 
-    def __repr__(self) -> str:
-        shown = (
-            "processor_architecture",
-            "processor_level",
-            "processor_revision",
-            "number_of_processors",
-            "major_version",
-            "minor_version",
-            "build_number",
-            "platform_id",
-            "csd_version",
-            "cpu_info",
-        )
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (
-            self.processor_architecture,
-            self.processor_level,
-            self.processor_revision,
-            self.number_of_processors,
-            self.major_version,
-            self.minor_version,
-            self.build_number,
-            self.platform_id,
-            self.csd_version,
-            self.cpu_info,
-        ) == (
-            other.processor_architecture,
-            other.processor_level,
-            other.processor_revision,
-            other.number_of_processors,
-            other.major_version,
-            other.minor_version,
-            other.build_number,
-            other.platform_id,
-            other.csd_version,
-            other.cpu_info,
-        )
+    _fields = (
+        "processor_architecture",
+        "processor_level",
+        "processor_revision",
+        "number_of_processors",
+        "major_version",
+        "minor_version",
+        "build_number",
+        "platform_id",
+        "csd_version",
+        "cpu_info",
+    )
 
     @property
     def cpu(self) -> str:

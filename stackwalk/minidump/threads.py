@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from crashproc.records import Record
 from stackwalk.memory import MemoryRegion
 from stackwalk.minidump.lists import read_list
 from stackwalk.minidump.memory_lists import read_region
@@ -13,7 +14,7 @@ from stackwalk.minidump.strings import utf16_string
 _THREAD = "IIIIQQIIII"
 
 
-class DumpThread:
+class DumpThread(Record):
     thread_id: int
     teb: int
     stack_start: int
@@ -34,21 +35,7 @@ class DumpThread:
         self.stack = stack
         self.context = context
 
-    def __repr__(self) -> str:
-        shown = ("thread_id", "teb", "stack_start", "stack", "context")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.thread_id, self.teb, self.stack_start, self.stack, self.context) == (
-            other.thread_id,
-            other.teb,
-            other.stack_start,
-            other.stack,
-            other.context,
-        )
+    _fields = ("thread_id", "teb", "stack_start", "stack", "context")
 
 
 def parse_thread_list(data: Reader, whole: Reader) -> list[DumpThread]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from crashproc.records import FrozenRecord
 from stackwalk.context import CpuContext
 from stackwalk.frames import StackFrame
 from stackwalk.unwind.scan import FramePointerRecovery, scan_for_caller
@@ -21,7 +22,7 @@ def cfi_caller(
     return session.caller_by_cfi(callee, grand_callee)
 
 
-class Unwinder:
+class Unwinder(FrozenRecord):
     """A CPU's strategies.
 
     `seems_valid` is the stack-scan candidate check; `accepts` the end-of-stack checks on
@@ -49,26 +50,7 @@ class Unwinder:
         self.recover_fp = recover_fp
         self.cfi = cfi
 
-    def __repr__(self) -> str:
-        shown = ("by_frame_pointer", "seems_valid", "accepts", "recover_fp", "cfi")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (
-            self.by_frame_pointer,
-            self.seems_valid,
-            self.accepts,
-            self.recover_fp,
-            self.cfi,
-        ) == (other.by_frame_pointer, other.seems_valid, other.accepts, other.recover_fp, other.cfi)
-
-    def __hash__(self) -> int:
-        return hash(
-            (self.by_frame_pointer, self.seems_valid, self.accepts, self.recover_fp, self.cfi)
-        )
+    _fields = ("by_frame_pointer", "seems_valid", "accepts", "recover_fp", "cfi")
 
     def caller_frame(
         self, session: Session, callee: StackFrame, grand_callee: StackFrame | None

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from crashproc.records import FrozenRecord
 from stackwalk.context import CpuContext
 
 
-class CpuSpec:
+class CpuSpec(FrozenRecord):
     """What differs between CPUs for unwinding purposes.
 
     `return_adjust` is subtracted from a caller's return address to get the address looked
@@ -63,64 +64,18 @@ class CpuSpec:
         self.frame_names = frame_names
         self.__post_init__()
 
-    def __repr__(self) -> str:
-        shown = (
-            "cpu",
-            "width",
-            "registers",
-            "ip",
-            "sp",
-            "fp",
-            "callee_saved",
-            "return_adjust",
-            "aliases",
-            "frame_names",
-        )
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (
-            self.cpu,
-            self.width,
-            self.registers,
-            self.ip,
-            self.sp,
-            self.fp,
-            self.callee_saved,
-            self.return_adjust,
-            self.aliases,
-            self.frame_names,
-        ) == (
-            other.cpu,
-            other.width,
-            other.registers,
-            other.ip,
-            other.sp,
-            other.fp,
-            other.callee_saved,
-            other.return_adjust,
-            other.aliases,
-            other.frame_names,
-        )
-
-    def __hash__(self) -> int:
-        return hash(
-            (
-                self.cpu,
-                self.width,
-                self.registers,
-                self.ip,
-                self.sp,
-                self.fp,
-                self.callee_saved,
-                self.return_adjust,
-                self.aliases,
-                self.frame_names,
-            )
-        )
+    _fields = (
+        "cpu",
+        "width",
+        "registers",
+        "ip",
+        "sp",
+        "fp",
+        "callee_saved",
+        "return_adjust",
+        "aliases",
+        "frame_names",
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_known", frozenset(self.registers))

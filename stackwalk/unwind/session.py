@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from crashproc.records import Record
 from stackwalk.context import CpuContext
 from stackwalk.frames import StackFrame
 from stackwalk.memory import MemoryRegion
@@ -28,7 +29,7 @@ U64 = (1 << 64) - 1
 SymbolsFor = Callable[[Module], "SymbolFile | None"]
 
 
-class Session:
+class Session(Record):
     spec: CpuSpec
     stack: MemoryRegion
     modules: ModuleMap
@@ -52,29 +53,7 @@ class Session:
         self.system_os = system_os
         self._parameter_sizes = dict() if _parameter_sizes is None else _parameter_sizes
 
-    def __repr__(self) -> str:
-        shown = ("spec", "stack", "modules", "symbols_for", "system_os", "_parameter_sizes")
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
-        return f"{type(self).__qualname__}({args})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (
-            self.spec,
-            self.stack,
-            self.modules,
-            self.symbols_for,
-            self.system_os,
-            self._parameter_sizes,
-        ) == (
-            other.spec,
-            other.stack,
-            other.modules,
-            other.symbols_for,
-            other.system_os,
-            other._parameter_sizes,
-        )
+    _fields = ("spec", "stack", "modules", "symbols_for", "system_os", "_parameter_sizes")
 
     # -- memory -------------------------------------------------------------------------
 
