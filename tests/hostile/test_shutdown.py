@@ -62,7 +62,10 @@ def test_a_crash_given_back_keeps_its_attempts(queue_url):
     assert queue.pending() == 0
 
 
-def test_sigterm_cuts_a_silent_symbols_download_short(make_site, scripted):
+def stop_while_waiting_on_a_silent_server(make_site, scripted, **settings):
+    """One crash submitted, a one-worker daemon looking its symbols up on a server that never
+    answers, SIGTERM once the worker waits on it: the site, the crash ids, the daemon (exited
+    with status 0) and the seconds it took to stop. ``settings`` are CRASHPROC_* variables."""
     release = threading.Event()
     silent = scripted(lambda handler: release.wait(120))
     site = make_site()
@@ -78,15 +81,21 @@ def test_sigterm_cuts_a_silent_symbols_download_short(make_site, scripted):
             "--symbols-cache",
             str(site.root / "symbols-cache"),
             CRASHPROC_QUEUE_LEASE="60",
-            CRASHPROC_DAEMON_SHUTDOWN_GRACE=str(GRACE),
+            **settings,
         )
         site.wait_for(lambda: PROBE in silent.hits, what="the worker waiting on the server")
         started = time.monotonic()
         daemon.process.terminate()
         assert daemon.wait(timeout=60) == 0, daemon.output()
-        elapsed = time.monotonic() - started
+        return site, ids, daemon, time.monotonic() - started
     finally:
         release.set()
+
+
+def test_sigterm_cuts_a_silent_symbols_download_short(make_site, scripted):
+    site, ids, daemon, elapsed = stop_while_waiting_on_a_silent_server(
+        make_site, scripted, CRASHPROC_DAEMON_SHUTDOWN_GRACE=str(GRACE)
+    )
     log = daemon.output()
     assert elapsed < STOPPED_WITHIN, f"{elapsed:.1f} s\n{log}"
     assert "stop grace over: given back to its queue unprocessed" in log

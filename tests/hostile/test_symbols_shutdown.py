@@ -14,7 +14,7 @@ import time
 
 from symbols.fetch import HttpOptions
 from symbols.supplier import ModuleId, SymbolSupplier
-from tests.hostile.test_shutdown import PROBE, sample_crash
+from tests.hostile.test_shutdown import stop_while_waiting_on_a_silent_server
 from tests.scripted_http import url_of
 
 BUDGET = 1.5
@@ -57,31 +57,12 @@ def test_cancel_cuts_a_download_short(tmp_path, scripted):
 
 
 def test_sigterm_during_lookups_waits_only_the_budget(make_site, scripted):
-    release = threading.Event()
-    silent = scripted(lambda handler: release.wait(120))
-    site = make_site()
-    try:
-        ids = site.submit([sample_crash(site.root / "incoming")])
-        daemon = site.start_daemon(
-            "--workers",
-            "1",
-            "--stackwalker",
-            "builtin",
-            "--symbols-url",
-            url_of(silent),
-            "--symbols-cache",
-            str(site.root / "symbols-cache"),
-            CRASHPROC_QUEUE_LEASE="60",
-            CRASHPROC_DAEMON_SHUTDOWN_GRACE="120",
-            CRASHPROC_SYMBOLS_CRASH_BUDGET=str(BUDGET),
-        )
-        site.wait_for(lambda: PROBE in silent.hits, what="the worker waiting on the server")
-        started = time.monotonic()
-        daemon.process.terminate()
-        assert daemon.wait(timeout=60) == 0, daemon.output()
-        elapsed = time.monotonic() - started
-    finally:
-        release.set()
+    site, ids, daemon, elapsed = stop_while_waiting_on_a_silent_server(
+        make_site,
+        scripted,
+        CRASHPROC_DAEMON_SHUTDOWN_GRACE="120",
+        CRASHPROC_SYMBOLS_CRASH_BUDGET=str(BUDGET),
+    )
     log = daemon.output()
     # The budget and room for a loaded machine: far below the 120 s grace.
     assert elapsed < BUDGET + 15, f"{elapsed:.1f} s\n{log}"

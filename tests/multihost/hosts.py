@@ -11,11 +11,9 @@ the machine dying.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -25,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.daemonprocess import DaemonProcess
+from tests.daemonprocess import wait_for as wait_daemon_condition
 from tests.postgresserver import PostgresServer, free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -168,32 +168,13 @@ class Servers:
 
 
 @dataclass
-class HostDaemon:
-    process: subprocess.Popen
-    log: Path
-
-    def kill_group(self) -> None:
-        """SIGKILL the daemon and its workers at once: the machine died."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def stop(self, timeout: float = 60) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=timeout)
-
-    def output(self) -> str:
-        return self.log.read_text()
-
-
-@dataclass
 class Host:
     """One machine: its own directory and name, the shared servers."""
 
     name: str
     root: Path
     servers: Servers
-    daemons: list[HostDaemon] = field(default_factory=list)
+    daemons: list[DaemonProcess] = field(default_factory=list)
 
     @property
     def owed_dir(self) -> Path:
@@ -235,7 +216,7 @@ class Host:
             text=True,
         )
 
-    def start_daemon(self, *flags: str, **env: str) -> HostDaemon:
+    def start_daemon(self, *flags: str, **env: str) -> DaemonProcess:
         log = self.root / f"daemon-{len(self.daemons)}.log"
         with open(log, "w") as stderr:
             process = subprocess.Popen(
@@ -246,16 +227,11 @@ class Host:
                 stderr=stderr,
                 start_new_session=True,  # its own process group: the machine can die whole
             )
-        daemon = HostDaemon(process, log)
+        daemon = DaemonProcess(process, log)
         self.daemons.append(daemon)
         return daemon
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 90.0, what: str = "") -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what or condition}")
+    """tests.daemonprocess.wait_for with room for two hosts sharing two cores."""
+    return wait_daemon_condition(condition, timeout=timeout, what=what)

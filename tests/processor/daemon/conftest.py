@@ -7,12 +7,10 @@ the daemon is busy), hang, or kill its worker with SIGSEGV as a native crash wou
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -22,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests.daemonprocess import DaemonProcess, wait_for
 
 REPO = Path(__file__).resolve().parents[3]
 SAMPLES = REPO / "examples" / "crashes"
@@ -153,46 +153,6 @@ class Site:
         if not directory.is_dir():
             return []
         return sorted(name for name in os.listdir(directory) if not name.startswith("."))
-
-
-@dataclass
-class DaemonProcess:
-    process: subprocess.Popen
-    log: Path
-
-    def kill_group(self) -> None:
-        """SIGKILL the daemon and its workers together: the machine died."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def kill_main(self) -> None:
-        """SIGKILL the daemon process alone: its workers are orphaned."""
-        self.process.kill()
-        self.process.wait(timeout=30)
-
-    def group_alive(self) -> bool:
-        try:
-            os.killpg(self.process.pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
-
-    def wait(self, timeout: float = 60) -> int:
-        return self.process.wait(timeout=timeout)
-
-    def output(self) -> str:
-        return self.log.read_text()
-
-
-def wait_for(condition: Callable[[], object], timeout: float = 60.0, what: str = "") -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what or condition}")
 
 
 @pytest.fixture
