@@ -11,6 +11,7 @@ messages name the bucket, the key and the S3 error code only: never credentials,
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -32,6 +33,9 @@ NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 CLIENT_CONFIG = Config(
     connect_timeout=10, read_timeout=60, retries={"max_attempts": 5, "mode": "standard"}
 )
+
+FETCH_ATTEMPTS = 3
+FETCH_CHUNK = 1 << 20  # bytes per read while streaming an object to a file
 
 
 def _error_code(exc: ClientError) -> str:
@@ -89,10 +93,25 @@ class S3ObjectStore(ObjectStore):
             raise self._fail("get", key, exc) from None
 
     def fetch(self, key: str, path: Path) -> None:
-        try:
-            self.client.download_file(self.bucket, self._key(key), str(path))
-        except (ClientError, BotoCoreError) as exc:
-            raise self._fail("download", key, exc) from None
+        """One streamed GET into ``path`` (boto3's download_file would first HEAD the object
+        for its size: one request more per dump and per stored output). A read that breaks
+        mid-stream starts over, up to FETCH_ATTEMPTS times; a failed fetch leaves no file."""
+        for attempt in range(1, FETCH_ATTEMPTS + 1):
+            try:
+                response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+            except (ClientError, BotoCoreError) as exc:
+                raise self._fail("download", key, exc) from None
+            body = response["Body"]
+            try:
+                with open(path, "wb") as out:
+                    shutil.copyfileobj(body, out, FETCH_CHUNK)
+                return
+            except BotoCoreError as exc:  # the stream broke (timeout, connection reset)
+                path.unlink(missing_ok=True)
+                if attempt == FETCH_ATTEMPTS:
+                    raise self._fail("download", key, exc) from None
+            finally:
+                body.close()
 
     def exists(self, key: str) -> bool:
         try:

@@ -3,11 +3,13 @@ URLs, the layout in the bucket, clear errors, and the daemon processing from S3.
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import boto3
@@ -15,7 +17,8 @@ import pytest
 
 from processor.crashdir import load_crash_dir
 from processor.storage import StorageError, open_object_store, open_storage, stored_outputs
-from processor.storage.s3 import S3ObjectStore
+from processor.storage.objectstore import KeyNotFound
+from processor.storage.s3 import FETCH_ATTEMPTS, S3ObjectStore
 from tests.public_copy import assert_public_copy_hides_protected
 
 REPO = Path(__file__).resolve().parents[3]
@@ -126,3 +129,72 @@ def test_submit_and_daemon_work_from_s3(s3_server, s3_bucket, tmp_path, sample):
     assert public == json.loads(json.dumps(storage.public_view(processed)))
     assert_public_copy_hides_protected(processed, public)
     assert (tmp_path / "report-index.sqlite").is_file()  # the configured index was kept
+
+
+def _s3_calls(store: S3ObjectStore) -> list[str]:
+    """The S3 operations the store's client sends from now on, in order."""
+    calls: list[str] = []
+    store.client.meta.events.register("before-call.s3", lambda model, **_: calls.append(model.name))
+    return calls
+
+
+def test_fetch_is_one_get_and_a_missing_object_leaves_no_file(s3_server, s3_bucket, tmp_path):
+    store = S3ObjectStore(s3_bucket, "site", endpoint_url=s3_server)
+    data = os.urandom(3 << 20)  # bigger than one read
+    store.put("v1/dump/a", data)
+    calls = _s3_calls(store)
+
+    store.fetch("v1/dump/a", tmp_path / "a")
+    assert (tmp_path / "a").read_bytes() == data
+    assert calls == ["GetObject"], "no HEAD before the GET"
+
+    with pytest.raises(KeyNotFound):
+        store.fetch("v1/dump/missing", tmp_path / "missing")
+    assert not (tmp_path / "missing").exists()
+
+
+class _BreakingS3(http.server.BaseHTTPRequestHandler):
+    """GET answers the object's full length, but the first ``breaks`` answers stop halfway and
+    close the connection: a stream that breaks mid-download."""
+
+    payload = b"d" * 100_000
+    breaks = 0
+    gets = 0
+
+    def do_GET(self) -> None:
+        cls = type(self)
+        cls.gets += 1
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(cls.payload)))
+        self.end_headers()
+        if cls.gets <= cls.breaks:
+            self.wfile.write(cls.payload[: len(cls.payload) // 2])
+            self.close_connection = True
+            return
+        self.wfile.write(cls.payload)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("breaks, fetched", [(2, True), (3, False)])
+def test_a_stream_that_breaks_is_fetched_again(s3_bucket, tmp_path, breaks, fetched):
+    handler = type("Handler", (_BreakingS3,), {"breaks": breaks, "gets": 0})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_port}"
+        store = S3ObjectStore(s3_bucket, endpoint_url=endpoint)
+        target = tmp_path / "dump"
+        if fetched:
+            store.fetch("v1/dump/a", target)
+            assert target.read_bytes() == _BreakingS3.payload
+        else:
+            with pytest.raises(StorageError, match="download v1/dump/a failed"):
+                store.fetch("v1/dump/a", target)
+            assert not target.exists(), "a broken download leaves no partial file"
+        assert handler.gets == min(breaks + 1, FETCH_ATTEMPTS)
+    finally:
+        server.shutdown()
+        server.server_close()
