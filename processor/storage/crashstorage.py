@@ -36,7 +36,7 @@ from processor.crashdir import (
 from processor.crashid import crash_id_problem, date_from_crash_id, validate_crash_id
 from processor.jsontext import dumps_utf8, loads_clean, surrogate_note
 from processor.regularfiles import UnsafeFile, open_regular_file, regular_file_problem
-from processor.storage.objectstore import KeyNotFound, ObjectStore, StorageError
+from processor.storage.objectstore import KeyNotFound, ObjectStore, StorageError, StoredObject
 
 logger = logging.getLogger(__name__)
 
@@ -196,6 +196,17 @@ class CrashStorage:
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise CorruptCrashData(f"{key}: expected a list of dump names")
         return names
+
+    def open_dump(self, crash_id: str, name: str) -> StoredObject:
+        """The dump ``name`` of the crash, opened for streaming. ``name`` may come from a
+        request: it is looked up among the names stored for the crash (never made into a key
+        otherwise), so CrashNotFound for any other name, as for a listed but missing dump."""
+        if name not in self.load_dump_names(crash_id):
+            raise CrashNotFound(f"crash {crash_id}: no such dump")
+        try:
+            return self.store.open(dump_key(crash_id, name))
+        except KeyNotFound:
+            raise CrashNotFound(f"crash {crash_id}: dump {name!r} is not in storage") from None
 
     def fetch_dumps(self, crash_id: str, directory: str | Path) -> tuple[dict[str, str], list[str]]:
         """Copy the crash's dumps (and stored outputs beside them) into ``directory``.

@@ -19,7 +19,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from processor.storage.objectstore import KeyNotFound, ObjectStore, check_key, check_prefix
+from processor.storage.objectstore import (
+    KeyNotFound,
+    ObjectStore,
+    StoredObject,
+    check_key,
+    check_prefix,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +113,13 @@ class FSObjectStore(ObjectStore):
             return self._path(key).read_bytes()
         except (FileNotFoundError, NotADirectoryError):
             raise KeyNotFound(f"{key}: not in storage") from None
+
+    def open(self, key: str) -> StoredObject:
+        try:
+            stream = self._path(key).open("rb")
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise KeyNotFound(f"{key}: not in storage") from None
+        return StoredObject(os.fstat(stream.fileno()).st_size, stream)
 
     def fetch(self, key: str, path: Path) -> None:
         source = self._path(key)

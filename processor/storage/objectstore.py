@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
+
+READ_CHUNK = 1024 * 1024
 
 
 class StorageError(Exception):
@@ -37,6 +40,31 @@ def check_prefix(prefix: str) -> str:
     return prefix
 
 
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class StoredObject:
+    """An object opened for reading, to be streamed rather than held whole in memory (a dump
+    can be hundreds of megabytes). ``chunks`` reads it to the end and closes it."""
+
+    size: int | None
+    stream: Readable
+
+    def chunks(self, chunk_size: int = READ_CHUNK) -> Iterator[bytes]:
+        try:
+            while data := self.stream.read(chunk_size):
+                yield data
+        finally:
+            self.stream.close()
+
+    def close(self) -> None:
+        self.stream.close()
+
+
 class ObjectStore(ABC):
     """Objects under string keys with ``/`` as separator; writes are all-or-nothing."""
 
@@ -52,6 +80,11 @@ class ObjectStore(ABC):
     @abstractmethod
     def get(self, key: str) -> bytes:
         """The object's bytes; KeyNotFound when it does not exist."""
+
+    @abstractmethod
+    def open(self, key: str) -> StoredObject:
+        """The object opened for reading; KeyNotFound when it does not exist (raised here,
+        before any byte is read, so a server can still answer 404)."""
 
     @abstractmethod
     def fetch(self, key: str, path: Path) -> None:

@@ -25,6 +25,7 @@ from processor.storage.objectstore import (
     KeyNotFound,
     ObjectStore,
     StorageError,
+    StoredObject,
     check_key,
     check_prefix,
 )
@@ -92,6 +93,13 @@ class S3ObjectStore(ObjectStore):
         except (ClientError, BotoCoreError) as exc:
             raise self._fail("get", key, exc) from None
 
+    def open(self, key: str) -> StoredObject:
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+        except (ClientError, BotoCoreError) as exc:
+            raise self._fail("get", key, exc) from None
+        return StoredObject(response.get("ContentLength"), _S3Body(self, key, response["Body"]))
+
     def fetch(self, key: str, path: Path) -> None:
         """One streamed GET into ``path`` (boto3's download_file would first HEAD the object
         for its size: one request more per dump and per stored output). A read that breaks
@@ -150,3 +158,21 @@ class S3ObjectStore(ObjectStore):
             for item in page.get("Contents", []):
                 names.add(item["Key"][skip:])
         return sorted(name for name in names if name)
+
+
+class _S3Body:
+    """An object's streaming body whose read errors say which key, as the store's do."""
+
+    def __init__(self, store: S3ObjectStore, key: str, body: Any) -> None:
+        self.store = store
+        self.key = key
+        self.body = body
+
+    def read(self, size: int = -1, /) -> bytes:
+        try:
+            return self.body.read(size if size >= 0 else None)
+        except (ClientError, BotoCoreError) as exc:
+            raise self.store._fail("read", self.key, exc) from None
+
+    def close(self) -> None:
+        self.body.close()

@@ -145,6 +145,28 @@ def test_a_listed_dump_missing_from_storage_is_a_note(storage, tmp_path):
     ]
 
 
+def test_open_dump_streams_only_the_dumps_listed_for_the_crash(storage, tmp_path):
+    crash = save_sample(storage)
+    for name, path in crash.dumps.items():
+        stored = storage.open_dump(crash.crash_id, name)
+        expected = Path(path).read_bytes()
+        assert stored.size == len(expected)
+        chunks = list(stored.chunks(chunk_size=1000))
+        assert b"".join(chunks) == expected and len(chunks) == -(-len(expected) // 1000)
+    # Names the crash does not list are refused before any key is built from them, even
+    # those that are keys of the layout or would climb out of the store's root.
+    storage.store.put(f"v1/other/{crash.crash_id}", b"not a dump of this crash")
+    for name in ("other", "raw_crash", "dump_names", "processed_crash", "../x", "", "a/b"):
+        with pytest.raises(CrashNotFound):
+            storage.open_dump(crash.crash_id, name)
+    with pytest.raises(CrashNotFound):
+        storage.open_dump(OTHER_ID, "upload_file_minidump")
+    # A listed dump missing from storage is not found either (not a storage failure).
+    storage.store.put(f"v1/dump_names/{crash.crash_id}", b'["upload_file_minidump", "gone"]')
+    with pytest.raises(CrashNotFound, match="'gone' is not in storage"):
+        storage.open_dump(crash.crash_id, "gone")
+
+
 @pytest.mark.parametrize(
     "data, problem",
     [
