@@ -80,6 +80,8 @@ FIELD_KEYS: dict[str, str] = {
     "web_bind": "web.bind",
     "web_workers": "web.workers",
     "web_tokens": "web.tokens",
+    "web_session_max_age": "web.session_max_age",
+    "web_secure_cookie": "web.secure_cookie",
 }
 _PATH_FIELDS = (
     "schema_dir",
@@ -170,6 +172,9 @@ class Settings:
     web_bind: str = "127.0.0.1:8090"
     web_workers: int = 2
     web_tokens: Path | None = None
+    # Browser sessions (processor/web/signin.py): seconds one lasts; Secure cookie always.
+    web_session_max_age: int = 14 * 24 * 3600
+    web_secure_cookie: bool = False
 
     @classmethod
     def load(

@@ -1,12 +1,20 @@
 """``crashproc web``: the crash browser's routes over the report index and crash storage.
 
-Pages read only public data: the report index (public columns) and the stored public copy of
-each processed crash. The API answers the public copy too, unless the request carries an
-``Auth-Token`` whose token has ``view_protected``: then the full processed crash, and the raw
+Pages read public data: the report index (public columns) and the stored public copy of each
+processed crash. A viewer with ``view_protected`` (an ``Auth-Token`` header, or a browser
+session signed in with such a token: processor.web.signin) gets more: the report page shows
+the whole processed crash, its protected fields apart, and links to the raw crash and the
+dumps (``/report/<id>/dumps/<name>``); the API answers the full processed crash and the raw
 crash (``/api/RawCrash/``, never public). ``POST /api/Reprocessing/`` queues stored crashes
-for reprocessing with a token that has ``reprocess``. Storage and index reads block, so the
-endpoints are plain functions Starlette runs in its thread pool; each thread opens its own
-index connection.
+for reprocessing with a token that has ``reprocess``.
+
+The API's GETs honour the session cookie too, so the report page's links to the JSON work in
+the browser that is signed in; they only read, and the cookie is SameSite=Strict, so another
+site cannot make a browser send it. ``POST /api/Reprocessing/`` takes the ``Auth-Token``
+header only: a cookie-authenticated POST would be open to cross-site request forgery.
+
+Storage and index reads block, so the endpoints are plain functions Starlette runs in its
+thread pool; each thread opens its own index connection.
 """
 
 from __future__ import annotations
@@ -21,22 +29,24 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from processor.config import Settings
+from processor.crashdir import DUMP_NAME_RE
 from processor.crashid import crash_id_problem
 from processor.queues import REPROCESSING, CrashQueue, QueueError
 from processor.reports import browse, queries, search
 from processor.reports.database import is_postgresql
 from processor.reports.index import ReportIndex, ReportIndexError, configured_index_path
-from processor.storage import CrashStorage, open_storage
+from processor.storage import CrashStorage, StorageError, open_storage
 from processor.storage.crashstorage import CrashNotFound
-from processor.web import pages
+from processor.web import pages, signin
 from processor.web.render import CSP
-from processor.web.tokens import REPROCESS, VIEW_PROTECTED, TokenStore, tokens_path
+from processor.web.tokens import REPROCESS, VIEW_PROTECTED, TokenStore, Viewer, tokens_path
 from webstack.app import service_app
+from webstack.form import Disconnected, FormError
 
 log = logging.getLogger("crashproc.web")
 MAX_DAYS = 366
@@ -44,20 +54,25 @@ MAX_CHART_DAYS = 90
 MAX_REPROCESS = 1000  # crash ids in one reprocessing request
 MAX_SIGNATURES = 500  # signatures in one SignatureFirstDate request
 MISSING_SYMBOLS_TOP = 200  # modules on the missing-symbols page
+DEFAULT_SESSION_MAX_AGE = 14 * 24 * 3600  # web.session_max_age
+PRIVATE = "private, no-store"
 
 
-def _html(markup: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(
-        markup,
-        status_code=status,
-        headers={"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"},
-    )
+def _html(markup: str, status: int = 200, private: bool = False) -> HTMLResponse:
+    """A page; ``private`` for one made for a viewer (it names them, or shows protected
+    data): no cache may keep it."""
+    headers = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"}
+    if private:
+        headers["Cache-Control"] = PRIVATE
+    return HTMLResponse(markup, status_code=status, headers=headers)
 
 
 class CrashBrowser:
     """The pages and API over one storage, report index and token file (one per process).
 
     ``open_queue`` opens the queue ``POST /api/Reprocessing/`` publishes to (None: refused).
+    ``session_max_age``: seconds a browser session lasts; ``secure_cookie``: mark the session
+    cookie Secure even when the request came over plain http (TLS ends at a proxy).
     """
 
     def __init__(
@@ -66,11 +81,15 @@ class CrashBrowser:
         index_path: os.PathLike | str,
         tokens: TokenStore,
         open_queue: Callable[[], CrashQueue] | None = None,
+        session_max_age: int = DEFAULT_SESSION_MAX_AGE,
+        secure_cookie: bool = False,
     ):
         self.storage = storage
         self.index_path = index_path
         self.tokens = tokens
         self.open_queue = open_queue
+        self.session_max_age = session_max_age
+        self.secure_cookie = secure_cookie
         self._local = threading.local()
         self._shared: ReportIndex | None = None
         self._shared_lock = threading.Lock()
@@ -106,6 +125,10 @@ class CrashBrowser:
                 Route("/", self.top_crashers, methods=["GET", "HEAD"]),
                 Route("/signature/", self.signature, methods=["GET", "HEAD"]),
                 Route("/report/{crash_id}", self.report, methods=["GET", "HEAD"]),
+                Route("/report/{crash_id}/dumps/{name}", self.dump, methods=["GET", "HEAD"]),
+                Route("/signin", self.signin_page, methods=["GET", "HEAD"]),
+                Route("/signin", self.signin, methods=["POST"]),
+                Route("/signout", self.signout, methods=["POST"]),
                 Route("/api/ProcessedCrash/", self.api_processed, methods=["GET", "HEAD"]),
                 Route("/api/RawCrash/", self.api_raw, methods=["GET", "HEAD"]),
                 Route("/api/SuperSearch/", self.api_search, methods=["GET", "HEAD"]),
@@ -143,7 +166,14 @@ class CrashBrowser:
             **{name: params.get(name) or None for name in browse.FILTERS},
         )
 
+    def _viewer(self, request: Request) -> Viewer | None:
+        return signin.viewer_of(request, self.tokens)
+
+    def _page(self, markup: str, viewer: Viewer | None, status: int = 200) -> Response:
+        return _html(markup, status, private=viewer is not None)
+
     def top_crashers(self, request: Request) -> Response:
+        viewer = self._viewer(request)
         try:
             index = self.index()
             filters = self._filters(request)
@@ -154,10 +184,11 @@ class CrashBrowser:
                 for name in ("product", "os_name", "process_type")
             }
         except ReportIndexError as exc:
-            return _html(pages.message_page("No crashes yet", str(exc)), 503)
-        return _html(pages.top_crashers_page(filters, rows, total, choices))
+            return self._page(pages.message_page("No crashes yet", str(exc), viewer), viewer, 503)
+        return self._page(pages.top_crashers_page(filters, rows, total, choices, viewer), viewer)
 
     def missing_symbols(self, request: Request) -> Response:
+        viewer = self._viewer(request)
         try:
             filters = self._filters(request)
             report = queries.report(
@@ -167,13 +198,18 @@ class CrashBrowser:
                 top=MISSING_SYMBOLS_TOP,
             )
         except ReportIndexError as exc:
-            return _html(pages.message_page("No crashes yet", str(exc)), 503)
-        return _html(pages.missing_symbols_page(filters, report))
+            return self._page(pages.message_page("No crashes yet", str(exc), viewer), viewer, 503)
+        return self._page(pages.missing_symbols_page(filters, report, viewer), viewer)
 
     def signature(self, request: Request) -> Response:
+        viewer = self._viewer(request)
         signature = request.query_params.get("signature")
         if signature is None:
-            return _html(pages.message_page("Signature", "Which signature? (?signature=…)"), 400)
+            return self._page(
+                pages.message_page("Signature", "Which signature? (?signature=…)", viewer),
+                viewer,
+                400,
+            )
         try:
             page_number = max(int(request.query_params.get("page") or 1), 1)
         except ValueError:
@@ -198,10 +234,12 @@ class CrashBrowser:
                     per_day = browse.signature_days(index, filters, [signature])[signature]
             crashes = browse.signature_crashes(index, signature, page_number)
         except ReportIndexError as exc:
-            return _html(pages.message_page("No crashes yet", str(exc)), 503)
+            return self._page(pages.message_page("No crashes yet", str(exc), viewer), viewer, 503)
         if not summary.crashes:
-            return _html(pages.message_page("Signature", "No crash has this signature."), 404)
-        return _html(
+            return self._page(
+                pages.message_page("Signature", "No crash has this signature.", viewer), viewer, 404
+            )
+        return self._page(
             pages.signature_page(
                 summary,
                 filters,
@@ -211,23 +249,132 @@ class CrashBrowser:
                 browse.PAGE_SIZE,
                 split,
                 series,
-            )
+                viewer,
+            ),
+            viewer,
         )
 
     def report(self, request: Request) -> Response:
+        """The public copy; for a viewer with view_protected the whole processed crash (with
+        its public copy, to tell the protected fields apart) and the dumps' names."""
+        viewer = self._viewer(request)
         crash_id = request.path_params["crash_id"].removeprefix("bp-")
         if crash_id_problem(crash_id):
-            return _html(pages.message_page("Crash", "That is not a crash id."), 400)
+            return self._page(
+                pages.message_page("Crash", "That is not a crash id.", viewer), viewer, 400
+            )
         try:
-            processed = self.storage.load_processed_crash(crash_id, public=True)
+            public = self.storage.load_processed_crash(crash_id, public=True)
+            if viewer is None or VIEW_PROTECTED not in viewer.permissions:
+                return self._page(pages.report_page(crash_id, public, viewer), viewer)
+            processed = self.storage.load_processed_crash(crash_id)
+            dump_names = self.storage.load_dump_names(crash_id)
         except CrashNotFound:
-            return _html(pages.message_page("Crash", "No processed crash has this id."), 404)
-        return _html(pages.report_page(crash_id, processed))
+            return self._page(
+                pages.message_page("Crash", "No processed crash has this id.", viewer), viewer, 404
+            )
+        markup = pages.report_page(crash_id, processed, viewer, public, dump_names)
+        return _html(markup, private=True)
+
+    def dump(self, request: Request) -> Response:
+        """A stored dump as a download, for a viewer with view_protected only. The name must
+        be one the storage lists for the crash: it never builds a key or a path by itself."""
+        viewer = self._viewer(request)
+        if viewer is None or VIEW_PROTECTED not in viewer.permissions:
+            return self._page(
+                pages.message_page("Dump", "Dumps need view_protected: sign in.", viewer),
+                viewer,
+                403,
+            )
+        crash_id = request.path_params["crash_id"].removeprefix("bp-")
+        name = request.path_params["name"]
+        if crash_id_problem(crash_id) or not DUMP_NAME_RE.fullmatch(name):
+            return _html(pages.message_page("Dump", "No such dump.", viewer), 404, True)
+        try:
+            stored = self.storage.open_dump(crash_id, name)
+        except CrashNotFound:
+            return _html(pages.message_page("Dump", "No such dump.", viewer), 404, True)
+        except StorageError as exc:
+            log.warning("dump of crash %s not read (%s)", crash_id, exc.__class__.__name__)
+            return _html(pages.message_page("Dump", "Storage is unavailable.", viewer), 503, True)
+        headers = {
+            "Content-Disposition": f'attachment; filename="{crash_id}-{name}.dmp"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": PRIVATE,
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        }
+        if stored.size is not None:
+            headers["Content-Length"] = str(stored.size)
+        if request.method == "HEAD":
+            stored.close()
+            return Response(b"", media_type="application/octet-stream", headers=headers)
+        log.info("dump %s of crash %s downloaded by %s", name, crash_id, viewer.name)
+        return StreamingResponse(
+            stored.chunks(), media_type="application/octet-stream", headers=headers
+        )
+
+    # -- signing in ---------------------------------------------------------------------------
+
+    def signin_page(self, request: Request) -> Response:
+        viewer = self._viewer(request)
+        next_path = signin.safe_next(request.query_params.get("next"))
+        return _html(pages.signin_page(viewer, next_path), private=True)
+
+    async def signin(self, request: Request) -> Response:
+        """Trade a token for a session cookie; a wrong token is a 403 saying only that."""
+        if not signin.same_origin(request):
+            return _html(
+                pages.message_page("Sign in", "Refused: the form was not sent from this site."),
+                403,
+                private=True,
+            )
+        try:
+            form = await signin.read_signin_form(request)
+        except (FormError, ValueError):
+            return _html(pages.signin_page(None, "/", "Expected the sign-in form."), 400, True)
+        except Disconnected:
+            return Response(status_code=400)
+        next_path = signin.safe_next(form.get("next"))
+        made = await run_in_threadpool(
+            self.tokens.create_session, form.get("token", "").strip(), self.session_max_age
+        )
+        if made is None:
+            log.info("sign-in refused: unknown or revoked token")
+            return _html(pages.signin_page(None, next_path, "That token is not valid."), 403, True)
+        session_id, viewer = made
+        log.info("signed in: token %s", viewer.name)
+        response = RedirectResponse(next_path, status_code=303)
+        response.headers["Cache-Control"] = PRIVATE
+        signin.set_session_cookie(
+            response,
+            session_id,
+            self.session_max_age,
+            signin.is_https(request, self.secure_cookie),
+        )
+        return response
+
+    async def signout(self, request: Request) -> Response:
+        if not signin.same_origin(request):
+            return _html(
+                pages.message_page("Sign out", "Refused: the form was not sent from this site."),
+                403,
+                private=True,
+            )
+        ended = await run_in_threadpool(
+            self.tokens.end_session, request.cookies.get(signin.SESSION_COOKIE)
+        )
+        if ended:
+            log.info("signed out")
+        response = RedirectResponse("/", status_code=303)
+        response.headers["Cache-Control"] = PRIVATE
+        signin.clear_session_cookie(response, signin.is_https(request, self.secure_cookie))
+        return response
 
     # -- API ----------------------------------------------------------------------------------
 
-    def _permissions(self, request: Request) -> frozenset[str]:
-        return self.tokens.permissions(request.headers.get("auth-token"))
+    def _permissions(self, request: Request, cookie: bool = True) -> frozenset[str]:
+        viewer = signin.viewer_of(request, self.tokens, cookie)
+        return viewer.permissions if viewer else frozenset()
 
     def _crash_id(self, request: Request) -> str | None:
         crash_id = (request.query_params.get("crash_id") or "").removeprefix("bp-")
@@ -258,7 +405,7 @@ class CrashBrowser:
 
     async def api_reprocessing(self, request: Request) -> Response:
         """Crash Stats's reprocessing: ``crash_ids`` (repeated) in a form; answers ``true``."""
-        permissions = await run_in_threadpool(self._permissions, request)
+        permissions = await run_in_threadpool(self._permissions, request, False)
         if REPROCESS not in permissions:
             return _json({"error": "reprocessing needs a token with reprocess"}, 403)
         if self.open_queue is None:
@@ -312,6 +459,7 @@ class CrashBrowser:
             return _json({"error": str(exc)}, 503)
 
     def search_page(self, request: Request) -> Response:
+        viewer = self._viewer(request)
         params = request.query_params.multi_items()
         try:
             query = search.parse_query(params)
@@ -320,10 +468,10 @@ class CrashBrowser:
                 query.facets = pages.DEFAULT_PAGE_FACETS
             result = search.search(self.index(), query) if params else None
         except search.SearchError as exc:
-            return _html(pages.search_page(params, None, str(exc)), 400)
+            return self._page(pages.search_page(params, None, str(exc), None, viewer), viewer, 400)
         except ReportIndexError as exc:
-            return _html(pages.message_page("No crashes yet", str(exc)), 503)
-        return _html(pages.search_page(params, result, None, query))
+            return self._page(pages.message_page("No crashes yet", str(exc), viewer), viewer, 503)
+        return self._page(pages.search_page(params, result, None, query, viewer), viewer)
 
 
 def _json(document: Any, status: int = 200) -> Response:
@@ -346,6 +494,8 @@ def build_browser(settings: Settings) -> CrashBrowser:
         index_path,
         TokenStore(tokens_path(settings)),
         lambda: open_settings_queue(settings),
+        session_max_age=settings.web_session_max_age,
+        secure_cookie=settings.web_secure_cookie,
     )
 
 

@@ -1,7 +1,10 @@
 """The crash browser's pages as HTML strings, from data the queries and storage gave.
 
-Only public data comes in here: the report page is handed the stored public copy of a
-processed crash, the other pages the report index (which holds public columns only).
+The pages other than a crash's get the report index (which holds public columns only). The
+report page gets the stored public copy of a processed crash, or, for a viewer with
+``view_protected``, the whole processed crash beside that public copy: what the public copy
+lacks is shown apart, in a section marked protected. Every page names its viewer (who is
+signed in) in the header.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from processor.web.render import (
     td_html,
     url,
 )
+from processor.web.tokens import Viewer
 
 # Fields the report page shows in its own sections, not among the annotations.
 SHOWN_ELSEWHERE = {"json_dump", "processed_with", "processor_notes", "symbolication"}
@@ -77,7 +81,11 @@ def filters_form(filters: Filters, choices: dict[str, list[str]], action: str = 
 
 
 def top_crashers_page(
-    filters: Filters, rows: list[TopCrasher], total: int, choices: dict[str, list[str]]
+    filters: Filters,
+    rows: list[TopCrasher],
+    total: int,
+    choices: dict[str, list[str]],
+    viewer: Viewer | None = None,
 ) -> str:
     def change(row: TopCrasher) -> str:
         if row.previous_rank is None:
@@ -110,7 +118,7 @@ def top_crashers_page(
         )
     else:
         body.append("<p>No crashes in this period.</p>")
-    return page("Top crashers", "".join(body))
+    return page("Top crashers", "".join(body), viewer)
 
 
 def signature_page(
@@ -122,6 +130,7 @@ def signature_page(
     page_size: int,
     split: str | None = None,
     series: list[tuple[str, list[int]]] | None = None,
+    viewer: Viewer | None = None,
 ) -> str:
     """``split`` (a SPLITS key) draws the chart as ``series`` stacked, else ``per_day``."""
     sig = summary.signature
@@ -195,7 +204,7 @@ def signature_page(
     if len(crashes) == page_size:
         pages.append(link(url("/signature/", signature=sig, page=page_number + 1), "older"))
     body.append(" ".join(pages))
-    return page("Signature", "".join(body))
+    return page("Signature", "".join(body), viewer)
 
 
 def _thread_frames(thread: dict[str, Any]) -> str:
@@ -302,11 +311,54 @@ def _modules(processed: dict[str, Any]) -> str:
     )
 
 
-def report_page(crash_id: str, processed: dict[str, Any]) -> str:
-    """One crash from its public copy."""
+_ABSENT = object()  # a field the public copy does not have (None is a value)
+
+
+def _value_cell(value: Any) -> str:
+    """A field's value: text for a scalar, indented JSON for an object or a list."""
+    if isinstance(value, dict | list):
+        return td_html(f"<pre>{e(json.dumps(value, indent=2, ensure_ascii=False))}</pre>", "mono")
+    return td(value, "mono")
+
+
+def _protected_section(
+    crash_id: str, processed: dict[str, Any], public: dict[str, Any], dump_names: list[str]
+) -> str:
+    """The fields the public copy leaves out (or holds redacted), and the crash's dumps."""
+    rows = [
+        [td(key, "mono"), _value_cell(value)]
+        for key, value in sorted(processed.items())
+        if key not in SHOWN_ELSEWHERE and public.get(key, _ABSENT) != value
+    ]
+    dumps = "".join(
+        f"<li>{link(url(f'/report/{crash_id}/dumps/{name}'), name)}</li>" for name in dump_names
+    )
+    return (
+        '<section class="protected"><h2>Protected fields</h2>'
+        '<p class="note">Not in the public copy: shown because you have view_protected.</p>'
+        + table(["Field", "Value"], rows, "protected-fields")
+        + "<h2>Dumps</h2>"
+        + (f'<ul class="dumps">{dumps}</ul>' if dumps else "<p>No dump is stored.</p>")
+        + "</section>"
+    )
+
+
+def report_page(
+    crash_id: str,
+    processed: dict[str, Any],
+    viewer: Viewer | None = None,
+    public: dict[str, Any] | None = None,
+    dump_names: list[str] | None = None,
+) -> str:
+    """One crash. ``public`` None: ``processed`` is the public copy, shown as it is. Else
+    ``processed`` is the whole crash and ``public`` its public copy: the fields the public
+    copy has are shown as for everyone, the others in the protected section, with links to
+    the raw crash and the ``dump_names``."""
+    full = public is not None
+    shown = public if public is not None else processed  # outside the protected section
     summary = []
     for label, key in SUMMARY_FIELDS:
-        value = processed.get(key)
+        value = shown.get(key)
         if key == "signature":
             summary.append([td(label), td_html(signature_link(value), "mono")])
         elif value not in (None, ""):
@@ -315,7 +367,10 @@ def report_page(crash_id: str, processed: dict[str, Any]) -> str:
         '<p class="links">'
         + link(url("/api/ProcessedCrash/", crash_id=crash_id), "processed JSON")
         + " · "
-        + link(url("/api/RawCrash/", crash_id=crash_id), "raw JSON (needs a token)")
+        + link(
+            url("/api/RawCrash/", crash_id=crash_id),
+            "raw JSON" if full else "raw JSON (needs a token)",
+        )
         + "</p>",
         "<h2>Summary</h2>",
         table(["", ""], summary, "summary"),
@@ -340,7 +395,7 @@ def report_page(crash_id: str, processed: dict[str, Any]) -> str:
     body.append("<h2>Modules</h2>" + _modules(processed))
     annotations = [
         [td(key, "mono"), td(value, "mono")]
-        for key, value in sorted(processed.items())
+        for key, value in sorted(shown.items())
         if key not in SHOWN_ELSEWHERE
         and isinstance(value, str | int | float | bool)
         and value not in ("",)
@@ -348,6 +403,8 @@ def report_page(crash_id: str, processed: dict[str, Any]) -> str:
     body.append(
         "<h2>Annotations and fields</h2>" + table(["Field", "Value"], annotations, "fields")
     )
+    if public is not None:
+        body.append(_protected_section(crash_id, processed, public, dump_names or []))
     notes = processed.get("processor_notes") or ""
     if isinstance(notes, list):
         notes = "\n".join(map(str, notes))
@@ -356,7 +413,7 @@ def report_page(crash_id: str, processed: dict[str, Any]) -> str:
         "<h2>Processed with</h2><pre class=processed-with>"
         f"{e(json.dumps(processed.get('processed_with'), indent=2))}</pre>"
     )
-    return page(f"Crash {crash_id}", "".join(body))
+    return page(f"Crash {crash_id}", "".join(body), viewer)
 
 
 # The search form's text inputs: (parameter, label).
@@ -426,6 +483,7 @@ def search_page(
     result: dict[str, Any] | None,
     problem: str | None,
     query: Any = None,
+    viewer: Viewer | None = None,
 ) -> str:
     """The search form (the query lives in the URL), facets and results sortable by any
     column, a page at a time."""
@@ -513,10 +571,10 @@ def search_page(
                 nxt = [*rest, ("_results_offset", offset + number)]
                 pages.append(f'<a class="next" href="{_search_href(nxt)}">next</a>')
             body.append(f'<p class="pages">{" ".join(pages)}</p>')
-    return page("Search", "".join(body))
+    return page("Search", "".join(body), viewer)
 
 
-def missing_symbols_page(filters: Filters, report: Any) -> str:
+def missing_symbols_page(filters: Filters, report: Any, viewer: Viewer | None = None) -> str:
     """The missing-symbols report over the period: each module links to a search of the
     crashes that lacked its symbols then."""
     days = (filters.until - filters.since).days + 1
@@ -569,8 +627,32 @@ def missing_symbols_page(filters: Filters, report: Any) -> str:
         )
     else:
         body.append("<p>No module lacked symbols in this period.</p>")
-    return page("Missing symbols", "".join(body))
+    return page("Missing symbols", "".join(body), viewer)
 
 
-def message_page(title: str, message: str) -> str:
-    return page(title, f"<p>{e(message)}</p>")
+def message_page(title: str, message: str, viewer: Viewer | None = None) -> str:
+    return page(title, f"<p>{e(message)}</p>", viewer)
+
+
+def signin_page(viewer: Viewer | None, next_path: str = "/", problem: str | None = None) -> str:
+    """The sign-in form (an API token, as ``crashproc tokens add`` printed it), or who is
+    signed in already."""
+    body = []
+    if problem:
+        body.append(f'<p class="missing problem">{e(problem)}</p>')
+    if viewer is not None and viewer.session:
+        body.append(
+            f"<p>Signed in as <b>{e(viewer.name)}</b> "
+            f"({e(', '.join(sorted(viewer.permissions)))}).</p>"
+        )
+    body.append(
+        '<form class="signin" method="post" action="/signin">'
+        '<label>API token <input type="password" name="token" autocomplete="off" size="70" '
+        "required autofocus></label>"
+        f'<input type="hidden" name="next" value="{e(next_path)}">'
+        '<button type="submit">Sign in</button></form>'
+        '<p class="note">A token made with <code>crashproc tokens add NAME --permission '
+        "view_protected</code>; the session lasts until you sign out, it expires, or the "
+        "token is revoked.</p>"
+    )
+    return page("Sign in", "".join(body), viewer)

@@ -11,8 +11,11 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable, Sequence
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
+
+if TYPE_CHECKING:
+    from processor.web.tokens import Viewer
 
 STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#222;background:#fff}
@@ -34,6 +37,11 @@ ul.legend{list-style:none;padding:0;margin:0 0 12px}
 ul.legend li{display:inline-block;margin-right:14px}
 ul.legend i{display:inline-block;width:10px;height:10px;margin-right:4px}
 th a{color:inherit}
+header .who{float:right;font-weight:400}
+header .who a{margin:0 0 0 8px}
+header form.signout{display:inline;margin-left:8px}
+section.protected{border:2px solid #a33;padding:4px 12px;margin:12px 0}
+section.protected h2{color:#a33}
 """
 
 # The browser page has no script and loads nothing from elsewhere.
@@ -50,13 +58,29 @@ def url(path: str, **params: Any) -> str:
     return escape(f"{path}?{query}" if query else path, quote=True)
 
 
-def page(title: str, body: str) -> str:
+def who(viewer: Viewer | None) -> str:
+    """The header's corner: who is signed in and a sign-out button (a form: signing out
+    changes state, so it is a POST), the token's name for an ``Auth-Token`` request, or a
+    sign-in link."""
+    if viewer is None:
+        return '<span class="who"><a href="/signin">Sign in</a></span>'
+    if not viewer.session:
+        return f'<span class="who">Token <b>{e(viewer.name)}</b></span>'
+    return (
+        f'<span class="who">Signed in as <b class="viewer">{e(viewer.name)}</b>'
+        '<form class="signout" method="post" action="/signout">'
+        '<button type="submit">Sign out</button></form></span>'
+    )
+
+
+def page(title: str, body: str, viewer: Viewer | None = None) -> str:
     return (
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
         f"<title>{e(title)} – crashproc</title>"
         '<link rel="icon" href="data:,">'
         f"<style>{STYLE}</style></head><body>"
-        '<header><a href="/">Top crashers</a><a href="/search/">Search</a>'
+        f"<header>{who(viewer)}"
+        '<a href="/">Top crashers</a><a href="/search/">Search</a>'
         '<a href="/missing-symbols/">Missing symbols</a></header>'
         f"<main><h1>{e(title)}</h1>{body}</main></body></html>"
     )

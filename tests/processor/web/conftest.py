@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,11 +35,14 @@ class Browser:
 
 
 @contextlib.contextmanager
-def serving(data: ReportStorage, scratch: Path) -> Iterator[Browser]:
-    """The crash browser over ``data`` on 127.0.0.1, with its own tokens and queue."""
+def serving(data: ReportStorage, scratch: Path, **options: Any) -> Iterator[Browser]:
+    """The crash browser over ``data`` on 127.0.0.1, with its own tokens and queue;
+    ``options`` go to CrashBrowser (session_max_age, secure_cookie)."""
     tokens = TokenStore(scratch / "tokens.sqlite")
     queue_url = f"sqlite:{scratch / 'queue.sqlite'}"
-    browser = CrashBrowser(data.storage(), data.index_path, tokens, lambda: open_queue(queue_url))
+    browser = CrashBrowser(
+        data.storage(), data.index_path, tokens, lambda: open_queue(queue_url), **options
+    )
     server = start_background(browser.asgi())
     try:
         yield Browser(f"http://127.0.0.1:{server.server_port}", data, tokens, queue_url)

@@ -58,6 +58,25 @@ def test_tokens_add_list_revoke_keep_only_the_hash(tmp_path, capsys):
     assert run(["tokens", "revoke", "alice", "--tokens", str(path)]) == 1
 
 
+def test_a_token_file_from_before_sessions_gets_them(tmp_path):
+    path = tmp_path / "tokens.sqlite"
+    token = "ab" * 32
+    with sqlite3.connect(path) as conn:  # the file as crashproc wrote it before sign-in
+        conn.execute(
+            "CREATE TABLE tokens (name TEXT PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE,"
+            " permissions TEXT NOT NULL, created TEXT NOT NULL)"
+        )
+        conn.execute(
+            "INSERT INTO tokens VALUES ('old', ?, 'view_protected', '2026-11-01T00:00:00+00:00')",
+            (hashlib.sha256(token.encode()).hexdigest(),),
+        )
+    store = TokenStore(path)
+    assert store.session_viewer("no-such-session") is None  # read before any sign-in
+    session_id, viewer = store.create_session(token, 60)
+    assert viewer.name == "old" and store.session_viewer(session_id) == viewer
+    assert store.revoke("old") and store.session_viewer(session_id) is None
+
+
 def test_tokens_live_beside_the_report_index_by_default(tmp_path, capsys):
     index = tmp_path / "idx" / "report-index.sqlite"
     assert run(["tokens", "add", "bob", "--permission", "reprocess", "--index", str(index)]) == 0
