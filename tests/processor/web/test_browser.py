@@ -1,7 +1,7 @@
 """The crash browser in a real headless Chromium, driven through chromedriver.
 
-Over the W3C WebDriver HTTP protocol with requests rather than selenium: five endpoints are
-all the test needs, and it keeps a dependency out. Chromium's console log comes from
+Over the W3C WebDriver HTTP protocol with requests rather than selenium: a few endpoints are
+all the tests need, and it keeps a dependency out. Chromium's console log comes from
 chromedriver's ``se/log`` endpoint (``goog:loggingPrefs``).
 """
 
@@ -62,6 +62,15 @@ class Driver:
     def click(self, element: str) -> None:
         self.call("POST", f"/element/{element}/click", {})
 
+    def type(self, element: str, text: str) -> None:
+        self.call("POST", f"/element/{element}/value", {"text": text})
+
+    def cookie(self, name: str) -> dict:
+        return self.call("GET", f"/cookie/{name}")
+
+    def cookies(self) -> list[dict]:
+        return self.call("GET", "/cookie")
+
     def current_url(self) -> str:
         return self.call("GET", "/url")
 
@@ -76,8 +85,10 @@ class Driver:
             time.sleep(0.05)
         return url
 
-    def screenshot(self) -> bytes:
-        return base64.b64decode(self.call("GET", "/screenshot"))
+    def screenshot(self, element: str | None = None) -> bytes:
+        """The viewport, or only ``element`` (scrolled into view)."""
+        path = f"/element/{element}/screenshot" if element else "/screenshot"
+        return base64.b64decode(self.call("GET", path))
 
     def console(self) -> list[dict]:
         return self.call("POST", "/se/log", {"type": "browser"})
@@ -138,11 +149,11 @@ def driver(tmp_path: Path) -> Iterator[Driver]:
         proc.wait(timeout=30)
 
 
-def keep_screenshot(driver: Driver, name: str) -> None:
+def keep_screenshot(driver: Driver, name: str, element: str | None = None) -> None:
     """With CRASHPROC_SCREENSHOTS=DIR, the pages' screenshots go there (the README's)."""
     directory = os.environ.get("CRASHPROC_SCREENSHOTS")
     if directory:
-        Path(directory, f"{name}.png").write_bytes(driver.screenshot())
+        Path(directory, f"{name}.png").write_bytes(driver.screenshot(element))
 
 
 def test_top_crashers_to_signature_to_crash_in_chromium(sqlite_web, driver, tmp_path):
@@ -229,4 +240,33 @@ def test_filters_split_chart_and_missing_symbols_in_chromium(sqlite_web, driver)
     signatures = [driver.text(a) for a in driver.find_all("table.results td.mono a[href^='/sig']")]
     assert signatures == sorted(signatures) and len(signatures) == len(results)
     assert module
+    assert [e for e in driver.console() if e.get("level") == "SEVERE"] == []
+
+
+def test_sign_in_see_protected_fields_sign_out_in_chromium(sqlite_web, driver):
+    web = sqlite_web
+    token = web.tokens.add("chromium", ["view_protected"])
+    crash_id = web.data.crash_ids(example="linux-amd64")[0]
+    driver.go(f"{web.url}/report/{crash_id}")
+    assert "sample-secret" not in driver.text(driver.find("main"))
+    driver.click(driver.find('header a[href="/signin"]'))
+    assert "/signin" in driver.url_after_click("/signin")
+    driver.type(driver.find('form.signin input[name="token"]'), token)
+    driver.click(driver.find('form.signin button[type="submit"]'))
+    # The session's cookie, as the browser keeps it: HttpOnly, SameSite=Strict, host-only.
+    assert driver.text(driver.find("header b.viewer")) == "chromium"
+    cookie = driver.cookie("crashproc_session")
+    assert cookie["httpOnly"] is True and cookie["sameSite"] == "Strict"
+    assert cookie["path"] == "/" and cookie["value"] != token
+    driver.go(f"{web.url}/report/{crash_id}")
+    section = driver.find("section.protected")
+    protected = driver.text(section)
+    assert "sample-secret" in protected and "sample comment" in protected
+    keep_screenshot(driver, "report-protected", section)
+    driver.click(driver.find("header form.signout button"))
+    assert driver.find('header a[href="/signin"]')  # home, signed out
+    assert [c for c in driver.cookies() if c["name"] == "crashproc_session"] == []
+    driver.go(f"{web.url}/report/{crash_id}")
+    text = driver.text(driver.find("main"))
+    assert crash_id in text and "sample-secret" not in text
     assert [e for e in driver.console() if e.get("level") == "SEVERE"] == []
