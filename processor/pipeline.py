@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime
 import logging
 import socket
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from processor.errors import ErrorReporter, no_reporter, traceback_without_message
@@ -32,6 +34,17 @@ class UnknownRuleset(KeyError):
     pass
 
 
+@dataclass
+class RulesetTime:
+    """What running rulesets has cost this process so far: crashes, wall-clock and CPU
+    seconds (process CPU: every thread, so a rule's helper threads count too). A worker sets
+    it against its whole CPU time to show what processing costs beyond the rules."""
+
+    crashes: int = 0
+    wall: float = 0.0
+    cpu: float = 0.0
+
+
 class Pipeline:
     """Applies named rulesets (ordered lists of rules) to crashes."""
 
@@ -44,6 +57,7 @@ class Pipeline:
         self.rulesets = dict(rulesets)
         self.hostname = hostname or socket.gethostname()
         self.error_reporter = error_reporter or no_reporter
+        self.spent = RulesetTime()
 
     def process_crash(
         self,
@@ -73,6 +87,7 @@ class Pipeline:
         crash_id = str(raw_crash.get("uuid", "unknown"))
         rules = self.rulesets.get(ruleset_name)
         failed: list[str] = []
+        wall, cpu = time.perf_counter(), time.process_time()
         # One symbol lookup scope per crash: the stackwalker and the rules ask the provider for
         # each module once, within the crash's symbols budget (symbols.crash_budget).
         with (
@@ -95,6 +110,9 @@ class Pipeline:
                         status,
                     ):
                         failed.append(rule.name)
+        self.spent.crashes += 1
+        self.spent.wall += time.perf_counter() - wall
+        self.spent.cpu += time.process_time() - cpu
 
         processed_crash["success"] = not failed and self._stackwalk_succeeded(processed_crash)
         if previous_notes:

@@ -27,6 +27,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
+from resource import RUSAGE_SELF, getrusage
 from typing import Any
 
 from processor.config import ConfigError, Settings
@@ -39,6 +40,8 @@ from processor.storage import CrashStorage, StorageError
 from schemas.library import SchemaError
 
 logger = logging.getLogger("crashproc.worker")
+# A worker's last line, how its time went: shown without -v, like the daemon's progress line.
+usage_logger = logging.getLogger("crashproc.worker.usage")
 
 # Slots of the shared state array (doubles).
 STATE_JOB_STARTED, STATE_PROCESSED, STATE_SKIPPED, STATE_FAILED = range(4)
@@ -265,7 +268,26 @@ class Worker:
                     return
                 time.sleep(QUEUE_RETRY_WAIT * (attempt + 1))
 
+    def log_usage(self) -> None:
+        """How this worker's CPU time went: the rulesets' share, the rest being start-up,
+        queue, storage and scratch work (what `make bench-processor` sets against the goal)."""
+        if self.processor is None:
+            return
+        usage = getrusage(RUSAGE_SELF)
+        total = usage.ru_utime + usage.ru_stime
+        spent = self.processor.pipeline.spent
+        usage_logger.info(
+            "worker %s: %d crash(es); CPU %.3f s, rulesets %.3f s (%.1f%%); rulesets wall %.3f s",
+            self.config.consumer,
+            spent.crashes,
+            total,
+            spent.cpu,
+            100 * spent.cpu / total if total else 0.0,
+            spent.wall,
+        )
+
     def close(self) -> None:
+        self.log_usage()
         if self._grace_timer is not None:
             self._grace_timer.cancel()
         if self.queue is not None:
@@ -286,6 +308,7 @@ def worker_main(config: WorkerConfig, state: Any = None, log_level: int = loggin
     logging.basicConfig(
         level=log_level, format="%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"
     )
+    usage_logger.setLevel(logging.INFO)
     worker = Worker(config, state)
     signal.signal(signal.SIGTERM, worker.request_stop)
     signal.signal(signal.SIGINT, worker.request_stop)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import time
 
@@ -157,3 +158,19 @@ def test_a_busy_queue_makes_the_worker_wait_not_die(tmp_path, processor, monkeyp
     assert "queue unavailable" in caplog.text
     assert worker.storage.has_processed_crash(CRASH_IDS[0])
     assert worker.queue.pending() == 0
+
+
+def test_a_stopping_worker_logs_its_cpu_time_against_the_rulesets(tmp_path, processor, caplog):
+    worker = make_worker(tmp_path, processor)
+    before = processor.pipeline.spent.crashes
+    worker.queue.publish(STANDARD, CRASH_IDS[:2])
+    worker.run()
+    assert processor.pipeline.spent.crashes == before + 2
+    with caplog.at_level(logging.INFO, logger="crashproc.worker.usage"):
+        worker.log_usage()
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "crashproc.worker.usage"]
+    assert re.fullmatch(
+        rf"worker worker-under-test: {before + 2} crash\(es\); CPU [\d.]+ s, rulesets [\d.]+ s"
+        r" \([\d.]+%\); rulesets wall [\d.]+ s",
+        line,
+    ), line
