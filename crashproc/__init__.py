@@ -9,11 +9,19 @@ progress bar of long runs (``progress``), and the configuration file every comma
 
 from __future__ import annotations
 
+import functools
+
 DISTRIBUTION = "crashproc"
+UNKNOWN_VERSION = "0+unknown"
 
 
+@functools.cache
 def version() -> str:
-    """The installed distribution's version (``0+unknown`` when run from an uninstalled tree)."""
+    """The installed distribution's version (``0+unknown`` when run from an uninstalled tree).
+
+    Read once per process: the processor records it in every processed crash, and reading the
+    distribution's metadata costs milliseconds each time (the running code is the one that
+    was imported anyway, whatever an upgrade meanwhile wrote on disk)."""
     # imported here: importlib.metadata costs ~20 ms, more than a whole `stackwalk` run
     # needs, and only --version and provenance records ask for the version
     from importlib import metadata
@@ -21,4 +29,4 @@ def version() -> str:
     try:
         return metadata.version(DISTRIBUTION)
     except metadata.PackageNotFoundError:
-        return "0+unknown"
+        return UNKNOWN_VERSION

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from typing import Any
@@ -48,11 +49,18 @@ class CrashProcessor:
         crash: CrashInput,
         ruleset: str = "default",
         previous: dict[str, Any] | None = None,
+        tmpdir: str | None = None,
     ) -> dict[str, Any]:
-        """Run ``ruleset`` over ``crash``; ``previous`` is the stored result when reprocessing."""
+        """Run ``ruleset`` over ``crash``; ``previous`` is the stored result when reprocessing.
+
+        ``tmpdir``: the crash's scratch directory when the caller already made one (a job
+        fetches the dumps into it); otherwise one is made for the rules and removed after.
+        """
         self.check_ruleset(ruleset)
         processed = dict(previous or {})
-        with self.scratch.crash_directory(crash.crash_id) as tmpdir:
+        with contextlib.ExitStack() as stack:
+            if tmpdir is None:
+                tmpdir = stack.enter_context(self.scratch.crash_directory(crash.crash_id))
             processed = self.pipeline.process_crash(
                 ruleset, crash.raw_crash, crash.dumps, processed, tmpdir, notes=crash.notes
             )

@@ -10,9 +10,9 @@ a bug in the walker is contained here and becomes one too (the crash is still pr
 from __future__ import annotations
 
 import logging
-from importlib import metadata
 from typing import Any
 
+import crashproc
 from processor.errors import traceback_without_message
 from processor.resources.recovery import recovery_record
 from processor.resources.stackwalker import WalkOutcome, tail
@@ -56,10 +56,10 @@ class BuiltinStackwalker:
 
     @property
     def version(self) -> str:
-        try:
-            return f"crashproc-stackwalk {metadata.version('crashproc')}"
-        except metadata.PackageNotFoundError:
+        found = crashproc.version()
+        if found == crashproc.UNKNOWN_VERSION:
             return "crashproc-stackwalk (unknown version)"
+        return f"crashproc-stackwalk {found}"
 
     def walk(self, dump_path: str, evil_json_path: str | None, workdir: str) -> WalkOutcome:
         from stackwalk.minidump.errors import MinidumpError

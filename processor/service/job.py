@@ -104,7 +104,11 @@ def run_job(
         except CorruptCrashData:
             raise PermanentFailure("stored raw crash or dump list is corrupt") from None
         crash.notes = [*notes, *crash.notes]
-        processed = processor.process(crash, ruleset, previous if use_previous else None)
+        # One directory per crash: the dumps and the rules' files (dump names have no dot, so
+        # they never meet a rule's raw_crash.json or a stored {dump}.json).
+        processed = processor.process(
+            crash, ruleset, previous if use_previous else None, tmpdir=tmpdir
+        )
     if save:
         storage.save_processed_crash(crash_id, processed)
     return JobResult(crash_id, PROCESSED, processed)
