@@ -3,7 +3,16 @@
 WAL lets readers run beside the single writer; every change is a ``BEGIN IMMEDIATE``
 transaction (the write lock is taken up front, so two claimers cannot both read the same free
 row and then race to update it); a busy timeout makes contenders wait instead of failing;
-``synchronous=FULL`` makes a committed publish or ack survive a power cut.
+``synchronous=FULL`` makes a committed publish survive a power cut.
+
+What a consumer writes (a claim, a renewal, an ack, a give-back, a failure) is committed with
+``synchronous=NORMAL`` instead: in WAL mode that survives the process being killed, and a power
+cut can only roll the queue back to an earlier committed state, never corrupt it. Losing such a
+change costs a redelivery and nothing else: a lost claim or renewal makes the job claimable as
+before, a lost failure leaves the job leased until the lease runs out (then it is retried), and
+a lost ack redelivers a crash whose processed result was saved durably before the ack, which
+the job's already-done check then acks without processing it again (processor/service/job.py).
+Each of those commits was an fsync of the queue's log, two or more per crash.
 
 One table holds every unfinished job. ``available_at`` is the single clock of a job: when a
 new or failed job may next be claimed, or when the lease of a claimed one runs out. A job is
@@ -104,14 +113,20 @@ class SQLiteCrashQueue(CrashQueue):
         connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=FULL")
+        self._local.durable = True
         self._local.connection = connection
         self._local.pid = os.getpid()
         return connection
 
     @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """A write transaction; ``durable``: committed to survive a power cut (FULL), not
+        only a killed process (NORMAL; see the module's docstring for which writes may)."""
         connection = self._connection()
         try:
+            if self._local.durable != durable:
+                connection.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+                self._local.durable = durable
             connection.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise QueueError(f"queue database {self.path} is unavailable: {exc}") from None
@@ -149,7 +164,7 @@ class SQLiteCrashQueue(CrashQueue):
 
     def claim(self, consumer: str) -> Delivery | None:
         now = self._now()
-        with self._write() as db:
+        with self._write(durable=False) as db:
             rows = db.execute(
                 f"SELECT {JOB_COLUMNS} FROM jobs WHERE available_at <= ?"
                 " ORDER BY priority, id LIMIT ?",
@@ -181,7 +196,7 @@ class SQLiteCrashQueue(CrashQueue):
         return None
 
     def renew(self, delivery: Delivery) -> bool:
-        with self._write() as db:
+        with self._write(durable=False) as db:
             cursor = db.execute(
                 "UPDATE jobs SET available_at = ? WHERE id = ? AND lease_token = ?",
                 (self._now() + self.lease_seconds, int(delivery.job_id), delivery.token),
@@ -189,7 +204,7 @@ class SQLiteCrashQueue(CrashQueue):
             return cursor.rowcount == 1
 
     def ack(self, delivery: Delivery) -> bool:
-        with self._write() as db:
+        with self._write(durable=False) as db:
             cursor = db.execute(
                 "DELETE FROM jobs WHERE id = ? AND lease_token = ?",
                 (int(delivery.job_id), delivery.token),
@@ -197,7 +212,7 @@ class SQLiteCrashQueue(CrashQueue):
             return cursor.rowcount == 1
 
     def give_back(self, delivery: Delivery) -> bool:
-        with self._write() as db:
+        with self._write(durable=False) as db:
             cursor = db.execute(
                 "UPDATE jobs SET attempts = MAX(attempts - 1, 0), lease_owner = NULL,"
                 " lease_token = NULL, available_at = ? WHERE id = ? AND lease_token = ?",
@@ -206,7 +221,7 @@ class SQLiteCrashQueue(CrashQueue):
             return cursor.rowcount == 1
 
     def fail(self, delivery: Delivery, error: str, permanent: bool = False) -> bool:
-        with self._write() as db:
+        with self._write(durable=False) as db:
             row = db.execute(
                 "SELECT attempts FROM jobs WHERE id = ? AND lease_token = ?",
                 (int(delivery.job_id), delivery.token),
@@ -231,7 +246,7 @@ class SQLiteCrashQueue(CrashQueue):
         return False
 
     def release_consumer(self, consumer: str, error: str) -> int:
-        with self._write() as db:
+        with self._write(durable=False) as db:
             rows = db.execute(
                 "SELECT id, attempts FROM jobs WHERE lease_owner = ?", (consumer,)
             ).fetchall()

@@ -21,11 +21,13 @@ an interrupted save is redone by the next delivery.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from resource import RUSAGE_SELF, getrusage
 from typing import Any
@@ -70,35 +72,87 @@ class StopNow(BaseException):
 
 
 class Heartbeat:
-    """Renews a delivery's lease from a thread while the crash is processed."""
+    """Renews the lease of the delivery in hand, from one thread for the worker's life.
 
-    def __init__(self, queue: CrashQueue, delivery: Delivery, interval: float):
+    One thread rather than one per crash: starting and joining a thread for every crash cost
+    about 2 ms of wall-clock time per crash on a busy machine, for a lease renewed only when a
+    crash takes longer than a third of the lease. A renewal in flight when the crash is done is
+    waited for, so it never runs after the ack.
+    """
+
+    def __init__(self, queue: CrashQueue, interval: float):
         self.queue = queue
-        self.delivery = delivery
         self.interval = interval
-        self.lost = False
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+        self._cond = threading.Condition()
+        self._delivery: Delivery | None = None
+        self._lost: Delivery | None = None
+        self._due = 0.0
+        self._renewing = False
+        self._stopping = False
+        self._thread: threading.Thread | None = None
 
-    def __enter__(self) -> Heartbeat:
-        self._thread.start()
-        return self
+    @contextlib.contextmanager
+    def holding(self, delivery: Delivery) -> Iterator[None]:
+        """Keep ``delivery`` leased for as long as the block runs."""
+        with self._cond:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+                self._thread.start()
+            self._delivery = delivery
+            self._due = time.monotonic() + self.interval
+            self._cond.notify_all()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._delivery = None
+                while self._renewing:
+                    self._cond.wait()
 
-    def __exit__(self, *exc: Any) -> None:
-        self._stop.set()
-        self._thread.join()
+    def _next_due(self) -> Delivery | None:
+        """(lock held) Wait for a delivery whose renewal is due; None when stopping."""
+        while not self._stopping:
+            current = self._delivery
+            if current is None or current is self._lost:
+                self._cond.wait()
+                continue
+            remaining = self._due - time.monotonic()
+            if remaining <= 0:
+                self._due = time.monotonic() + self.interval
+                return current
+            self._cond.wait(remaining)
+        return None
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                if not self.queue.renew(self.delivery):
-                    self.lost = True
-                    logger.warning("crash %s: lease lost while processing", self.delivery.crash_id)
+        while True:
+            with self._cond:
+                current = self._next_due()
+                if current is None:
                     return
-            except QueueError as exc:
-                # The lease may run out meanwhile; the crash is then redelivered and the
-                # already-done check keeps the result single.
-                logger.warning("crash %s: lease renewal failed: %s", self.delivery.crash_id, exc)
+                self._renewing = True
+            try:
+                self._renew(current)
+            finally:
+                with self._cond:
+                    self._renewing = False
+                    self._cond.notify_all()
+
+    def _renew(self, delivery: Delivery) -> None:
+        try:
+            if not self.queue.renew(delivery):
+                self._lost = delivery
+                logger.warning("crash %s: lease lost while processing", delivery.crash_id)
+        except QueueError as exc:
+            # The lease may run out meanwhile; the crash is then redelivered and the
+            # already-done check keeps the result single.
+            logger.warning("crash %s: lease renewal failed: %s", delivery.crash_id, exc)
+
+    def close(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join()
 
 
 class Worker:
@@ -111,6 +165,7 @@ class Worker:
         self.storage: CrashStorage | None = None
         self.queue: CrashQueue | None = None
         self.processor: Any = None
+        self.heartbeat: Heartbeat | None = None
         # Set only while a crash is processed (not saved or acked): what StopNow may interrupt.
         self.interruptible = False
         self._grace_timer: threading.Timer | None = None
@@ -190,7 +245,9 @@ class Worker:
         self._set(STATE_JOB_STARTED, time.time())
         phase = "processing"
         try:
-            with Heartbeat(self.queue, delivery, self.settings.queue_lease / 3):
+            if self.heartbeat is None:
+                self.heartbeat = Heartbeat(self.queue, self.settings.queue_lease / 3)
+            with self.heartbeat.holding(delivery):
                 self.interruptible = not self.stopping.is_set()
                 try:
                     result = run_job(
@@ -288,6 +345,8 @@ class Worker:
 
     def close(self) -> None:
         self.log_usage()
+        if self.heartbeat is not None:
+            self.heartbeat.close()
         if self._grace_timer is not None:
             self._grace_timer.cancel()
         if self.queue is not None:

@@ -13,7 +13,7 @@ from processor.config import Settings
 from processor.queues import PRIORITY, REPROCESSING, STANDARD, open_queue
 from processor.runner import CrashProcessor
 from processor.service.wiring import open_settings_queue
-from processor.service.worker import Worker, WorkerConfig
+from processor.service.worker import Heartbeat, Worker, WorkerConfig
 from processor.storage import open_storage
 from tests.processor.daemon.conftest import wait_for
 from tests.processor.queues.conftest import ManualClock
@@ -174,3 +174,32 @@ def test_a_stopping_worker_logs_its_cpu_time_against_the_rulesets(tmp_path, proc
         r" \([\d.]+%\); rulesets wall [\d.]+ s",
         line,
     ), line
+
+
+def test_one_heartbeat_thread_renews_each_crash_in_hand_and_never_after_it(tmp_path):
+    queue = open_queue(f"sqlite:{tmp_path / 'queue.sqlite'}", lease_seconds=60)
+    queue.publish(STANDARD, CRASH_IDS[:2])
+    renewals = []  # (crash id, renewed inside the holding block, lease still held)
+    inside = False
+    real_renew = queue.renew
+
+    def renew(delivery):
+        held = inside
+        renewals.append((delivery.crash_id, held, real_renew(delivery)))
+        return renewals[-1][2]
+
+    queue.renew = renew
+    heartbeat = Heartbeat(queue, interval=0.01)
+    threads = []
+    for _ in range(2):
+        delivery = queue.claim("worker-under-test")
+        inside = True  # before the block: its renewals may start at once
+        with heartbeat.holding(delivery):
+            wait_for(lambda d=delivery: any(r[0] == d.crash_id for r in renewals), what="renewal")
+            threads.append(heartbeat._thread)
+        inside = False
+        assert queue.ack(delivery)
+    heartbeat.close()
+    assert {r[0] for r in renewals} == set(CRASH_IDS[:2])
+    assert all(held and leased for _, held, leased in renewals), renewals
+    assert threads[0] is threads[1] and not threads[0].is_alive()

@@ -45,11 +45,23 @@ def test_bad_queue_urls(url, problem):
     assert "secret" not in str(info.value)
 
 
-def test_database_is_wal_with_full_sync(tmp_path):
+def test_database_is_wal_with_full_sync_for_publishing_normal_for_consuming(tmp_path):
     queue = open_queue(f"sqlite:{tmp_path / 'q.sqlite'}")
     connection = queue._connection()
     assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-    assert connection.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+
+    def synchronous():
+        return {2: "FULL", 1: "NORMAL"}[connection.execute("PRAGMA synchronous").fetchone()[0]]
+
+    assert synchronous() == "FULL"
+    queue.publish("standard", ["de1bb258-cbbf-4589-a673-34f800260918"])
+    assert synchronous() == "FULL"
+    delivery = queue.claim("c1")
+    assert synchronous() == "NORMAL"  # a lost claim or ack only redelivers the crash
+    assert queue.ack(delivery)
+    assert synchronous() == "NORMAL"
+    queue.publish("standard", ["0ba17e8f-34c4-4a1b-a512-8e4d10260918"])
+    assert synchronous() == "FULL"
 
 
 def test_an_unusable_database_file_is_a_clear_error(tmp_path):
