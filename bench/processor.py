@@ -14,7 +14,8 @@ scaling is the rate against the first worker count's.
 Symbols come from a store built as ``make demo`` builds .cache/demo-symbols (``--symbols-path``;
 built in the temporary directory when not given), and the parsed-symbol cache is warmed by one
 ``crashproc process`` pass over the samples before anything is timed, so the runs measure a
-processor in its steady state rather than its first symbol downloads.
+processor in its steady state rather than its first symbol downloads. That pass also fills a
+bytecode cache in the work directory, as an installed processor has one.
 
 The rulesets' share of a worker's time is the goal of issue 17 (at least 75%): everything else
 (process start-up, queue, storage, fsync, scratch directories) is overhead. Each worker logs,
@@ -251,7 +252,12 @@ def main(argv: list[str] | None = None) -> int:
             "CRASHPROC_SYMBOLS_PATH": str(store.resolve()),
             "CRASHPROC_SYMBOLS_CACHE": str(work / "symbols-cache"),
             "CRASHPROC_DAEMON_LOG_INTERVAL": "3600",
+            # Compiled modules cached as an installed processor has them (in the work
+            # directory, not the tree): without, with PYTHONDONTWRITEBYTECODE set, every worker
+            # compiled each module from source as it started, 0.2 s of CPU each.
+            "PYTHONPYCACHEPREFIX": str(work / "pycache"),
         }
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         samples = sorted(str(p) for p in SAMPLES.iterdir() if (p / "raw_crash.json").is_file())
         run(["processor", "process", "--format", "summary", *samples], env)  # warm the cache
         dirs = write_corpus(work / "corpus", args.count)
