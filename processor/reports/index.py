@@ -37,7 +37,7 @@ from processor.reports.errors import (
 )
 from processor.reports.extract import IndexEntry, MissingModule, index_entry
 from processor.reports.owed import OwedCrashes
-from processor.reports.schema import DIMENSIONS, SCHEMA_VERSION, Migration, pending
+from processor.reports.schema import DIMENSIONS, PAIRS, SCHEMA_VERSION, Migration, pending
 from processor.storage.crashstorage import CrashStorage
 
 __all__ = [
@@ -218,11 +218,11 @@ class ReportIndex:
         # of the same crash take turns (PostgreSQL; SQLite has one writer at a time).
         self.database.lock_crashes(tx, sorted({e.crash_id for e in entries}))
         deltas = counts.Deltas()
-        for row in counts.previous_rows(tx, [e.crash_id for e in entries]):
+        crash_ids = [e.crash_id for e in entries]
+        for row in counts.previous_rows(tx, crash_ids):
             deltas.add(row, -1)
-        latest = {e.crash_id: e for e in entries}  # a crash twice in a batch: its last entry
-        for entry in latest.values():
-            deltas.add(_row(entry), +1)
+        for key in counts.previous_missing(tx, crash_ids):
+            deltas.missing[key] -= 1
         # An upsert keeps a known crash's id, so only its own rows below are replaced.
         ids = tx.returning_many(
             _UPSERT_CRASH,
@@ -238,14 +238,25 @@ class ReportIndex:
                 for e in entries
             ],
         )
-        tx.executemany("DELETE FROM crash_modules WHERE crash = ?", [(i,) for i in ids])
-        tx.executemany("DELETE FROM missing_symbols WHERE crash = ?", [(i,) for i in ids])
+        # A crash twice in a batch: its last entry is its row (the last upsert), its modules
+        # and its counts.
+        latest = {e.crash_id: (i, e) for i, e in zip(ids, entries, strict=True)}
+        for _, entry in latest.values():
+            deltas.add(_row(entry), +1)
+            for m in entry.missing:
+                deltas.missing[counts.missing_key(entry.date.isoformat(), _missing_columns(m))] += 1
+        tx.executemany(
+            "DELETE FROM crash_modules WHERE crash = ?", [(i,) for i, _ in latest.values()]
+        )
+        tx.executemany(
+            "DELETE FROM missing_symbols WHERE crash = ?", [(i,) for i, _ in latest.values()]
+        )
         tx.executemany(
             "INSERT INTO crash_modules (crash, module, date) VALUES (?, ?, ?) "
             "ON CONFLICT DO NOTHING",
             [
                 (crash, module, entry.date.isoformat())
-                for crash, entry in zip(ids, entries, strict=True)
+                for crash, entry in latest.values()
                 for module in entry.stack_modules
             ],
         )
@@ -254,7 +265,7 @@ class ReportIndex:
             "debug_id, code_id, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (crash, entry.date.isoformat(), *_missing_columns(m))
-                for crash, entry in zip(ids, entries, strict=True)
+                for crash, entry in latest.values()
                 for m in entry.missing
             ],
         )
@@ -285,7 +296,7 @@ class ReportIndex:
         """Drop the crashes dated before ``before``; returns how many.
 
         One day per transaction, each found through the date indexes (crashes by date, then
-        their modules by crash id, missing symbols by date), so the cost is the rows dropped
+        their modules by crash id, missing symbols and counts by date), so the cost is the rows dropped
         and writers wait at most for one day's delete.
         """
         database = self._ready()
@@ -307,6 +318,12 @@ class ReportIndex:
                 tx.execute("DELETE FROM missing_symbols WHERE date = ?", (day,))
                 tx.execute("DELETE FROM day_counts WHERE date = ?", (day,))
                 tx.execute("DELETE FROM signature_day_counts WHERE date = ?", (day,))
+                tx.execute("DELETE FROM missing_symbol_day_counts WHERE date = ?", (day,))
+                # By each pair's key (field, other, date, ...), not a scan of the table.
+                tx.executemany(
+                    "DELETE FROM pair_day_counts WHERE field = ? AND other = ? AND date = ?",
+                    [(a, b, day) for a, b in PAIRS],
+                )
                 dropped += tx.execute("DELETE FROM crashes WHERE date = ?", (day,)).rowcount
             if progress is not None:
                 progress(done, len(days))

@@ -4,7 +4,8 @@ Each report kind says which columns identify a row (a signature; a module with i
 reason) and which rows it counts (crashes; crashes missing a module's symbols). One ranked,
 grouped query serves the plain reports and both sides of a comparison; ``--module`` narrows the
 crashes to those with the module on the crashing stack (an indexed join), ``--since``/``--until``
-to a range of days (indexed, inclusive).
+to a range of days (indexed, inclusive). Without ``--module`` the rows are summed from the day
+counts (counts.py: a few rows per key and day) rather than counted one by one.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
+from processor.reports.counts import TOTAL_FIELD
 from processor.reports.index import ReportIndex, day
 from processor.reports.model import COUNT, PERCENT, RANK, Column, Report
 
@@ -41,11 +43,13 @@ class Kind:
     keys: tuple[Column, ...]
     table: str  # the rows counted (each is one crash for one key)
     label_keys: tuple[str, ...]  # what names a bar in the chart
+    # The same rows counted per day and key (a ``crashes`` column): table, condition on it.
+    counted: tuple[str, str]
 
     def source(self, module: str | None) -> tuple[str, str]:
         """(FROM clause, alias of the dated table) counting this kind's rows."""
         if module is None:
-            return f"{self.table} AS t", "t"
+            return f"{self.counted[0]} AS t", "t"
         if self.table != "crashes":
             raise ValueError(f"--module applies to the signatures report, not {self.name}")
         # Only crashes whose crashing stack holds the module (crash_modules is one row each).
@@ -58,6 +62,7 @@ SIGNATURES = Kind(
     keys=(Column("signature", "signature"),),
     table="crashes",
     label_keys=("signature",),
+    counted=("day_counts", "t.field = 'signature'"),
 )
 MISSING_SYMBOLS = Kind(
     name="missing-symbols",
@@ -72,10 +77,13 @@ MISSING_SYMBOLS = Kind(
     ),
     table="missing_symbols",
     label_keys=("module", "version", "reason"),
+    counted=("missing_symbol_day_counts", "TRUE"),
 )
 KINDS = {kind.name: kind for kind in (SIGNATURES, MISSING_SYMBOLS)}
-# Index column behind each key column (the report says "module", the table "filename").
+# Index column behind each key column (the report says "module", the table "filename"), in
+# the rows and in their day counts.
 SOURCE_COLUMNS = {"module": "filename"}
+COUNTED_COLUMNS = {"signature": "value", "module": "filename"}
 
 
 def _where(
@@ -105,19 +113,31 @@ def ranked(
     """
     source, alias = kind.source(module)
     where, params = _where(index, alias, period, module, prefix)
-    expressions = [f"COALESCE(t.{SOURCE_COLUMNS.get(c.key, c.key)}, '')" for c in kind.keys]
+    if module is None:  # summed from the day counts; '' already stands for unknown there
+        where += f" AND {kind.counted[1]}"
+        expressions = [f"t.{COUNTED_COLUMNS.get(c.key, c.key)}" for c in kind.keys]
+        count, having = "CAST(SUM(t.crashes) AS BIGINT)", " HAVING SUM(t.crashes) > 0"
+    else:
+        expressions = [f"COALESCE(t.{SOURCE_COLUMNS.get(c.key, c.key)}, '')" for c in kind.keys]
+        count, having = "COUNT(*)", ""
     keys = ", ".join(f"{e} AS {c.key}" for e, c in zip(expressions, kind.keys, strict=True))
     group = ", ".join(expressions)
     sql = (
-        f"SELECT {keys}, COUNT(*) AS crashes, "
-        f"ROW_NUMBER() OVER (ORDER BY COUNT(*) DESC, {group}) AS rank "
-        f"FROM {source} WHERE {where} GROUP BY {group}"
+        f"SELECT {keys}, {count} AS crashes, "
+        f"ROW_NUMBER() OVER (ORDER BY {count} DESC, {group}) AS rank "
+        f"FROM {source} WHERE {where} GROUP BY {group}{having}"
     )
     return sql, params
 
 
 def crash_total(index: ReportIndex, period: Period, module: str | None) -> int:
     """Crashes in the period (with the module on the stack, if given): the 100% of percentages."""
+    if module is None:  # every crash has one product ('' when unknown): their day counts
+        where, params = _where(index, "t", period, None, "")
+        sql = f"SELECT COALESCE(SUM(t.crashes), 0) FROM day_counts AS t WHERE {where} "
+        return int(
+            index.query(sql + "AND t.field = :field", {**params, "field": TOTAL_FIELD})[0][0]
+        )
     source, alias = SIGNATURES.source(module)
     where, params = _where(index, alias, period, module, "")
     return index.query(f"SELECT COUNT(*) FROM {source} WHERE {where}", params)[0][0]

@@ -16,6 +16,7 @@ so ties rank the same way whatever the database's locale.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 SQLITE, POSTGRESQL = "sqlite", "postgresql"
@@ -37,6 +38,12 @@ DIMENSIONS = (
 # What counts.py keeps crashes per day of (every crash once per field; per signature too).
 COUNTED_FIELDS = ("signature", "product", "version", *DIMENSIONS)
 SIGNATURE_COUNTED_FIELDS = ("product", "version", *DIMENSIONS)
+# What counts.py also keeps crashes per day of by two fields at once (migration 5): each pair
+# of these once, the first field of a pair the earlier one here, so a search filtered on one
+# field and faceted on another is a sum too (signature's pairs are signature_day_counts).
+PAIRS = tuple(itertools.combinations(SIGNATURE_COUNTED_FIELDS, 2))
+# A missing module's key in missing_symbols and in its day counts (migration 5).
+MISSING_COLUMNS = ("filename", "version", "debug_file", "debug_id", "code_id", "reason")
 
 
 def _recount() -> tuple[str, ...]:
@@ -53,6 +60,37 @@ def _recount() -> tuple[str, ...]:
         for field in SIGNATURE_COUNTED_FIELDS
     ]
     return (*day, *per_signature)
+
+
+def _recount_pairs_and_missing() -> tuple[str, ...]:
+    """Fill the pair and missing-symbol counts from the crashes and their missing modules
+    (migration 5)."""
+    pairs = [
+        "INSERT INTO pair_day_counts (field, value, other, other_value, date, crashes) "
+        f"SELECT '{a}', COALESCE({a}, ''), '{b}', COALESCE({b}, ''), date, COUNT(*) "
+        "FROM crashes GROUP BY 2, 4, 5"
+        for a, b in PAIRS
+    ]
+    keys = ", ".join(f"COALESCE({c}, '')" for c in MISSING_COLUMNS)
+    missing = (
+        f"INSERT INTO missing_symbol_day_counts (date, {', '.join(MISSING_COLUMNS)}, crashes) "
+        f"SELECT date, {keys}, COUNT(*) FROM missing_symbols "
+        f"GROUP BY {', '.join(str(n) for n in range(1, len(MISSING_COLUMNS) + 2))}"
+    )
+    return (*pairs, missing)
+
+
+def _pair_and_missing_tables(text: str, integer: str, rowid: str) -> tuple[str, ...]:
+    """Migration 5's tables in one dialect (its text and integer types, WITHOUT ROWID)."""
+    missing = ", ".join(f"{c} {text} NOT NULL" for c in MISSING_COLUMNS)
+    return (
+        f"CREATE TABLE pair_day_counts (field {text} NOT NULL, value {text} NOT NULL, "
+        f"other {text} NOT NULL, other_value {text} NOT NULL, date {text} NOT NULL, "
+        f"crashes {integer} NOT NULL, "
+        f"PRIMARY KEY (field, other, date, value, other_value)){rowid}",
+        f"CREATE TABLE missing_symbol_day_counts (date {text} NOT NULL, {missing}, "
+        f"crashes {integer} NOT NULL, PRIMARY KEY (date, {', '.join(MISSING_COLUMNS)})){rowid}",
+    )
 
 
 @dataclass(frozen=True)
@@ -164,9 +202,27 @@ MIGRATIONS = (
         # It reads every crash to fill the counts: not at a daemon's start-up.
         online=False,
     ),
+    Migration(
+        5,
+        "crash counts per day by two fields at once, and missing-symbol counts per day",
+        {
+            SQLITE: (
+                *_pair_and_missing_tables("TEXT", "INTEGER", " WITHOUT ROWID"),
+                *_recount_pairs_and_missing(),
+            ),
+            POSTGRESQL: (
+                *_pair_and_missing_tables('TEXT COLLATE "C"', "BIGINT", ""),
+                *_recount_pairs_and_missing(),
+            ),
+        },
+        # It reads every crash and missing module: `crashproc report migrate` does it.
+        online=False,
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 TABLES = (
+    "pair_day_counts",
+    "missing_symbol_day_counts",
     "day_counts",
     "signature_day_counts",
     "crash_modules",

@@ -19,7 +19,7 @@ from typing import Any
 
 from processor.reports.counts import TOTAL_FIELD
 from processor.reports.index import ReportIndex
-from processor.reports.schema import DIMENSIONS
+from processor.reports.schema import COUNTED_FIELDS, DIMENSIONS, PAIRS
 
 # Field -> SQL expression over ``crashes AS c``.
 FIELDS = {
@@ -213,12 +213,15 @@ def _order(name: str) -> str:
 def search(index: ReportIndex, query: Query) -> dict[str, Any]:
     """``{"hits": [...], "total": N, "facets": {field: [{"term", "count"}]}}``.
 
-    A query filtered by date only (the common "last 30 days") takes its total and facets
-    from the day counts (counts.py), a sum over a few rows per value and day; any other
-    filter counts the matching crashes themselves."""
+    A query filtered by date only (the common "last 30 days"), or besides the date by exact
+    values of one counted field (``os_name=Windows NT``, ``signature=...``), takes its total
+    and facets from the day counts (counts.py), a sum over a few rows per value and day; any
+    other filter counts the matching crashes themselves."""
     where, params = _where(index, query.filters)
-    if all(name == "date" for name in query.filters):
-        total, facets = _counted(index, query, where, params)
+    narrowed = _narrowed(query)
+    if narrowed is not None:
+        dated, dated_params = _where(index, {"date": query.filters.get("date", [])})
+        total, facets = _counted(index, query, dated, dated_params, *narrowed)
     else:
         total, facets = _scanned(index, query, where, params)
     order = ", ".join(_order(name) for name in query.sort)
@@ -251,29 +254,95 @@ def _scanned(
     return total, facets
 
 
+def _narrowed(query: Query) -> tuple[str | None, list[str]] | None:
+    """(field, values) when the day counts answer the query: no filter besides the date
+    (field None), or exact values of one counted field ('' standing for ``__null__``,
+    which the counts keep as ''); None when the crashes must be counted."""
+    others = [name for name in query.filters if name != "date"]
+    if not others:
+        return None, []
+    if len(others) > 1 or ALIASES.get(others[0], others[0]) not in COUNTED_FIELDS:
+        return None
+    values = []
+    for value in query.filters[others[0]]:
+        if value == "__null__":
+            values.append("")
+            continue
+        if value.startswith("="):
+            value = value[1:]
+        elif value[:1] in ("!", "~", "$", "^"):
+            return None
+        if not value:  # "=" alone matches '' only, where the counts also hold unknowns
+            return None
+        values.append(value)
+    return (ALIASES.get(others[0], others[0]), values) if values else None
+
+
+def _count_source(field: str | None, values: str, facet: str) -> tuple[str, str]:
+    """(FROM a count table aliased ``c`` WHERE ..., the facet's term there): crashes counted
+    by ``facet`` (``total``: in all) among those with one of ``values`` (an SQL list of
+    parameters) for ``field``, or among all (``field`` None). The field and facet are names
+    from COUNTED_FIELDS, bound as ``:field`` and ``:facet``."""
+    if field is None:
+        if facet in ("date", "total"):  # every crash has one product ('' when unknown)
+            return "day_counts AS c WHERE c.field = :total_field", "c.date"
+        return "day_counts AS c WHERE c.field = :facet", "c.value"
+    if facet in ("date", "total", field):
+        term = "c.value" if facet == field else "c.date"
+        return f"day_counts AS c WHERE c.field = :field AND c.value IN {values}", term
+    if field == "signature":
+        return (
+            f"signature_day_counts AS c WHERE c.signature IN {values} AND c.field = :facet",
+            "c.value",
+        )
+    if facet == "signature":
+        return (
+            f"signature_day_counts AS c WHERE c.field = :field AND c.value IN {values}",
+            "c.signature",
+        )
+    if (field, facet) in PAIRS:
+        return (
+            "pair_day_counts AS c WHERE c.field = :field AND c.other = :facet "
+            f"AND c.value IN {values}",
+            "c.other_value",
+        )
+    return (
+        "pair_day_counts AS c WHERE c.field = :facet AND c.other = :field "
+        f"AND c.other_value IN {values}",
+        "c.value",
+    )
+
+
 def _counted(
-    index: ReportIndex, query: Query, where: str, params: dict[str, Any]
+    index: ReportIndex,
+    query: Query,
+    where: str,
+    params: dict[str, Any],
+    field: str | None,
+    values: list[str],
 ) -> tuple[int, Facets]:
-    """Total and facets summed from the day counts (``where`` is on ``c.date`` only)."""
-    total = index.query(
-        f"SELECT COALESCE(SUM(crashes), 0) FROM day_counts AS c WHERE field = :total_field "
-        f"AND {where}",
-        {**params, "total_field": TOTAL_FIELD},
-    )[0][0]
+    """Total and facets summed from the day counts (``where`` is on ``c.date`` only; see
+    _narrowed for ``field`` and ``values``)."""
+    marks = "(" + ", ".join(f":v{n}" for n in range(len(values))) + ")"
+    params = {
+        **params,
+        **{f"v{n}": value for n, value in enumerate(values)},
+        "field": field,
+        "total_field": TOTAL_FIELD,
+    }
+    source, _ = _count_source(field, marks, "total")
+    total = index.query(f"SELECT COALESCE(SUM(crashes), 0) FROM {source} AND {where}", params)
     facets = {}
     for name in query.facets:
-        if name == "date":
-            field, term = TOTAL_FIELD, "date"
-        else:
-            field, term = ALIASES.get(name, name), "value"
+        facet = ALIASES.get(name, name)
+        source, term = _count_source(field, marks, facet)
         counted = index.query(
-            f"SELECT {term} AS term, SUM(crashes) AS count FROM day_counts AS c "
-            f"WHERE field = :field AND {where} GROUP BY {term} HAVING SUM(crashes) > 0 "
-            "ORDER BY count DESC, term LIMIT :size",
-            {**params, "field": field, "size": query.facets_size},
+            f"SELECT {term} AS term, SUM(crashes) AS count FROM {source} AND {where} "
+            f"GROUP BY {term} HAVING SUM(crashes) > 0 ORDER BY count DESC, term LIMIT :size",
+            {**params, "facet": facet, "size": query.facets_size},
         )
         facets[name] = [
             {"term": row["term"] if row["term"] != "" else None, "count": int(row["count"])}
             for row in counted
         ]
-    return int(total), facets
+    return int(total[0][0]), facets

@@ -23,7 +23,13 @@ from processor.reports.index import (
     attach_report_index,
 )
 from processor.reports.reindex import reindex
-from processor.reports.schema import COUNTED_FIELDS, DIMENSIONS, SIGNATURE_COUNTED_FIELDS
+from processor.reports.schema import (
+    COUNTED_FIELDS,
+    DIMENSIONS,
+    MISSING_COLUMNS,
+    PAIRS,
+    SIGNATURE_COUNTED_FIELDS,
+)
 from processor.storage import CorruptCrashData, ListenerError, open_storage
 from processor.storage.crashstorage import processed_key
 from tests.postgresserver import free_port
@@ -56,38 +62,52 @@ def dump_index(target: Path | str) -> dict[str, list[tuple]]:
         return tables
 
 
-def counts_of(target: Path | str) -> tuple[dict, dict]:
-    """The day counts as kept (zero counts left out), and as recounted from the crashes."""
+def counts_of(target: Path | str) -> tuple[tuple, tuple]:
+    """The day counts (by value, by signature and value, by pair of values, of missing
+    modules) as kept, zero counts left out, and as recounted from the crashes and their
+    missing_symbols rows."""
     with ReportIndex(target, create=False) as index:
-        kept = {
-            tuple(row[:-1]): int(row[-1])
-            for row in index.query("SELECT field, value, date, crashes FROM day_counts")
-            if row[-1]
-        }
-        kept_signature = {
-            tuple(row[:-1]): int(row[-1])
-            for row in index.query(
-                "SELECT signature, field, value, date, crashes FROM signature_day_counts"
-            )
-            if row[-1]
-        }
+
+        def kept_rows(sql: str) -> dict:
+            return {tuple(row[:-1]): int(row[-1]) for row in index.query(sql) if row[-1]}
+
+        kept = (
+            kept_rows("SELECT field, value, date, crashes FROM day_counts"),
+            kept_rows("SELECT signature, field, value, date, crashes FROM signature_day_counts"),
+            kept_rows(
+                "SELECT field, value, other, other_value, date, crashes FROM pair_day_counts"
+            ),
+            kept_rows(
+                f"SELECT date, {', '.join(MISSING_COLUMNS)}, crashes FROM missing_symbol_day_counts"
+            ),
+        )
         columns = ", ".join(COUNTED_FIELDS)
         rows = index.query(f"SELECT date, signature, {columns} FROM crashes")
+        missing_rows = index.query(
+            f"SELECT date, {', '.join(MISSING_COLUMNS)} FROM missing_symbols"
+        )
     day: Counter = Counter()
     per_signature: Counter = Counter()
+    pairs: Counter = Counter()
     for date, signature, *values in rows:
-        for field, value in zip(COUNTED_FIELDS, values, strict=True):
-            day[(field, value or "", date)] += 1
+        by_field = {f: v or "" for f, v in zip(COUNTED_FIELDS, values, strict=True)}
+        for field, value in by_field.items():
+            day[(field, value, date)] += 1
             if field in SIGNATURE_COUNTED_FIELDS:
-                per_signature[(signature or "", field, value or "", date)] += 1
+                per_signature[(signature or "", field, value, date)] += 1
+        for a, b in PAIRS:
+            pairs[(a, by_field[a], b, by_field[b], date)] += 1
+    missing = Counter((date, *(v or "" for v in key)) for date, *key in missing_rows)
     assert day, "no crashes: nothing compared"
-    return (kept, kept_signature), (dict(day), dict(per_signature))
+    return kept, (dict(day), dict(per_signature), dict(pairs), dict(missing))
 
 
 def assert_counts_match(target: Path | str) -> None:
     kept, expected = counts_of(target)
-    assert kept[0] == expected[0]
-    assert kept[1] == expected[1]
+    for table, kept_counts, expected_counts in zip(
+        ("day", "signature", "pair", "missing"), kept, expected, strict=True
+    ):
+        assert kept_counts == expected_counts, table
 
 
 def rows_for(path: Path, table: str, crash_id: str) -> list[tuple]:

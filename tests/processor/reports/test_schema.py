@@ -34,6 +34,14 @@ def version_1_index(target) -> list[str]:
                 (crash_id, f"2026-11-0{1 + n}", f"sig {n % 2}"),
             )
             crash_ids.append(crash_id)
+            # A module without symbols (twice in the last crash): counted by migration 5.
+            for _ in range(1 + n // 2):
+                tx.execute(
+                    "INSERT INTO missing_symbols (crash, date, filename, version, debug_file, "
+                    "debug_id, code_id, reason) SELECT id, date, 'xul.dll', NULL, 'xul.pdb', "
+                    "'ABC1', NULL, 'not-found' FROM crashes WHERE crash_id = ?",
+                    (crash_id,),
+                )
     database.close()
     return crash_ids
 
@@ -157,7 +165,14 @@ def test_prune_drops_old_days_from_every_table(report_storage, new_index):
     with ReportIndex(target) as index:
         kept = {row[0] for row in index.query("SELECT DISTINCT date FROM crashes")}
         assert kept == {d.isoformat() for d in days if d >= cutoff}
-        for table in ("crash_modules", "missing_symbols", "day_counts", "signature_day_counts"):
+        for table in (
+            "crash_modules",
+            "missing_symbols",
+            "day_counts",
+            "signature_day_counts",
+            "pair_day_counts",
+            "missing_symbol_day_counts",
+        ):
             dates = {row[0] for row in index.query(f"SELECT DISTINCT date FROM {table}")}
             assert dates == kept, table
         assert index.query("SELECT count(*) FROM crash_modules")[0][0] == 12
