@@ -6,7 +6,8 @@ Usage: ``make bench-index`` or ``.venv/bin/python bench/index.py [--crashes 1000
 Per backend: ``--crashes`` crashes written in batches (1,000 a transaction, as reindex does),
 then ``--listener`` crashes one transaction each from 2 writer processes at once (the storage
 listener of two daemon workers), then the signatures, missing-symbols and compare reports and a
-faceted search (crashes per product and version) over the last 7 and 30 days. The crashes are
+faceted search (crashes per product and version) over the last 7 and 30 days, and a Super
+Search narrowed to Windows with 3 facets over 30 days. The crashes are
 bench/reports.py's (Zipf-like signatures and modules over 60 days). Then the index's size on
 disk (tables and their indexes) per crash, and so per day at 1M crashes a day, and the cost of
 a retention prune of the oldest day (``ReportIndex.prune``, one day a transaction through the
@@ -35,6 +36,7 @@ REPO = HERE.parent
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
 sys.path.insert(0, str(REPO))
 
+from processor.reports import search  # noqa: E402
 from processor.reports.compare import compare  # noqa: E402
 from processor.reports.extract import index_entry  # noqa: E402
 from processor.reports.index import ReportIndex  # noqa: E402
@@ -116,6 +118,21 @@ def queries(index: ReportIndex) -> dict[str, float]:
             ),
             (f"facets product/version, {days} days", lambda d=days: facets(index, last(d))),
         ]
+    cases.append(
+        (
+            "Super Search os_name, 3 facets, 30 days",
+            lambda: search.search(
+                index,
+                search.parse_query(
+                    [
+                        ("date", f">={last(30).since}"),
+                        ("os_name", "Windows NT"),
+                        ("_facets", "signature,product,version"),
+                    ]
+                ),
+            ),
+        )
+    )
     cases.append(
         ("compare signatures, 7 vs 7 days", lambda: compare(index, SIGNATURES, before, last(7)))
     )
