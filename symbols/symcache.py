@@ -1,46 +1,41 @@
 """Compact on-disk cache of a parsed .sym file, looked up without re-reading the text.
 
 A release xul.sym is 500-600 MB of text; parsing it into Python objects would need
-gigabytes. `convert` streams the text through the same parser once (which validates
-every line as rust-minidump would) and writes a binary file: variable-size records
-(functions, publics, CFI blocks, STACK WIN entries, strings) followed by sorted fixed-width
-arrays of range starts/ends/record offsets. `CachedSymbols` opens the file and answers
-lookups with the very same code as the in-memory SymbolFile, reading and decoding only the
-records it touches.
+gigabytes. `convert` streams the text through the same parser once (symbols.cachewriter)
+into a binary file (layout in symbols.cacheformat). `CachedSymbols` maps the file and
+answers lookups with the very same code as the in-memory SymbolFile, reading and decoding
+only the records it touches.
 
 A function record holds its line map and inlinees already decoded, resolved and sorted, as
 packed arrays: a cold lookup (a frame in a function no crash has touched yet, most frames of
 a Firefox crash) then costs one read and a few ``array.frombytes`` instead of decoding the
 function's text, about 10x less; converting does that decoding once per function instead.
-
-Layout (little-endian): 8-byte magic, u64 URL string offset (0 = none), then for each
-name in SECTIONS a (u64 offset, u64 count) pair; every section is an array of u64.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import mmap
 import os
 import struct
-from array import array
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from symbols.atomic import publish, scratch_file
-from symbols.errors import SymbolParseError
-from symbols.rangemap import RangeMap, resolve_overlaps
-from symbols.sinks import (
-    LineValues,
-    NullSink,
-    cfi_value,
-    complete_function,
-    range_end,
-    truncate_previous_win,
+from symbols.cacheformat import (
+    CFI,
+    FUNC,
+    HEADER_SIZE,
+    MAGIC,
+    NO_PROGRAM,
+    PUBLIC,
+    SECTIONS,
+    STR,
+    WIN,
 )
+from symbols.errors import SymbolParseError
+from symbols.rangemap import RangeMap
 from symbols.symfile import (
     U64_MAX,
     Function,
@@ -65,217 +60,16 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up
 if TYPE_CHECKING:
     from typing import BinaryIO
 
-MAGIC = b"CPSYMC\x00\x02"  # the format version is part of SymbolCache's keys too
-SECTIONS = (
-    "func_start",
-    "func_end",
-    "func_off",
-    "pub_addr",
-    "pub_off",
-    "cfi_start",
-    "cfi_end",
-    "cfi_off",
-    "win4_start",
-    "win4_end",
-    "win4_off",
-    "win0_start",
-    "win0_end",
-    "win0_off",
-    "file_id",
-    "file_off",
-    "origin_id",
-    "origin_off",
-)
-HEADER_SIZE = 8 + 8 + 16 * len(SECTIONS)
-# STACK CFI rows are stored as their validated text and decoded on lookup (the unwinder
-# parses their rule strings anyway). A FUNC record (n resolved line records, m inlinees in
-# Inlinee order) is: the header, the name padded to 8 bytes, the u64 columns (line starts,
-# line ends, inlinee addresses, inlinee sizes), then the u32 columns (line sizes, lines,
-# files; inlinee depths, call files, call lines, origins). Every column is aligned, so a
-# lookup reads them as views of the mapping, copying nothing.
-_FUNC = struct.Struct("<QQIIII")  # address, size, parameter_size, name_len, n, m
-_PUBLIC = struct.Struct("<QII")  # address, parameter_size, name_len
-_CFI = struct.Struct("<QIIQ")  # address, size, init_len, rows_len
-_WIN = struct.Struct("<QIIIIIIIBBI")  # address, size, 6 sizes, kind, abp, program_len (or ~0)
-_STR = struct.Struct("<I")
-NO_PROGRAM = 0xFFFFFFFF
 FUNC_MEMO_SIZE = 1 << 16  # decoded FUNC headers kept per open cache file
-
-
-def _pad(n: int) -> bytes:
-    return b"\0" * (-n % 8)
-
-
-class CacheSink(NullSink):
-    """Streams records into `out` and keeps only fixed-width arrays in memory."""
-
-    def __init__(self, out: BinaryIO) -> None:
-        self.out = out
-        out.write(b"\0" * HEADER_SIZE)
-        self.pos = HEADER_SIZE
-        self.files: dict[int, str] = {}
-        self.origins: dict[int, str] = {}
-        self.publics: list[tuple[int, str, int]] = []
-        self.url_text: str | None = None
-        # Per range kind: starts, ends, value hashes (for rust's equal-value merge), offsets.
-        self.ranges = {
-            kind: (array("Q"), array("Q"), array("q"), array("Q"))
-            for kind in ("func", "cfi", "win4", "win0")
-        }
-        self.pending_win: dict[int, StackWin | None] = {4: None, 0: None}
-
-    def _write(self, data: bytes) -> int:
-        offset = self.pos
-        self.out.write(data)
-        self.out.write(_pad(len(data)))
-        self.pos += len(data) + (-len(data) % 8)
-        return offset
-
-    def _add_range(self, kind: str, start: int, end: int, record: bytes) -> None:
-        starts, ends, hashes, offsets = self.ranges[kind]
-        starts.append(start)
-        ends.append(end)
-        hashes.append(hash(record))  # equal records = equal values (64-bit SipHash)
-        offsets.append(self._write(record))
-
-    # -- records ---------------------------------------------------------------------------
-
-    def file(self, file_id: int, name: str) -> None:
-        self.files[file_id] = name
-
-    def origin(self, origin_id: int, name: str) -> None:
-        self.origins[origin_id] = name
-
-    def public(self, public: PublicSymbol) -> None:
-        self.publics.append((public.address, public.name, public.parameter_size))
-
-    def url(self, url: str) -> None:
-        self.url_text = url
-
-    def function(self, func: Function, body: list[bytes]) -> None:
-        end = range_end(func.address, func.size)
-        if end is None:
-            return
-        complete_function(func, body)
-        name = func.name.encode()
-        lines = func.lines
-        values = lines.values
-        if isinstance(values, LineValues):  # the common case: columns as decoded
-            sizes, numbers, files = values.cols.sizes, values.cols.lines, values.cols.files
-        else:
-            sizes = [v.size for v in values]
-            numbers = [v.line for v in values]
-            files = [v.file for v in values]
-        inlinees = list(zip(*func.inlinees, strict=True)) or [()] * 6
-        depths, addresses, lengths, call_files, call_lines, origins = inlinees
-        head = _FUNC.pack(
-            func.address,
-            func.size,
-            func.parameter_size,
-            len(name),
-            len(lines.starts),
-            len(func.inlinees),
-        )
-        wide = array("Q", lines.starts)
-        wide.extend(lines.ends)
-        wide.extend(addresses)
-        wide.extend(lengths)
-        narrow = array("I", sizes)
-        for column in (numbers, files, depths, call_files, call_lines, origins):
-            narrow.extend(column)
-        record = b"".join((head, name, _pad(len(name)), wide.tobytes(), narrow.tobytes()))
-        self._add_range("func", func.address, end, record)
-
-    def cfi(self, address: int, size: int, rules: str, rows: list[bytes]) -> None:
-        end = range_end(address, size)
-        if end is None:
-            return
-        init = rules.encode()
-        text = b"".join(rows)
-        self._add_range(
-            "cfi", address, end, _CFI.pack(address, size, len(init), len(text)) + init + text
-        )
-
-    def win(self, info: StackWin) -> None:
-        if range_end(info.address, info.size) is None:
-            return
-        last = self.pending_win[info.kind]
-        if last is not None:
-            kept = truncate_previous_win(last, info)
-            if kept is None:
-                return
-            self._write_win(kept)
-        self.pending_win[info.kind] = info
-
-    def _write_win(self, info: StackWin) -> None:
-        program = info.program_string.encode() if info.program_string is not None else b""
-        record = (
-            _WIN.pack(
-                info.address,
-                info.size,
-                info.prologue_size,
-                info.epilogue_size,
-                info.parameter_size,
-                info.saved_register_size,
-                info.local_size,
-                info.max_stack_size,
-                info.kind,
-                info.allocates_base_pointer,
-                len(program) if info.program_string is not None else NO_PROGRAM,
-            )
-            + program
-        )
-        self._add_range(f"win{info.kind}", info.address, range_end(info.address, info.size), record)
-
-    # -- finishing -------------------------------------------------------------------------
-
-    def _strings(self, table: dict[int, str]) -> tuple[array, array]:
-        ids = array("Q", sorted(table))
-        offsets = array("Q", (self._write(_STR.pack(len(b := table[i].encode())) + b) for i in ids))
-        return ids, offsets
-
-    def finish(self) -> None:
-        for last in self.pending_win.values():
-            if last is not None:
-                self._write_win(last)
-        sections: dict[str, array] = {}
-        for kind, (starts, ends, hashes, offsets) in self.ranges.items():
-            kept, kept_ends = resolve_overlaps(starts, ends, hashes)
-            sections[f"{kind}_start"] = array("Q", (starts[i] for i in kept))
-            sections[f"{kind}_end"] = array("Q", kept_ends)
-            sections[f"{kind}_off"] = array("Q", (offsets[i] for i in kept))
-            del starts[:], ends[:], hashes[:], offsets[:]
-        self.publics.sort()
-        sections["pub_addr"] = array("Q", (p[0] for p in self.publics))
-        sections["pub_off"] = array(
-            "Q",
-            (
-                self._write(_PUBLIC.pack(a, param, len(b := name.encode())) + b)
-                for a, name, param in self.publics
-            ),
-        )
-        sections["file_id"], sections["file_off"] = self._strings(self.files)
-        sections["origin_id"], sections["origin_off"] = self._strings(self.origins)
-        url_offset = 0
-        if self.url_text is not None:
-            url_offset = self._write(_STR.pack(len(b := self.url_text.encode())) + b)
-        header = [MAGIC, struct.pack("<Q", url_offset)]
-        for name in SECTIONS:
-            header.append(
-                struct.pack("<QQ", self._write(sections[name].tobytes()), len(sections[name]))
-            )
-        self.out.seek(0)
-        self.out.write(b"".join(header))
 
 
 def convert(stream: BinaryIO, out: BinaryIO) -> None:
     """Parse a .sym stream into the compact format (raises SymbolParseError if corrupt)."""
-    # the grammar compiles its regexes on import: only parsing pays for them
-    from symbols.parser import feed_stream
+    # the writer and the parser behind it (whose grammar compiles its regexes on import)
+    # load only when a file is converted
+    from symbols.cachewriter import write_cache
 
-    sink = CacheSink(out)
-    feed_stream(stream, sink)
-    sink.finish()
+    write_cache(stream, out)
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -501,8 +295,8 @@ class CachedSymbols(SymbolFile):
         columns), kept in a bounded memo: the frames of a crash keep returning to the same
         functions."""
         offset = self._func_off[i]
-        func_address, _size, param, name_len, n, m = _FUNC.unpack_from(self._map, offset)
-        pos = offset + _FUNC.size
+        func_address, _size, param, name_len, n, m = FUNC.unpack_from(self._map, offset)
+        pos = offset + FUNC.size
         name = str(self._map[pos : pos + name_len], "utf-8")
         pos += name_len + (-name_len % 8)
         end = pos + 8 * (2 * n + 2 * m) + 4 * (3 * n + 4 * m)
@@ -609,19 +403,19 @@ class CachedSymbols(SymbolFile):
         return fields, self._read(offset + head.size, total - head.size)
 
     def _str(self, offset: int) -> str:
-        (length,) = _STR.unpack_from(self._map, offset)
-        start = offset + _STR.size
+        (length,) = STR.unpack_from(self._map, offset)
+        start = offset + STR.size
         if start + length > len(self._map):
             raise ValueError("symbol cache file is truncated")
         return str(self._map[start : start + length], "utf-8")
 
     def _public(self, offset: int) -> PublicSymbol:
-        (address, param, _), name = self._record(offset, _PUBLIC, 2)
+        (address, param, _), name = self._record(offset, PUBLIC, 2)
         return PublicSymbol(address, name.decode("utf-8"), param)
 
     def _function(self, offset: int) -> Function:
-        address, size, param, name_len, n, m = _FUNC.unpack_from(self._map, offset)
-        pos = offset + _FUNC.size
+        address, size, param, name_len, n, m = FUNC.unpack_from(self._map, offset)
+        pos = offset + FUNC.size
         name = self._read(pos, name_len).decode("utf-8")
         pos += name_len + (-name_len % 8)
         end = pos + 8 * (2 * n + 2 * m) + 4 * (3 * n + 4 * m)
@@ -636,15 +430,17 @@ class CachedSymbols(SymbolFile):
         )
 
     def _cfi(self, offset: int) -> tuple:
-        (address, size, init_len, _), data = self._record(offset, _CFI, 2, 3)
+        from symbols.sinks import cfi_value  # its rows' grammar loads on first use anyway
+
+        (address, size, init_len, _), data = self._record(offset, CFI, 2, 3)
         return cfi_value(address, size, data[:init_len].decode("utf-8"), [data[init_len:]])
 
     def _win(self, offset: int) -> StackWin:
-        fields = _WIN.unpack_from(self._read(offset, _WIN.size))
+        fields = WIN.unpack_from(self._read(offset, WIN.size))
         *numbers, kind, abp, n = fields
         program = None
         if n != NO_PROGRAM:
-            program = self._read(offset + _WIN.size, n).decode("utf-8")
+            program = self._read(offset + WIN.size, n).decode("utf-8")
         address, size, prologue, epilogue, param, saved, local, max_stack = numbers
         return StackWin(
             kind,
@@ -711,6 +507,12 @@ class SymbolCache:
         return CachedSymbols(entry)
 
     def _convert_locked(self, source: Path, key: str, entry: Path, corrupt: Path) -> None:
+        # tempfile (under symbols.atomic) and fcntl cost more to import than opening a
+        # converted file: only a conversion pays for them
+        import fcntl
+
+        from symbols.atomic import publish, scratch_file
+
         locks = self.root / ".locks"
         locks.mkdir(parents=True, exist_ok=True)
         with open(locks / key, "w") as lock:

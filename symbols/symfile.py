@@ -8,11 +8,10 @@ exactly, because symbolication results are compared byte for byte with it.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections import namedtuple
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import repeat
 
-from crashproc.records import FrozenRecord, Record
+from crashproc.records import FrozenRecord, Record, TupleRecord
 from symbols.rangemap import RangeMap
 
 U64_MAX = (1 << 64) - 1
@@ -20,17 +19,27 @@ RESULT_CACHE_SIZE = 1 << 20
 _MISSING = object()
 
 
-class SourceLine(namedtuple("SourceLine", "address size file line")):
+class SourceLine(TupleRecord):
     __slots__ = ()
+    _fields = ("address", "size", "file", "line")
+
+    def __new__(cls, address: int, size: int, file: int, line: int) -> SourceLine:
+        return tuple.__new__(cls, (address, size, file, line))
 
 
-class Inlinee(namedtuple("Inlinee", "depth address size call_file call_line origin_id")):
+class Inlinee(TupleRecord):
     """One address range of an inlined call; field order is the sort order rust uses.
 
     Tuples (not dataclasses): big files have millions of these and tuples are cheap.
     """
 
     __slots__ = ()
+    _fields = ("depth", "address", "size", "call_file", "call_line", "origin_id")
+
+    def __new__(
+        cls, depth: int, address: int, size: int, call_file: int, call_line: int, origin_id: int
+    ) -> Inlinee:
+        return tuple.__new__(cls, (depth, address, size, call_file, call_line, origin_id))
 
 
 class Function(Record):
@@ -80,10 +89,14 @@ class Function(Record):
         return inlinee
 
 
-class PublicSymbol(namedtuple("PublicSymbol", "address name parameter_size")):
+class PublicSymbol(TupleRecord):
     """Field order (address, name, parameter_size) is the sort order rust uses."""
 
     __slots__ = ()
+    _fields = ("address", "name", "parameter_size")
+
+    def __new__(cls, address: int, name: str, parameter_size: int) -> PublicSymbol:
+        return tuple.__new__(cls, (address, name, parameter_size))
 
 
 class CfiRules(FrozenRecord):
