@@ -8,8 +8,8 @@ only the records it touches.
 
 A function record holds its line map and inlinees already decoded, resolved and sorted, as
 packed arrays: a cold lookup (a frame in a function no crash has touched yet, most frames of
-a Firefox crash) then costs one read and a few ``array.frombytes`` instead of decoding the
-function's text, about 10x less; converting does that decoding once per function instead.
+a Firefox crash) then bisects those columns where they lie in the mapping instead of
+decoding the function's text; converting does that decoding once per function instead.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from typing import BinaryIO
 
 FUNC_MEMO_SIZE = 1 << 16  # decoded FUNC headers kept per open cache file
+FUNC_SAMPLE = 16  # FUNC starts per entry of the in-memory sample a lookup bisects first
 
 
 def convert(stream: BinaryIO, out: BinaryIO) -> None:
@@ -186,27 +187,38 @@ class _PackedFunction(Function):
 class _StringTable(Mapping):
     """FILE / INLINE_ORIGIN names by id; decoded once, so results share one str each."""
 
-    def __init__(self, ids: Sequence[int], offsets: Sequence[int], read_str) -> None:
-        self.ids, self.offsets, self.read_str = ids, offsets, read_str
+    def __init__(self, ids: Sequence[int], offsets: Sequence[int], mapped: mmap.mmap) -> None:
+        self.ids, self.offsets, self.mapped = ids, offsets, mapped
         self.memo: dict[int, str] = {}
+        self.count = len(ids)
+        # dump_syms numbers FILEs and INLINE_ORIGINs 0..n-1: then an id is its own index
+        # (ids are sorted and distinct, so first 0 and last n-1 means exactly that)
+        self.dense = not ids or (ids[0] == 0 and ids[self.count - 1] == self.count - 1)
 
     def __getitem__(self, key: int) -> str:
-        text = self.memo.get(key)
+        text = self.get(key)
         if text is None:
-            i = bisect_left(self.ids, key)
-            if i == len(self.ids) or self.ids[i] != key:
-                raise KeyError(key)
-            text = self.memo[key] = self.read_str(self.offsets[i])
+            raise KeyError(key)
         return text
 
     def get(self, key: int, default: str | None = None) -> str | None:  # type: ignore[override]
         """Mapping.get without its exception round trip (lookups ask for every name)."""
         text = self.memo.get(key)
         if text is None:
-            i = bisect_left(self.ids, key)
-            if i == len(self.ids) or self.ids[i] != key:
-                return default
-            text = self.memo[key] = self.read_str(self.offsets[i])
+            if self.dense:
+                if not 0 <= key < self.count:
+                    return default
+                i = key
+            else:
+                i = bisect_left(self.ids, key)
+                if i == self.count or self.ids[i] != key:
+                    return default
+            offset = self.offsets[i]
+            (length,) = STR.unpack_from(self.mapped, offset)
+            start = offset + STR.size
+            if start + length > len(self.mapped):
+                raise ValueError("symbol cache file is truncated")
+            text = self.memo[key] = str(self.mapped[start : start + length], "utf-8")
         return text
 
     def __iter__(self) -> Iterator[int]:
@@ -216,16 +228,14 @@ class _StringTable(Mapping):
         return len(self.ids)
 
 
-def _inlinee_index(wide, narrow, n: int, m: int, depth: int, address: int) -> int:
-    """_PackedFunction.inlinee_at_depth over a FUNC record's columns (depths at narrow[3n:],
-    addresses at wide[2n:], sizes at wide[2n + m:]): the inlinee's index, or -1."""
-    base = 3 * n
-    lo = bisect_left(narrow, depth, base, base + m)
-    hi = bisect_right(narrow, depth, lo, base + m)
-    i = bisect_right(wide, address, 2 * n + lo - base, 2 * n + hi - base) - 1 - 2 * n
-    if i < lo - base:
+def _inlinee_index(wide, a: int, m: int, lo: int, hi: int, address: int) -> int:
+    """_PackedFunction.inlinee_at_depth over a FUNC record's `m` inlinees, whose addresses
+    are wide[a:] and sizes wide[a + m:] in the file's u64 view, given the indexes [lo, hi)
+    of those at the depth asked: the inlinee's index, or -1."""
+    i = bisect_right(wide, address, a + lo, a + hi) - 1 - a
+    if i < lo:
         return -1
-    end = wide[2 * n + i] + wide[2 * n + m + i]
+    end = wide[a + i] + wide[a + m + i]
     if end > U64_MAX or address >= end:
         return -1
     return i
@@ -261,6 +271,11 @@ class CachedSymbols(SymbolFile):
                 if offset + 8 * count > len(self._map):
                     raise ValueError("symbol cache file is truncated")
                 arrays[name] = view[offset : offset + 8 * count].cast("Q")
+            # The whole file as u64 and u32 arrays: a FUNC record's columns are aligned
+            # runs of these, which a lookup bisects in place (no view made per record).
+            size = len(self._map)
+            self._u64 = view[: size - size % 8].cast("Q")
+            self._u32 = view[: size - size % 4].cast("I")
         except BaseException:
             self.close()
             raise
@@ -273,8 +288,8 @@ class CachedSymbols(SymbolFile):
             )
 
         super().__init__(
-            files=_StringTable(arrays["file_id"], arrays["file_off"], self._str),
-            inline_origins=_StringTable(arrays["origin_id"], arrays["origin_off"], self._str),
+            files=_StringTable(arrays["file_id"], arrays["file_off"], self._map),
+            inline_origins=_StringTable(arrays["origin_id"], arrays["origin_off"], self._map),
             publics=_Records(arrays["pub_off"], self._public),
             functions=ranges("func", self._function),
             cfi=ranges("cfi", self._cfi),
@@ -284,31 +299,15 @@ class CachedSymbols(SymbolFile):
             public_addresses=arrays["pub_addr"],
         )
         self._func_start, self._func_end = arrays["func_start"], arrays["func_end"]
+        # Every FUNC_SAMPLE-th start, as a list: a lookup bisects it first (its items are
+        # ints already) and then only FUNC_SAMPLE starts of the mapping, whose items are
+        # made into ints one by one (about 2.5 MB per million functions).
+        self._func_sample = self._func_start[::FUNC_SAMPLE].tolist()
         self._func_off = arrays["func_off"]
         self._func_records: dict[int, tuple] = {}
         self._has_win = bool(len(arrays["win4_start"]) or len(arrays["win0_start"]))
 
     # -- symbolication ---------------------------------------------------------------------
-
-    def _func_record(self, i: int) -> tuple:
-        """FUNC record `i` as (name, address, parameter size, n, m, u64 columns, u32
-        columns), kept in a bounded memo: the frames of a crash keep returning to the same
-        functions."""
-        offset = self._func_off[i]
-        func_address, _size, param, name_len, n, m = FUNC.unpack_from(self._map, offset)
-        pos = offset + FUNC.size
-        name = str(self._map[pos : pos + name_len], "utf-8")
-        pos += name_len + (-name_len % 8)
-        end = pos + 8 * (2 * n + 2 * m) + 4 * (3 * n + 4 * m)
-        if end > len(self._map):
-            raise ValueError("symbol cache file is truncated")
-        view = self._view
-        wide = view[pos : pos + 8 * (2 * n + 2 * m)].cast("Q")
-        narrow = view[pos + 8 * (2 * n + 2 * m) : end].cast("I")
-        if len(self._func_records) >= FUNC_MEMO_SIZE:
-            self._func_records.clear()
-        record = self._func_records[i] = (name, func_address, param, n, m, wide, narrow)
-        return record
 
     def lookup(self, address: int) -> SymbolResult | None:
         """SymbolFile.lookup, with FUNC hits answered straight from the mapping.
@@ -318,53 +317,96 @@ class CachedSymbols(SymbolFile):
         Function with its line map and inlinee sequence and then asking those, this reads
         the few columns entries the answer needs (bisecting the record's packed columns
         in place). The answer is the same as SymbolFile._function_result's.
+
+        A record's columns, from its w and u, as runs of the file's u64 view
+        (wide) and u32 view (narrow): line starts wide[w:], line ends wide[w + n:], inlinee
+        addresses wide[a:] and sizes wide[a + m:] (a = w + 2n); line sizes narrow[u:], lines
+        narrow[u + n:], files narrow[u + 2n:], inlinee depths narrow[d:], call files
+        narrow[d + m:], call lines narrow[d + 2m:] and origins narrow[d + 3m:] (d = u + 3n).
         """
-        i = bisect_right(self._func_start, address) - 1
-        if i < 0 or self._func_end[i] < address:
+        sample = self._func_sample
+        k = bisect_right(sample, address)  # starts[(k - 1) * FUNC_SAMPLE] <= address
+        if k == 0:
+            return super().lookup(address)  # before the first FUNC: PUBLIC symbols or nothing
+        lo = (k - 1) * FUNC_SAMPLE
+        starts = self._func_start
+        i = bisect_right(starts, address, lo, lo + FUNC_SAMPLE if k < len(sample) else len(starts))
+        i -= 1
+        if self._func_end[i] < address:
             return super().lookup(address)  # PUBLIC symbols (or nothing)
+        # FUNC record i as (name, address, parameter size, n, m, w, u): its u64 columns
+        # start at wide[w], its u32 columns at narrow[u]. Decoded records stay in a bounded
+        # memo: the frames of a crash keep returning to the same functions.
         record = self._func_records.get(i)
         if record is None:
-            record = self._func_record(i)
-        name, func_address, param, n, m, wide, narrow = record
+            mapped = self._map
+            offset = self._func_off[i]
+            func_address, _, param, name_len, n, m = FUNC.unpack_from(mapped, offset)
+            pos = offset + FUNC.size
+            name = str(mapped[pos : pos + name_len], "utf-8")
+            pos += name_len + (-name_len % 8)
+            narrow_pos = pos + 8 * (2 * n + 2 * m)
+            if narrow_pos + 4 * (3 * n + 4 * m) > len(mapped):
+                raise ValueError("symbol cache file is truncated")
+            if len(self._func_records) >= FUNC_MEMO_SIZE:
+                self._func_records.clear()
+            record = (name, func_address, param, n, m, pos >> 3, narrow_pos >> 2)
+            self._func_records[i] = record
+        name, func_address, param, n, m, w, u = record
+        wide, narrow = self._u64, self._u32
         files = self.files
+        file_names = files.memo
         file = line = line_address = None
         inlines: list[InlineFrame] = []
-        # the line record covering the address: [wide[j], wide[n + j]] (inclusive)
-        j = bisect_right(wide, address, 0, n) - 1
-        if j < 0 or wide[n + j] < address:
+        # the line record covering the address: [wide[j], wide[j + n]] (inclusive); its
+        # u32 columns are at narrow[jn + n] (line) and narrow[jn + 2n] (file)
+        j = bisect_right(wide, address, w, w + n) - 1
+        if j < w or wide[j + n] < address:
             j = -1
-        outer = _inlinee_index(wide, narrow, n, m, 0, address) if m else -1
+        jn = u + j - w
+        a = w + 2 * n
+        outer = -1
+        if m:
+            # inlinees sorted by (depth, address): those at a depth are the run [lo, hi) of
+            # the depth column narrow[d:]; the next depth's run starts where this one ends
+            d = u + 3 * n
+            hi = bisect_right(narrow, 0, d, d + m) - d
+            outer = _inlinee_index(wide, a, m, 0, hi, address)
         if outer >= 0:
-            file_id, line_no = narrow[3 * n + m + outer], narrow[3 * n + 2 * m + outer]
-            start = wide[2 * n + outer]
+            call_files = d + m
+            file_id, line_no = narrow[call_files + outer], narrow[call_files + m + outer]
+            start = wide[a + outer]
         elif j >= 0:
-            file_id, line_no, start = narrow[2 * n + j], narrow[n + j], wide[j]
+            file_id, line_no, start = narrow[jn + 2 * n], narrow[jn + n], wide[j]
         else:
             file_id = None
         if file_id is not None:
-            file = files.get(file_id)
+            file = file_names.get(file_id) or files.get(file_id)
             if file is not None:
                 line, line_address = line_no, start
         if outer >= 0:
             origins = self.inline_origins
-            origin = narrow[3 * n + 3 * m + outer]
+            call_lines, origin_ids = call_files + m, call_files + 2 * m
+            origin = narrow[origin_ids + outer]
             depth = 1
-            while (k := _inlinee_index(wide, narrow, n, m, depth, address)) >= 0:
+            while True:
+                lo, hi = hi, bisect_right(narrow, depth, d + hi, d + m) - d
+                k = _inlinee_index(wide, a, m, lo, hi, address)
+                if k < 0:
+                    break
                 inline_name = origins.get(origin)
                 if inline_name is not None:
                     inlines.append(
                         InlineFrame(
-                            inline_name,
-                            files.get(narrow[3 * n + m + k]),
-                            narrow[3 * n + 2 * m + k],
+                            inline_name, files.get(narrow[call_files + k]), narrow[call_lines + k]
                         )
                     )
-                origin = narrow[3 * n + 3 * m + k]
+                origin = narrow[origin_ids + k]
                 depth += 1
             inline_name = origins.get(origin)
             if inline_name is not None:
-                inner_file = files.get(narrow[2 * n + j]) if j >= 0 else None
-                inner_line = narrow[n + j] if j >= 0 and narrow[n + j] != 0 else None
+                inner_file = files.get(narrow[jn + 2 * n]) if j >= 0 else None
+                inner_line = narrow[jn + n] if j >= 0 and narrow[jn + n] != 0 else None
                 inlines.append(InlineFrame(inline_name, inner_file, inner_line))
             inlines.reverse()
         win = self._has_win and (self.win_framedata.get(address) or self.win_fpo.get(address))
@@ -375,7 +417,8 @@ class CachedSymbols(SymbolFile):
             file,
             line,
             tuple(inlines),
-            line_address=line_address,
+            False,
+            line_address,
         )
 
     def close(self) -> None:
