@@ -18,12 +18,17 @@ Goals from the issue: conversion peak RSS < 300 MB, conversion time within 1.5x 
 symbolic, over 1M cached lookups per second in batch, at least 100,000 cold lookups per
 second (wall clock and CPU time are both printed: on a shared machine the CPU figure is
 the steadier one).
+
+``--compare-with DIR`` also measures the cold lookups of another checkout of this project
+(say ``git worktree add /tmp/before main``) on the same converted file, in the same run, so
+a change to the lookup code is judged against its predecessor under the same load.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import subprocess
 import sys
@@ -220,9 +225,18 @@ print(json.dumps({
 )
 
 
-def _child(code: str, *args: str) -> dict:
+def _child(code: str, *args: str, source: Path | None = None) -> dict:
+    """Run `code` in a fresh interpreter; with `source`, importing that checkout's packages."""
+    env = None
+    if source is not None:
+        env = {**os.environ, "PYTHONPATH": str(source)}
     proc = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=False
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=source,  # "-c" puts the working directory first on sys.path
+        env=env,
     )
     if proc.returncode != 0:
         raise SystemExit(f"benchmark step failed:\n{proc.stderr[-2000:]}")
@@ -234,6 +248,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size-mb", type=float, default=600)
     parser.add_argument("--lookups", type=int, default=100_000)
     parser.add_argument("--keep", type=Path, help="directory to keep the generated files in")
+    parser.add_argument(
+        "--compare-with",
+        type=Path,
+        metavar="DIR",
+        help="another checkout whose cold lookups are measured too, on the same file",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-symbols-") as tmp:
         work = args.keep or Path(tmp)
@@ -249,6 +269,10 @@ def main(argv: list[str] | None = None) -> int:
         ours = _child(_OURS, str(sym), str(work / "ours.cpsym"))
         theirs = _child(_SYMBOLIC, str(sym), str(work / "symbolic.symc"))
         lookups = _child(_LOOKUPS, str(work / "ours.cpsym"), str(args.lookups))
+        before = None
+        if args.compare_with is not None:
+            source = args.compare_with.resolve()
+            before = _child(_LOOKUPS, str(work / "ours.cpsym"), str(args.lookups), source=source)
     ratio = ours["seconds"] / theirs["seconds"]
     print(
         f"conversion  ours {ours['seconds']:.1f} s, peak {ours['peak_mb']:.0f} MB | "
@@ -261,7 +285,14 @@ def main(argv: list[str] | None = None) -> int:
         f"cached batch {lookups['cached_per_second']:,.0f}/s (goal > 1,000,000/s), "
         f"peak {lookups['peak_mb']:.0f} MB, {lookups['symbolicated']} symbolicated"
     )
-    print(json.dumps({"ours": ours, "symbolic": theirs, "lookups": lookups, "ratio": ratio}))
+    if before is not None:
+        print(
+            f"            {args.compare_with}: cold {before['cold_per_second']:,.0f}/s "
+            f"({before['cold_cpu_per_second']:,.0f}/s of CPU time); this checkout "
+            f"{lookups['cold_cpu_per_second'] / before['cold_cpu_per_second']:.2f}x per CPU second"
+        )
+    summary = {"ours": ours, "symbolic": theirs, "lookups": lookups, "ratio": ratio}
+    print(json.dumps(summary | ({"lookups_before": before} if before else {})))
     return 0
 
 

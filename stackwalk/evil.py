@@ -7,7 +7,6 @@ module (`ModuleSignatureInfo`, an object or a string holding JSON, mapping signe
 
 from __future__ import annotations
 
-import json
 import os
 
 from crashproc.records import Record
@@ -27,6 +26,8 @@ class Evil(Record):
 
 
 def _object(value: object) -> dict | None:
+    import json  # not at the top: a walk without --evil-json never needs it
+
     if isinstance(value, str):
         try:
             value = json.loads(value)
@@ -38,6 +39,8 @@ def _object(value: object) -> dict | None:
 def read_evil(path: str | os.PathLike | None) -> Evil:
     if path is None:
         return Evil()
+    import json  # not at the top: a walk without --evil-json never needs it
+
     try:
         with open(path, "rb") as f:
             data = json.load(f)

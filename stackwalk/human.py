@@ -14,8 +14,6 @@ its offset from its source line, uptime, the stream directory) comes from the wa
 
 from __future__ import annotations
 
-import json
-
 from stackwalk.minidump.context import REGISTER_BYTES, REGISTERS
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
@@ -346,5 +344,7 @@ def render(doc: dict, brief: bool = False, facts: ReportFacts | None = None) -> 
     soft_errors = doc.get("soft_errors")
     if isinstance(soft_errors, list) and soft_errors:
         out += ["", "Soft errors were encountered when minidump was written:"]
+        import json  # only a dump with soft errors pays for importing json
+
         out.append(json.dumps(soft_errors, indent=2, ensure_ascii=False))
     return "\n".join(out) + "\n"

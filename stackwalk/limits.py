@@ -38,8 +38,9 @@ None) is no cap.
 
 from __future__ import annotations
 
-import json
 import sys
+
+from stackwalk.jsonout import compact_json
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
 if TYPE_CHECKING:
@@ -194,7 +195,7 @@ def json_size(value: object) -> int:
     A lone surrogate (a stored output may hold one until the processor replaces it) counts as
     the three bytes its replacement takes, instead of failing the encoding.
     """
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    text = compact_json(value, default=str)
     return len(text.encode("utf-8", "surrogatepass"))
 
 

@@ -8,8 +8,8 @@ Then one lookup is let through: an answer closes the breaker, silence opens it a
 
 from __future__ import annotations
 
-import threading
 import time
+from _thread import allocate_lock  # threading.Lock itself, without importing threading
 from collections.abc import Callable
 
 
@@ -30,7 +30,7 @@ class CircuitBreaker:
         self.on_open = on_open
         self._silent: dict[str, int] = {}
         self._open_until: dict[str, float] = {}
-        self._lock = threading.Lock()
+        self._lock = allocate_lock()
 
     def cooling(self, source: str) -> float | None:
         """Seconds `source` is still skipped for, or None when it may be asked."""

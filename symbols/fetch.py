@@ -17,7 +17,6 @@ supplier with symbols URLs makes a Fetcher.
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +26,8 @@ from crashproc.records import FrozenRecord
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
 if TYPE_CHECKING:
+    import threading
+
     import requests
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -307,6 +308,8 @@ class Fetcher:
     def _stream_body(
         self, response: requests.Response, target: Path, deadline: float, limits: FetchLimits
     ) -> FetchResult:
+        import threading  # here, not at the top: a lookup over local stores never needs it
+
         import requests
 
         # A watchdog closes the connection at the deadline or on cancel, so neither a server

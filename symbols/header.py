@@ -7,6 +7,7 @@ line that is neither MODULE nor INFO (the same rule Tecken's upload path uses).
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -20,11 +21,19 @@ if TYPE_CHECKING:
 MAX_HEADER_LINES = 64
 MAX_HEADER_LINE = 64 * 1024
 
-_MODULE = re.compile(
-    rb"MODULE[ \t]+([^ ]*+)[ \t]+([^ ]*+)[ \t]+([0-9a-fA-F]++)[ \t]+([^\r\n]*+)\r*\n?\Z"
-)
-_CODE_ID = re.compile(rb"INFO[ \t]+CODE_ID[ \t]+([^ \t\r\n]++)(?:[ \t]+([^\r\n]*+))?\r*\n?\Z")
-_GENERATOR = re.compile(rb"INFO[ \t]+GENERATOR[ \t]+([^\r\n]*+)\r*\n?\Z")
+
+@functools.cache
+def _patterns() -> tuple[re.Pattern[bytes], re.Pattern[bytes], re.Pattern[bytes]]:
+    """The MODULE, INFO CODE_ID and INFO GENERATOR patterns, compiled on first use: compiling
+    them costs a one-dump stackwalk more than its lookups in a symbol store, which never
+    read a header."""
+    return (
+        re.compile(
+            rb"MODULE[ \t]+([^ ]*+)[ \t]+([^ ]*+)[ \t]+([0-9a-fA-F]++)[ \t]+([^\r\n]*+)\r*\n?\Z"
+        ),
+        re.compile(rb"INFO[ \t]+CODE_ID[ \t]+([^ \t\r\n]++)(?:[ \t]+([^\r\n]*+))?\r*\n?\Z"),
+        re.compile(rb"INFO[ \t]+GENERATOR[ \t]+([^\r\n]*+)\r*\n?\Z"),
+    )
 
 
 class SymHeader(FrozenRecord):
@@ -61,7 +70,7 @@ class SymHeader(FrozenRecord):
 
 def is_module_line(line: bytes) -> bool:
     """Whether `line` (with or without its line end) is a well-formed MODULE record."""
-    return _MODULE.match(line) is not None
+    return _patterns()[0].match(line) is not None
 
 
 def _text(raw: bytes) -> str:
@@ -70,8 +79,9 @@ def _text(raw: bytes) -> str:
 
 def read_header_stream(stream: BinaryIO) -> SymHeader:
     """Parse MODULE and the INFO lines that follow it; raise SymbolParseError if no MODULE."""
+    module, code_id, generator = _patterns()
     first = stream.readline(MAX_HEADER_LINE)
-    m = _MODULE.match(first)
+    m = module.match(first)
     if m is None:
         raise SymbolParseError("missing or malformed MODULE record", 1)
     fields = {
@@ -84,10 +94,10 @@ def read_header_stream(stream: BinaryIO) -> SymHeader:
         line = stream.readline(MAX_HEADER_LINE)
         if not line.startswith(b"INFO"):
             break
-        if (c := _CODE_ID.match(line)) is not None:
+        if (c := code_id.match(line)) is not None:
             fields["code_id"] = _text(c.group(1)).upper()
             fields["code_file"] = _text(c.group(2)) if c.group(2) else ""
-        elif (g := _GENERATOR.match(line)) is not None:
+        elif (g := generator.match(line)) is not None:
             fields["generator"] = _text(g.group(1))
     return SymHeader(**fields)
 

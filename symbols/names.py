@@ -3,18 +3,18 @@
 Every place that turns a module identity into a path or URL goes through here, so the
 layout `{debug_file}/{DEBUG_ID}/{sym_file}` and the refusal of names that could leave a
 directory are defined once.
+
+The checks are string methods rather than regular expressions: a one-dump ``stackwalk``
+looks up a dozen modules, and compiling the patterns cost it more than the lookups.
 """
 
 from __future__ import annotations
 
-import re
-
 from symbols.errors import UnsafeNameError
 
-_HEX = re.compile(r"[0-9A-Fa-f]+")
-_DRIVE = re.compile(r"^[A-Za-z]:")
+HEX_DIGITS = "0123456789ABCDEFabcdef"
 # Control characters can split log lines and HTTP headers; refuse them in path parts.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = dict.fromkeys([*range(0x20), 0x7F])  # str.translate deletes them
 MAX_NAME_LENGTH = 255
 # A store's code-info index and scratch directory (the supplier reads them without the store).
 INDEX_NAME = ".code-info.sqlite3"
@@ -24,7 +24,7 @@ MAX_ID_LENGTH = 64
 
 def leaf(name: str) -> str:
     """Basename of a Windows or POSIX path, as rust-minidump takes it (splits on / and \\)."""
-    return re.split(r"[/\\]", name)[-1]
+    return name.rpartition("/")[2].rpartition("\\")[2]
 
 
 def sym_file_name(debug_file: str) -> str:
@@ -55,9 +55,9 @@ def check_component(name: str, what: str = "name") -> str:
         raise UnsafeNameError(f"{what} is empty or starts with a dot")
     if "/" in name or "\\" in name:
         raise UnsafeNameError(f"{what} contains a path separator")
-    if _CONTROL.search(name):
+    if len(name.translate(_CONTROL)) != len(name):
         raise UnsafeNameError(f"{what} contains a NUL or control character")
-    if _DRIVE.match(name):
+    if name[1:2] == ":" and name[0].isascii() and name[0].isalpha():
         raise UnsafeNameError(f"{what} starts with a drive letter")
     if len(name) > MAX_NAME_LENGTH:
         raise UnsafeNameError(f"{what} is longer than {MAX_NAME_LENGTH} characters")
@@ -66,7 +66,7 @@ def check_component(name: str, what: str = "name") -> str:
 
 def normalize_id(identifier: str, what: str = "id") -> str:
     """Upper-case a debug or code id after checking it is plain hex (the store's key form)."""
-    if not identifier or len(identifier) > MAX_ID_LENGTH or not _HEX.fullmatch(identifier):
+    if not identifier or len(identifier) > MAX_ID_LENGTH or identifier.strip(HEX_DIGITS):
         raise UnsafeNameError(f"{what} is not a hex string of 1-{MAX_ID_LENGTH} digits")
     return identifier.upper()
 

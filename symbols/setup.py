@@ -56,12 +56,16 @@ def build_provider(
     command; a daemon rather pays for it at start than in its first crash)."""
     if not paths and not urls:
         return None
-    from symbols.breaker import CircuitBreaker
     from symbols.fetch import DEFAULT_MAX_SIZE, HttpOptions
     from symbols.provider import SymbolProvider
     from symbols.supplier import SymbolSupplier
     from symbols.symcache import SymbolCache
 
+    breaker = None  # the supplier's servers' breaker: without URLs, nothing to break
+    if urls:
+        from symbols.breaker import CircuitBreaker
+
+        breaker = CircuitBreaker(breaker_failures, breaker_cooldown, on_open=on_breaker_open)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     stores = [Path(p) for p in paths]
     supplier = SymbolSupplier(
@@ -74,7 +78,7 @@ def build_provider(
         index_for=_lazy_index(cache) if lazy_indexes else None,
         on_download=on_download,
         scratch_dir=Path(scratch_dir) if scratch_dir is not None else None,
-        breaker=CircuitBreaker(breaker_failures, breaker_cooldown, on_open=on_breaker_open),
+        breaker=breaker,
         cache_max_bytes=cache_max_size,
     )
     cache_options: dict = {"on_open": on_open} if on_open is not None else {}

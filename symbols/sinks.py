@@ -2,7 +2,7 @@
 
 The parser hands each accepted record to a sink: NullSink validates only (constant
 memory), MemorySink builds a SymbolFile for files up to tens of MB, and
-symbols.symcache.CacheSink streams records into the compact on-disk cache. Line
+symbols.cachewriter.CacheSink streams records into the compact on-disk cache. Line
 records arrive as columns (addresses, sizes, lines, files) so big files never create
 one Python object per line record.
 """

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -31,9 +30,7 @@ from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit
 
 from crashproc.records import FrozenRecord, Record
 from symbols import fetch
-from symbols.breaker import CircuitBreaker
 from symbols.errors import SymbolError, SymbolParseError
-from symbols.header import is_module_line, read_header
 from symbols.names import (
     INDEX_NAME,
     SCRATCH_NAME,
@@ -43,11 +40,10 @@ from symbols.names import (
     normalize_id,
     store_relpath,
 )
-from symbols.sinks import NullSink
-from symbols.trust import redirect_policy, redirect_trusted
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
 if TYPE_CHECKING:
+    from symbols.breaker import CircuitBreaker
     from symbols.index import DebugInfo
 
 NEGATIVE_DIR = ".misses"
@@ -145,6 +141,7 @@ def validate_sym(path: Path) -> None:
     """Default download check: the file must parse as rust-minidump would parse it."""
     # the grammar compiles its regexes on import: only parsing pays for them
     from symbols.parser import feed_stream
+    from symbols.sinks import NullSink
 
     with open(path, "rb") as f:
         feed_stream(f, NullSink())
@@ -152,6 +149,8 @@ def validate_sym(path: Path) -> None:
 
 def check_sym_head(first_line: bytes) -> str | None:
     """Why a download whose first line is `first_line` is no symbol file (None: it may be)."""
+    from symbols.header import is_module_line
+
     if is_module_line(first_line):
         return None
     return "does not start with a MODULE record"
@@ -226,9 +225,19 @@ class SymbolSupplier:
         self.trusted_hosts = {h.lower() for h in trusted_hosts}
         self.negative_ttl = negative_ttl
         self.validate = validate
-        self.breaker = breaker if breaker is not None else CircuitBreaker()
+        if breaker is None and self.urls:
+            from symbols.breaker import CircuitBreaker
+
+            breaker = CircuitBreaker()
+        self.breaker = breaker  # None without URLs: only HTTP lookups use it
         self.cache_max_bytes = cache_max_bytes
-        self._cancel = threading.Event()
+        # threading costs a one-dump command over local stores more to import than its
+        # lookups take: only HTTP lookups, which need a cancel event, pay for it
+        self._cancel = None
+        if self.urls:
+            import threading
+
+            self._cancel = threading.Event()
 
     def close(self) -> None:
         if self.fetcher is not None:
@@ -238,7 +247,8 @@ class SymbolSupplier:
         """Cut short the download under way (between chunks) and make every later HTTP
         lookup of this supplier give up at once (outcome `cancelled`): for a stopping
         process. Safe to call from another thread."""
-        self._cancel.set()
+        if self._cancel is not None:  # without URLs there is nothing to cut short
+            self._cancel.set()
 
     # -- the lookup ------------------------------------------------------------------------
 
@@ -269,6 +279,8 @@ class SymbolSupplier:
     def _find_local(self, rel: tuple[str, ...], result: LookupResult) -> bool:
         for base in self.paths:
             if base.is_file():
+                from symbols.header import read_header
+
                 try:
                     match = read_header(base).debug_id == rel[1]
                 except (SymbolError, OSError):
@@ -319,6 +331,8 @@ class SymbolSupplier:
                 fetch.UNAVAILABLE,
                 f"server skipped for {left:.0f} s more: {self.breaker.describe()}",
             )
+        from symbols.trust import redirect_policy
+
         limits = fetch.FetchLimits(
             deadline=deadline,
             cancel=self._cancel,
@@ -456,6 +470,8 @@ class SymbolSupplier:
         return None
 
     def _parse_redirect(self, base: str, probe: str, location: str) -> tuple[DebugInfo | None, str]:
+        from symbols.trust import redirect_trusted
+
         absolute = urljoin(probe, location)
         if not redirect_trusted(base, absolute, self.trusted_hosts):
             return None, "code-info redirect to an untrusted host"

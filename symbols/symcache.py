@@ -1,46 +1,41 @@
 """Compact on-disk cache of a parsed .sym file, looked up without re-reading the text.
 
 A release xul.sym is 500-600 MB of text; parsing it into Python objects would need
-gigabytes. `convert` streams the text through the same parser once (which validates
-every line as rust-minidump would) and writes a binary file: variable-size records
-(functions, publics, CFI blocks, STACK WIN entries, strings) followed by sorted fixed-width
-arrays of range starts/ends/record offsets. `CachedSymbols` opens the file and answers
-lookups with the very same code as the in-memory SymbolFile, reading and decoding only the
-records it touches.
+gigabytes. `convert` streams the text through the same parser once (symbols.cachewriter)
+into a binary file (layout in symbols.cacheformat). `CachedSymbols` maps the file and
+answers lookups with the very same code as the in-memory SymbolFile, reading and decoding
+only the records it touches.
 
 A function record holds its line map and inlinees already decoded, resolved and sorted, as
 packed arrays: a cold lookup (a frame in a function no crash has touched yet, most frames of
-a Firefox crash) then costs one read and a few ``array.frombytes`` instead of decoding the
-function's text, about 10x less; converting does that decoding once per function instead.
-
-Layout (little-endian): 8-byte magic, u64 URL string offset (0 = none), then for each
-name in SECTIONS a (u64 offset, u64 count) pair; every section is an array of u64.
+a Firefox crash) then bisects those columns where they lie in the mapping instead of
+decoding the function's text; converting does that decoding once per function instead.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import mmap
 import os
 import struct
-from array import array
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from symbols.atomic import publish, scratch_file
-from symbols.errors import SymbolParseError
-from symbols.rangemap import RangeMap, resolve_overlaps
-from symbols.sinks import (
-    LineValues,
-    NullSink,
-    cfi_value,
-    complete_function,
-    range_end,
-    truncate_previous_win,
+from symbols.cacheformat import (
+    CFI,
+    FUNC,
+    HEADER_SIZE,
+    MAGIC,
+    NO_PROGRAM,
+    PUBLIC,
+    SECTIONS,
+    STR,
+    WIN,
 )
+from symbols.errors import SymbolParseError
+from symbols.rangemap import RangeMap
 from symbols.symfile import (
     U64_MAX,
     Function,
@@ -65,217 +60,17 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up
 if TYPE_CHECKING:
     from typing import BinaryIO
 
-MAGIC = b"CPSYMC\x00\x02"  # the format version is part of SymbolCache's keys too
-SECTIONS = (
-    "func_start",
-    "func_end",
-    "func_off",
-    "pub_addr",
-    "pub_off",
-    "cfi_start",
-    "cfi_end",
-    "cfi_off",
-    "win4_start",
-    "win4_end",
-    "win4_off",
-    "win0_start",
-    "win0_end",
-    "win0_off",
-    "file_id",
-    "file_off",
-    "origin_id",
-    "origin_off",
-)
-HEADER_SIZE = 8 + 8 + 16 * len(SECTIONS)
-# STACK CFI rows are stored as their validated text and decoded on lookup (the unwinder
-# parses their rule strings anyway). A FUNC record (n resolved line records, m inlinees in
-# Inlinee order) is: the header, the name padded to 8 bytes, the u64 columns (line starts,
-# line ends, inlinee addresses, inlinee sizes), then the u32 columns (line sizes, lines,
-# files; inlinee depths, call files, call lines, origins). Every column is aligned, so a
-# lookup reads them as views of the mapping, copying nothing.
-_FUNC = struct.Struct("<QQIIII")  # address, size, parameter_size, name_len, n, m
-_PUBLIC = struct.Struct("<QII")  # address, parameter_size, name_len
-_CFI = struct.Struct("<QIIQ")  # address, size, init_len, rows_len
-_WIN = struct.Struct("<QIIIIIIIBBI")  # address, size, 6 sizes, kind, abp, program_len (or ~0)
-_STR = struct.Struct("<I")
-NO_PROGRAM = 0xFFFFFFFF
 FUNC_MEMO_SIZE = 1 << 16  # decoded FUNC headers kept per open cache file
-
-
-def _pad(n: int) -> bytes:
-    return b"\0" * (-n % 8)
-
-
-class CacheSink(NullSink):
-    """Streams records into `out` and keeps only fixed-width arrays in memory."""
-
-    def __init__(self, out: BinaryIO) -> None:
-        self.out = out
-        out.write(b"\0" * HEADER_SIZE)
-        self.pos = HEADER_SIZE
-        self.files: dict[int, str] = {}
-        self.origins: dict[int, str] = {}
-        self.publics: list[tuple[int, str, int]] = []
-        self.url_text: str | None = None
-        # Per range kind: starts, ends, value hashes (for rust's equal-value merge), offsets.
-        self.ranges = {
-            kind: (array("Q"), array("Q"), array("q"), array("Q"))
-            for kind in ("func", "cfi", "win4", "win0")
-        }
-        self.pending_win: dict[int, StackWin | None] = {4: None, 0: None}
-
-    def _write(self, data: bytes) -> int:
-        offset = self.pos
-        self.out.write(data)
-        self.out.write(_pad(len(data)))
-        self.pos += len(data) + (-len(data) % 8)
-        return offset
-
-    def _add_range(self, kind: str, start: int, end: int, record: bytes) -> None:
-        starts, ends, hashes, offsets = self.ranges[kind]
-        starts.append(start)
-        ends.append(end)
-        hashes.append(hash(record))  # equal records = equal values (64-bit SipHash)
-        offsets.append(self._write(record))
-
-    # -- records ---------------------------------------------------------------------------
-
-    def file(self, file_id: int, name: str) -> None:
-        self.files[file_id] = name
-
-    def origin(self, origin_id: int, name: str) -> None:
-        self.origins[origin_id] = name
-
-    def public(self, public: PublicSymbol) -> None:
-        self.publics.append((public.address, public.name, public.parameter_size))
-
-    def url(self, url: str) -> None:
-        self.url_text = url
-
-    def function(self, func: Function, body: list[bytes]) -> None:
-        end = range_end(func.address, func.size)
-        if end is None:
-            return
-        complete_function(func, body)
-        name = func.name.encode()
-        lines = func.lines
-        values = lines.values
-        if isinstance(values, LineValues):  # the common case: columns as decoded
-            sizes, numbers, files = values.cols.sizes, values.cols.lines, values.cols.files
-        else:
-            sizes = [v.size for v in values]
-            numbers = [v.line for v in values]
-            files = [v.file for v in values]
-        inlinees = list(zip(*func.inlinees, strict=True)) or [()] * 6
-        depths, addresses, lengths, call_files, call_lines, origins = inlinees
-        head = _FUNC.pack(
-            func.address,
-            func.size,
-            func.parameter_size,
-            len(name),
-            len(lines.starts),
-            len(func.inlinees),
-        )
-        wide = array("Q", lines.starts)
-        wide.extend(lines.ends)
-        wide.extend(addresses)
-        wide.extend(lengths)
-        narrow = array("I", sizes)
-        for column in (numbers, files, depths, call_files, call_lines, origins):
-            narrow.extend(column)
-        record = b"".join((head, name, _pad(len(name)), wide.tobytes(), narrow.tobytes()))
-        self._add_range("func", func.address, end, record)
-
-    def cfi(self, address: int, size: int, rules: str, rows: list[bytes]) -> None:
-        end = range_end(address, size)
-        if end is None:
-            return
-        init = rules.encode()
-        text = b"".join(rows)
-        self._add_range(
-            "cfi", address, end, _CFI.pack(address, size, len(init), len(text)) + init + text
-        )
-
-    def win(self, info: StackWin) -> None:
-        if range_end(info.address, info.size) is None:
-            return
-        last = self.pending_win[info.kind]
-        if last is not None:
-            kept = truncate_previous_win(last, info)
-            if kept is None:
-                return
-            self._write_win(kept)
-        self.pending_win[info.kind] = info
-
-    def _write_win(self, info: StackWin) -> None:
-        program = info.program_string.encode() if info.program_string is not None else b""
-        record = (
-            _WIN.pack(
-                info.address,
-                info.size,
-                info.prologue_size,
-                info.epilogue_size,
-                info.parameter_size,
-                info.saved_register_size,
-                info.local_size,
-                info.max_stack_size,
-                info.kind,
-                info.allocates_base_pointer,
-                len(program) if info.program_string is not None else NO_PROGRAM,
-            )
-            + program
-        )
-        self._add_range(f"win{info.kind}", info.address, range_end(info.address, info.size), record)
-
-    # -- finishing -------------------------------------------------------------------------
-
-    def _strings(self, table: dict[int, str]) -> tuple[array, array]:
-        ids = array("Q", sorted(table))
-        offsets = array("Q", (self._write(_STR.pack(len(b := table[i].encode())) + b) for i in ids))
-        return ids, offsets
-
-    def finish(self) -> None:
-        for last in self.pending_win.values():
-            if last is not None:
-                self._write_win(last)
-        sections: dict[str, array] = {}
-        for kind, (starts, ends, hashes, offsets) in self.ranges.items():
-            kept, kept_ends = resolve_overlaps(starts, ends, hashes)
-            sections[f"{kind}_start"] = array("Q", (starts[i] for i in kept))
-            sections[f"{kind}_end"] = array("Q", kept_ends)
-            sections[f"{kind}_off"] = array("Q", (offsets[i] for i in kept))
-            del starts[:], ends[:], hashes[:], offsets[:]
-        self.publics.sort()
-        sections["pub_addr"] = array("Q", (p[0] for p in self.publics))
-        sections["pub_off"] = array(
-            "Q",
-            (
-                self._write(_PUBLIC.pack(a, param, len(b := name.encode())) + b)
-                for a, name, param in self.publics
-            ),
-        )
-        sections["file_id"], sections["file_off"] = self._strings(self.files)
-        sections["origin_id"], sections["origin_off"] = self._strings(self.origins)
-        url_offset = 0
-        if self.url_text is not None:
-            url_offset = self._write(_STR.pack(len(b := self.url_text.encode())) + b)
-        header = [MAGIC, struct.pack("<Q", url_offset)]
-        for name in SECTIONS:
-            header.append(
-                struct.pack("<QQ", self._write(sections[name].tobytes()), len(sections[name]))
-            )
-        self.out.seek(0)
-        self.out.write(b"".join(header))
+FUNC_SAMPLE = 16  # FUNC starts per entry of the in-memory sample a lookup bisects first
 
 
 def convert(stream: BinaryIO, out: BinaryIO) -> None:
     """Parse a .sym stream into the compact format (raises SymbolParseError if corrupt)."""
-    # the grammar compiles its regexes on import: only parsing pays for them
-    from symbols.parser import feed_stream
+    # the writer and the parser behind it (whose grammar compiles its regexes on import)
+    # load only when a file is converted
+    from symbols.cachewriter import write_cache
 
-    sink = CacheSink(out)
-    feed_stream(stream, sink)
-    sink.finish()
+    write_cache(stream, out)
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -392,27 +187,38 @@ class _PackedFunction(Function):
 class _StringTable(Mapping):
     """FILE / INLINE_ORIGIN names by id; decoded once, so results share one str each."""
 
-    def __init__(self, ids: Sequence[int], offsets: Sequence[int], read_str) -> None:
-        self.ids, self.offsets, self.read_str = ids, offsets, read_str
+    def __init__(self, ids: Sequence[int], offsets: Sequence[int], mapped: mmap.mmap) -> None:
+        self.ids, self.offsets, self.mapped = ids, offsets, mapped
         self.memo: dict[int, str] = {}
+        self.count = len(ids)
+        # dump_syms numbers FILEs and INLINE_ORIGINs 0..n-1: then an id is its own index
+        # (ids are sorted and distinct, so first 0 and last n-1 means exactly that)
+        self.dense = not ids or (ids[0] == 0 and ids[self.count - 1] == self.count - 1)
 
     def __getitem__(self, key: int) -> str:
-        text = self.memo.get(key)
+        text = self.get(key)
         if text is None:
-            i = bisect_left(self.ids, key)
-            if i == len(self.ids) or self.ids[i] != key:
-                raise KeyError(key)
-            text = self.memo[key] = self.read_str(self.offsets[i])
+            raise KeyError(key)
         return text
 
     def get(self, key: int, default: str | None = None) -> str | None:  # type: ignore[override]
         """Mapping.get without its exception round trip (lookups ask for every name)."""
         text = self.memo.get(key)
         if text is None:
-            i = bisect_left(self.ids, key)
-            if i == len(self.ids) or self.ids[i] != key:
-                return default
-            text = self.memo[key] = self.read_str(self.offsets[i])
+            if self.dense:
+                if not 0 <= key < self.count:
+                    return default
+                i = key
+            else:
+                i = bisect_left(self.ids, key)
+                if i == self.count or self.ids[i] != key:
+                    return default
+            offset = self.offsets[i]
+            (length,) = STR.unpack_from(self.mapped, offset)
+            start = offset + STR.size
+            if start + length > len(self.mapped):
+                raise ValueError("symbol cache file is truncated")
+            text = self.memo[key] = str(self.mapped[start : start + length], "utf-8")
         return text
 
     def __iter__(self) -> Iterator[int]:
@@ -422,16 +228,14 @@ class _StringTable(Mapping):
         return len(self.ids)
 
 
-def _inlinee_index(wide, narrow, n: int, m: int, depth: int, address: int) -> int:
-    """_PackedFunction.inlinee_at_depth over a FUNC record's columns (depths at narrow[3n:],
-    addresses at wide[2n:], sizes at wide[2n + m:]): the inlinee's index, or -1."""
-    base = 3 * n
-    lo = bisect_left(narrow, depth, base, base + m)
-    hi = bisect_right(narrow, depth, lo, base + m)
-    i = bisect_right(wide, address, 2 * n + lo - base, 2 * n + hi - base) - 1 - 2 * n
-    if i < lo - base:
+def _inlinee_index(wide, a: int, m: int, lo: int, hi: int, address: int) -> int:
+    """_PackedFunction.inlinee_at_depth over a FUNC record's `m` inlinees, whose addresses
+    are wide[a:] and sizes wide[a + m:] in the file's u64 view, given the indexes [lo, hi)
+    of those at the depth asked: the inlinee's index, or -1."""
+    i = bisect_right(wide, address, a + lo, a + hi) - 1 - a
+    if i < lo:
         return -1
-    end = wide[2 * n + i] + wide[2 * n + m + i]
+    end = wide[a + i] + wide[a + m + i]
     if end > U64_MAX or address >= end:
         return -1
     return i
@@ -467,6 +271,11 @@ class CachedSymbols(SymbolFile):
                 if offset + 8 * count > len(self._map):
                     raise ValueError("symbol cache file is truncated")
                 arrays[name] = view[offset : offset + 8 * count].cast("Q")
+            # The whole file as u64 and u32 arrays: a FUNC record's columns are aligned
+            # runs of these, which a lookup bisects in place (no view made per record).
+            size = len(self._map)
+            self._u64 = view[: size - size % 8].cast("Q")
+            self._u32 = view[: size - size % 4].cast("I")
         except BaseException:
             self.close()
             raise
@@ -479,8 +288,8 @@ class CachedSymbols(SymbolFile):
             )
 
         super().__init__(
-            files=_StringTable(arrays["file_id"], arrays["file_off"], self._str),
-            inline_origins=_StringTable(arrays["origin_id"], arrays["origin_off"], self._str),
+            files=_StringTable(arrays["file_id"], arrays["file_off"], self._map),
+            inline_origins=_StringTable(arrays["origin_id"], arrays["origin_off"], self._map),
             publics=_Records(arrays["pub_off"], self._public),
             functions=ranges("func", self._function),
             cfi=ranges("cfi", self._cfi),
@@ -490,31 +299,15 @@ class CachedSymbols(SymbolFile):
             public_addresses=arrays["pub_addr"],
         )
         self._func_start, self._func_end = arrays["func_start"], arrays["func_end"]
+        # Every FUNC_SAMPLE-th start, as a list: a lookup bisects it first (its items are
+        # ints already) and then only FUNC_SAMPLE starts of the mapping, whose items are
+        # made into ints one by one (about 2.5 MB per million functions).
+        self._func_sample = self._func_start[::FUNC_SAMPLE].tolist()
         self._func_off = arrays["func_off"]
         self._func_records: dict[int, tuple] = {}
         self._has_win = bool(len(arrays["win4_start"]) or len(arrays["win0_start"]))
 
     # -- symbolication ---------------------------------------------------------------------
-
-    def _func_record(self, i: int) -> tuple:
-        """FUNC record `i` as (name, address, parameter size, n, m, u64 columns, u32
-        columns), kept in a bounded memo: the frames of a crash keep returning to the same
-        functions."""
-        offset = self._func_off[i]
-        func_address, _size, param, name_len, n, m = _FUNC.unpack_from(self._map, offset)
-        pos = offset + _FUNC.size
-        name = str(self._map[pos : pos + name_len], "utf-8")
-        pos += name_len + (-name_len % 8)
-        end = pos + 8 * (2 * n + 2 * m) + 4 * (3 * n + 4 * m)
-        if end > len(self._map):
-            raise ValueError("symbol cache file is truncated")
-        view = self._view
-        wide = view[pos : pos + 8 * (2 * n + 2 * m)].cast("Q")
-        narrow = view[pos + 8 * (2 * n + 2 * m) : end].cast("I")
-        if len(self._func_records) >= FUNC_MEMO_SIZE:
-            self._func_records.clear()
-        record = self._func_records[i] = (name, func_address, param, n, m, wide, narrow)
-        return record
 
     def lookup(self, address: int) -> SymbolResult | None:
         """SymbolFile.lookup, with FUNC hits answered straight from the mapping.
@@ -524,53 +317,96 @@ class CachedSymbols(SymbolFile):
         Function with its line map and inlinee sequence and then asking those, this reads
         the few columns entries the answer needs (bisecting the record's packed columns
         in place). The answer is the same as SymbolFile._function_result's.
+
+        A record's columns, from its w and u, as runs of the file's u64 view
+        (wide) and u32 view (narrow): line starts wide[w:], line ends wide[w + n:], inlinee
+        addresses wide[a:] and sizes wide[a + m:] (a = w + 2n); line sizes narrow[u:], lines
+        narrow[u + n:], files narrow[u + 2n:], inlinee depths narrow[d:], call files
+        narrow[d + m:], call lines narrow[d + 2m:] and origins narrow[d + 3m:] (d = u + 3n).
         """
-        i = bisect_right(self._func_start, address) - 1
-        if i < 0 or self._func_end[i] < address:
+        sample = self._func_sample
+        k = bisect_right(sample, address)  # starts[(k - 1) * FUNC_SAMPLE] <= address
+        if k == 0:
+            return super().lookup(address)  # before the first FUNC: PUBLIC symbols or nothing
+        lo = (k - 1) * FUNC_SAMPLE
+        starts = self._func_start
+        i = bisect_right(starts, address, lo, lo + FUNC_SAMPLE if k < len(sample) else len(starts))
+        i -= 1
+        if self._func_end[i] < address:
             return super().lookup(address)  # PUBLIC symbols (or nothing)
+        # FUNC record i as (name, address, parameter size, n, m, w, u): its u64 columns
+        # start at wide[w], its u32 columns at narrow[u]. Decoded records stay in a bounded
+        # memo: the frames of a crash keep returning to the same functions.
         record = self._func_records.get(i)
         if record is None:
-            record = self._func_record(i)
-        name, func_address, param, n, m, wide, narrow = record
+            mapped = self._map
+            offset = self._func_off[i]
+            func_address, _, param, name_len, n, m = FUNC.unpack_from(mapped, offset)
+            pos = offset + FUNC.size
+            name = str(mapped[pos : pos + name_len], "utf-8")
+            pos += name_len + (-name_len % 8)
+            narrow_pos = pos + 8 * (2 * n + 2 * m)
+            if narrow_pos + 4 * (3 * n + 4 * m) > len(mapped):
+                raise ValueError("symbol cache file is truncated")
+            if len(self._func_records) >= FUNC_MEMO_SIZE:
+                self._func_records.clear()
+            record = (name, func_address, param, n, m, pos >> 3, narrow_pos >> 2)
+            self._func_records[i] = record
+        name, func_address, param, n, m, w, u = record
+        wide, narrow = self._u64, self._u32
         files = self.files
+        file_names = files.memo
         file = line = line_address = None
         inlines: list[InlineFrame] = []
-        # the line record covering the address: [wide[j], wide[n + j]] (inclusive)
-        j = bisect_right(wide, address, 0, n) - 1
-        if j < 0 or wide[n + j] < address:
+        # the line record covering the address: [wide[j], wide[j + n]] (inclusive); its
+        # u32 columns are at narrow[jn + n] (line) and narrow[jn + 2n] (file)
+        j = bisect_right(wide, address, w, w + n) - 1
+        if j < w or wide[j + n] < address:
             j = -1
-        outer = _inlinee_index(wide, narrow, n, m, 0, address) if m else -1
+        jn = u + j - w
+        a = w + 2 * n
+        outer = -1
+        if m:
+            # inlinees sorted by (depth, address): those at a depth are the run [lo, hi) of
+            # the depth column narrow[d:]; the next depth's run starts where this one ends
+            d = u + 3 * n
+            hi = bisect_right(narrow, 0, d, d + m) - d
+            outer = _inlinee_index(wide, a, m, 0, hi, address)
         if outer >= 0:
-            file_id, line_no = narrow[3 * n + m + outer], narrow[3 * n + 2 * m + outer]
-            start = wide[2 * n + outer]
+            call_files = d + m
+            file_id, line_no = narrow[call_files + outer], narrow[call_files + m + outer]
+            start = wide[a + outer]
         elif j >= 0:
-            file_id, line_no, start = narrow[2 * n + j], narrow[n + j], wide[j]
+            file_id, line_no, start = narrow[jn + 2 * n], narrow[jn + n], wide[j]
         else:
             file_id = None
         if file_id is not None:
-            file = files.get(file_id)
+            file = file_names.get(file_id) or files.get(file_id)
             if file is not None:
                 line, line_address = line_no, start
         if outer >= 0:
             origins = self.inline_origins
-            origin = narrow[3 * n + 3 * m + outer]
+            call_lines, origin_ids = call_files + m, call_files + 2 * m
+            origin = narrow[origin_ids + outer]
             depth = 1
-            while (k := _inlinee_index(wide, narrow, n, m, depth, address)) >= 0:
+            while True:
+                lo, hi = hi, bisect_right(narrow, depth, d + hi, d + m) - d
+                k = _inlinee_index(wide, a, m, lo, hi, address)
+                if k < 0:
+                    break
                 inline_name = origins.get(origin)
                 if inline_name is not None:
                     inlines.append(
                         InlineFrame(
-                            inline_name,
-                            files.get(narrow[3 * n + m + k]),
-                            narrow[3 * n + 2 * m + k],
+                            inline_name, files.get(narrow[call_files + k]), narrow[call_lines + k]
                         )
                     )
-                origin = narrow[3 * n + 3 * m + k]
+                origin = narrow[origin_ids + k]
                 depth += 1
             inline_name = origins.get(origin)
             if inline_name is not None:
-                inner_file = files.get(narrow[2 * n + j]) if j >= 0 else None
-                inner_line = narrow[n + j] if j >= 0 and narrow[n + j] != 0 else None
+                inner_file = files.get(narrow[jn + 2 * n]) if j >= 0 else None
+                inner_line = narrow[jn + n] if j >= 0 and narrow[jn + n] != 0 else None
                 inlines.append(InlineFrame(inline_name, inner_file, inner_line))
             inlines.reverse()
         win = self._has_win and (self.win_framedata.get(address) or self.win_fpo.get(address))
@@ -581,7 +417,8 @@ class CachedSymbols(SymbolFile):
             file,
             line,
             tuple(inlines),
-            line_address=line_address,
+            False,
+            line_address,
         )
 
     def close(self) -> None:
@@ -609,19 +446,19 @@ class CachedSymbols(SymbolFile):
         return fields, self._read(offset + head.size, total - head.size)
 
     def _str(self, offset: int) -> str:
-        (length,) = _STR.unpack_from(self._map, offset)
-        start = offset + _STR.size
+        (length,) = STR.unpack_from(self._map, offset)
+        start = offset + STR.size
         if start + length > len(self._map):
             raise ValueError("symbol cache file is truncated")
         return str(self._map[start : start + length], "utf-8")
 
     def _public(self, offset: int) -> PublicSymbol:
-        (address, param, _), name = self._record(offset, _PUBLIC, 2)
+        (address, param, _), name = self._record(offset, PUBLIC, 2)
         return PublicSymbol(address, name.decode("utf-8"), param)
 
     def _function(self, offset: int) -> Function:
-        address, size, param, name_len, n, m = _FUNC.unpack_from(self._map, offset)
-        pos = offset + _FUNC.size
+        address, size, param, name_len, n, m = FUNC.unpack_from(self._map, offset)
+        pos = offset + FUNC.size
         name = self._read(pos, name_len).decode("utf-8")
         pos += name_len + (-name_len % 8)
         end = pos + 8 * (2 * n + 2 * m) + 4 * (3 * n + 4 * m)
@@ -636,15 +473,17 @@ class CachedSymbols(SymbolFile):
         )
 
     def _cfi(self, offset: int) -> tuple:
-        (address, size, init_len, _), data = self._record(offset, _CFI, 2, 3)
+        from symbols.sinks import cfi_value  # its rows' grammar loads on first use anyway
+
+        (address, size, init_len, _), data = self._record(offset, CFI, 2, 3)
         return cfi_value(address, size, data[:init_len].decode("utf-8"), [data[init_len:]])
 
     def _win(self, offset: int) -> StackWin:
-        fields = _WIN.unpack_from(self._read(offset, _WIN.size))
+        fields = WIN.unpack_from(self._read(offset, WIN.size))
         *numbers, kind, abp, n = fields
         program = None
         if n != NO_PROGRAM:
-            program = self._read(offset + _WIN.size, n).decode("utf-8")
+            program = self._read(offset + WIN.size, n).decode("utf-8")
         address, size, prologue, epilogue, param, saved, local, max_stack = numbers
         return StackWin(
             kind,
@@ -711,6 +550,12 @@ class SymbolCache:
         return CachedSymbols(entry)
 
     def _convert_locked(self, source: Path, key: str, entry: Path, corrupt: Path) -> None:
+        # tempfile (under symbols.atomic) and fcntl cost more to import than opening a
+        # converted file: only a conversion pays for them
+        import fcntl
+
+        from symbols.atomic import publish, scratch_file
+
         locks = self.root / ".locks"
         locks.mkdir(parents=True, exist_ok=True)
         with open(locks / key, "w") as lock:

@@ -8,11 +8,10 @@ exactly, because symbolication results are compared byte for byte with it.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections import namedtuple
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import repeat
 
-from crashproc.records import FrozenRecord, Record
+from crashproc.records import FrozenRecord, Record, TupleRecord
 from symbols.rangemap import RangeMap
 
 U64_MAX = (1 << 64) - 1
@@ -20,17 +19,27 @@ RESULT_CACHE_SIZE = 1 << 20
 _MISSING = object()
 
 
-class SourceLine(namedtuple("SourceLine", "address size file line")):
+class SourceLine(TupleRecord):
     __slots__ = ()
+    _fields = ("address", "size", "file", "line")
+
+    def __new__(cls, address: int, size: int, file: int, line: int) -> SourceLine:
+        return tuple.__new__(cls, (address, size, file, line))
 
 
-class Inlinee(namedtuple("Inlinee", "depth address size call_file call_line origin_id")):
+class Inlinee(TupleRecord):
     """One address range of an inlined call; field order is the sort order rust uses.
 
     Tuples (not dataclasses): big files have millions of these and tuples are cheap.
     """
 
     __slots__ = ()
+    _fields = ("depth", "address", "size", "call_file", "call_line", "origin_id")
+
+    def __new__(
+        cls, depth: int, address: int, size: int, call_file: int, call_line: int, origin_id: int
+    ) -> Inlinee:
+        return tuple.__new__(cls, (depth, address, size, call_file, call_line, origin_id))
 
 
 class Function(Record):
@@ -80,10 +89,14 @@ class Function(Record):
         return inlinee
 
 
-class PublicSymbol(namedtuple("PublicSymbol", "address name parameter_size")):
+class PublicSymbol(TupleRecord):
     """Field order (address, name, parameter_size) is the sort order rust uses."""
 
     __slots__ = ()
+    _fields = ("address", "name", "parameter_size")
+
+    def __new__(cls, address: int, name: str, parameter_size: int) -> PublicSymbol:
+        return tuple.__new__(cls, (address, name, parameter_size))
 
 
 class CfiRules(FrozenRecord):
@@ -179,6 +192,7 @@ class StackWin(FrozenRecord):
 
 
 class InlineFrame(FrozenRecord):
+    __slots__ = ("file", "function", "line")  # one per inlined frame of every lookup
     function: str
     file: str | None
     line: int | None
@@ -199,16 +213,29 @@ class SymbolResult(FrozenRecord):
     `line_address` is where the source location's record starts (module-relative; the
     outermost inlinee's range when the address is inlined): the human report prints the
     frame's offset from it.
+
+    Slotted (no instance dict): a crash's lookups make thousands, and a dict apiece was a
+    tenth of a cold lookup's cost between allocating it and the garbage collector's visits.
     """
 
+    __slots__ = (
+        "file",
+        "from_public",
+        "function",
+        "function_address",
+        "inlines",
+        "line",
+        "line_address",
+        "parameter_size",
+    )
     function: str
     function_address: int
     parameter_size: int
-    file: str | None = None
-    line: int | None = None
-    inlines: tuple[InlineFrame, ...] = ()
-    from_public: bool = False
-    line_address: int | None = None
+    file: str | None
+    line: int | None
+    inlines: tuple[InlineFrame, ...]
+    from_public: bool
+    line_address: int | None
 
     def __init__(
         self,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from crashproc.records import FrozenRecord, Record
 from stackwalk.minidump.errors import StreamError
 from stackwalk.minidump.reader import Reader
@@ -151,6 +149,8 @@ def parse_linux_limits(data: Reader, whole: Reader) -> list[Limit]:
 
 def parse_soft_errors(data: Reader, whole: Reader) -> object:
     """The stream's text is JSON, passed through as it is."""
+    import json  # only a dump with this stream pays for importing json
+
     try:
         return json.loads(data.bytes(0, len(data)).decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as e:

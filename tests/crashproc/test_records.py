@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crashproc.records import FrozenRecord, Record
+from crashproc.records import FrozenRecord, Record, TupleRecord
 
 
 class Point(Record):
@@ -47,3 +47,30 @@ def test_mutable_records_are_unhashable_frozen_ones_hash_by_fields():
         hash(Point(1, 2))
     assert hash(Name("a")) == hash(Name("a"))
     assert len({Name("a"), Name("a"), Name("b")}) == 2
+
+
+class Span(TupleRecord):
+    __slots__ = ()
+    _fields = ("start", "size")
+
+    def __new__(cls, start: int, size: int) -> Span:
+        return tuple.__new__(cls, (start, size))
+
+
+def test_tuple_record_is_a_namedtuple_by_another_route():
+    import copy
+    import pickle
+    from collections import namedtuple
+
+    span = Span(4, 2)
+    reference = namedtuple("Span", "start size")(4, 2)
+    assert (span.start, span.size) == (4, 2)
+    assert repr(span) == repr(reference) == "Span(start=4, size=2)"
+    assert span == (4, 2) == reference and hash(span) == hash((4, 2))
+    assert sorted([Span(5, 0), Span(4, 9), span]) == [(4, 2), (4, 9), (5, 0)]
+    for again in (copy.copy(span), copy.deepcopy(span), pickle.loads(pickle.dumps(span))):
+        assert type(again) is Span and again == span
+    with pytest.raises(AttributeError):
+        span.start = 5  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        Span(1)  # type: ignore[call-arg]

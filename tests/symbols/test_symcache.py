@@ -155,3 +155,20 @@ def _converted(sym: Path, tmp_path: Path) -> Path:
     with open(sym, "rb") as src, open(target, "wb") as out:
         convert(src, out)
     return target
+
+
+def test_cache_matches_memory_with_sparse_names(tmp_path: Path) -> None:
+    """FILE and INLINE_ORIGIN ids that are not 0..n-1 (the cache then finds a name by
+    bisecting its ids rather than by index), some of them missing."""
+    text = NESTED_INLINES
+    for old, new in ((b"FILE 0 ", b"FILE 3 "), (b"FILE 1 ", b"FILE 9 "), (b"FILE 2 ", b"FILE 40 ")):
+        text = text.replace(old, new)
+    text = text.replace(b"INLINE_ORIGIN 1 ", b"INLINE_ORIGIN 7 ")
+    text = text.replace(b"1020 20 21 2\n", b"1020 20 21 40\n").replace(b" 5 0\n", b" 5 3\n")
+    sym = tmp_path / "sparse.sym"
+    sym.write_bytes(text)
+    assert _same_everywhere(sym, range(0xFF0, 0x1320), tmp_path) == 0x330
+    cached = CachedSymbols(_converted(sym, tmp_path))
+    assert cached.files.get(3) == "outer.cc" and cached.files.get(0) is None
+    assert (cached.lookup(0x1005).file, cached.lookup(0x1060).file) == ("outer.cc", None)
+    cached.close()
