@@ -1,11 +1,13 @@
 """Answers summed from the day counts equal the crashes counted one by one (both backends):
 top crashers unfiltered, narrowed by one filter, and by two (which reads the crashes); Super
-Search narrowed to values of one field, faceted by every other (the pair counts)."""
+Search narrowed to values of one field, faceted by every other (the pair counts), and with two
+filters or an operator (one pass over the matching crashes for the total and every facet)."""
 
 from __future__ import annotations
 
 import datetime
 from collections import Counter
+from collections.abc import Callable
 
 import pytest
 
@@ -89,20 +91,83 @@ def test_search_narrowed_to_one_field_equals_the_crashes_counted(report_storage,
     if values is None:
         values = [Counter(p.get("signature") for p in processed.values()).most_common(1)[0][0]]
     wanted = {None if v == "__null__" else v.removeprefix("=") for v in values}
+    query = _assert_search_counts(
+        report_storage, {field: values}, lambda p: _value(p, field) in wanted, some=None
+    )
+    assert search._narrowed(query) is not None  # the counts answer it, not the crashes
+
+
+def _matches(value: str | None, condition: str) -> bool:
+    """One filter value of Crash Stats's language, decided on one crash's value (the
+    reference the search's SQL is held to)."""
+    negate = condition.startswith("!")
+    condition = condition.removeprefix("!")
+    if condition == "__null__":
+        matched = value is None
+    else:
+        op = condition[:1] if condition[:1] in ("=", "~", "$", "^") else "="
+        wanted = condition.removeprefix(op)
+        if op == "=":
+            matched = value == wanted
+        else:
+            have, wanted = (value or "").lower(), wanted.lower()
+            test = {"~": have.__contains__, "$": have.startswith, "^": have.endswith}[op]
+            matched = value is not None and test(wanted)
+    return matched != negate
+
+
+@pytest.mark.parametrize(
+    ("filters", "some"),
+    [
+        ({"os_name": ["Windows NT"], "cpu_arch": ["x86"]}, True),
+        ({"platform": ["Linux"], "product": ["Firefox", "__null__"]}, True),
+        ({"os_name": ["!Linux"]}, True),
+        ({"os_name": ["!Windows NT"], "process_type": ["!__null__"]}, True),
+        ({"signature": ["~ipc"]}, True),
+        ({"signature": ["$LIBSYSTEM", "^.EXE", "$empty:"], "version": ["!157.0"]}, True),
+        ({"product": ["~o"], "os_name": ["Windows NT", "Linux"], "cpu_arch": ["!=amd64"]}, True),
+        ({"reason": ["!SIGSEGV"], "os_name": ["!Linux"]}, True),  # a crash without a reason
+        ({"reason": ["!~access"]}, True),
+        ({"os_name": ["Mac OS X"], "reason": ["nothing has this reason"]}, False),
+    ],
+)
+def test_search_with_two_filters_or_an_operator_equals_the_crashes_counted(
+    report_storage, filters, some
+):
+    def keep(processed: dict) -> bool:
+        return all(
+            any(_matches(_value(processed, name), v) for v in values)
+            for name, values in filters.items()
+        )
+
+    query = _assert_search_counts(report_storage, filters, keep, some=some)
+    assert search._narrowed(query) is None  # the crashes are counted, not summed
+
+
+def _assert_search_counts(
+    report_storage, filters: dict[str, list[str]], keep: Callable[[dict], bool], some: bool | None
+) -> search.Query:
+    """Search over PERIOD with ``filters`` and every facet; its total, hits and facets equal
+    the processed crashes ``keep`` takes counted one by one (``some``: that there are any)."""
     kept = {
         cid: p
-        for cid, p in processed.items()
-        if PERIOD[0] <= crash_date(cid, p) <= PERIOD[1] and _value(p, field) in wanted
+        for cid, p in report_storage.processed.items()
+        if PERIOD[0] <= crash_date(cid, p) <= PERIOD[1] and keep(p)
     }
+    if some is not None:
+        assert bool(kept) == some
     params = [("date", f">={PERIOD[0]}"), ("date", f"<={PERIOD[1]}")]
-    params += [(field, value) for value in values]
+    params += [(name, value) for name, values in filters.items() for value in values]
     params += [("_facets", ",".join(FACETS)), ("_facets_size", "1000")]
     query = search.parse_query(params)
-    assert search._narrowed(query) is not None  # the counts answer it, not the crashes
+    cut = search.parse_query([*params, ("_facets_size", "2")])
     with ReportIndex(report_storage.index_path, create=False) as index:
         result = search.search(index, query)
+        first = search.search(index, cut)["facets"]
     assert result["total"] == len(kept)
     assert len(result["hits"]) == min(len(kept), search.DEFAULT_RESULTS)
+    assert {hit["uuid"] for hit in result["hits"]} <= set(kept)
+    assert list(result["facets"]) == list(FACETS)
     for facet in FACETS:
         if facet == "date":
             expected = Counter(crash_date(cid, p).isoformat() for cid, p in kept.items())
@@ -110,5 +175,7 @@ def test_search_narrowed_to_one_field_equals_the_crashes_counted(report_storage,
             expected = Counter(_value(p, facet) for p in kept.values())
         terms = result["facets"][facet]
         assert {t["term"]: t["count"] for t in terms} == expected, facet
-        # Most crashes first, ties by term (unknown first).
+        # Most crashes first, ties by term (unknown first); _facets_size keeps the first.
         assert terms == sorted(terms, key=lambda t: (-t["count"], t["term"] or "")), facet
+        assert first[facet] == terms[:2], facet
+    return query
