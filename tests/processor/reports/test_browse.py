@@ -131,8 +131,9 @@ def _matches(value: str | None, condition: str) -> bool:
         ({"os_name": ["Mac OS X"], "reason": ["nothing has this reason"]}, False),
     ],
 )
+@pytest.mark.parametrize("period", [PERIOD, (datetime.date(2026, 11, 5),) * 2])
 def test_search_with_two_filters_or_an_operator_equals_the_crashes_counted(
-    report_storage, filters, some
+    report_storage, filters, some, period
 ):
     def keep(processed: dict) -> bool:
         return all(
@@ -140,23 +141,30 @@ def test_search_with_two_filters_or_an_operator_equals_the_crashes_counted(
             for name, values in filters.items()
         )
 
-    query = _assert_search_counts(report_storage, filters, keep, some=some)
+    # The one day holds a tenth of the crashes: read through the date index, not the table.
+    query = _assert_search_counts(
+        report_storage, filters, keep, some=some if period == PERIOD else None, period=period
+    )
     assert search._narrowed(query) is None  # the crashes are counted, not summed
 
 
 def _assert_search_counts(
-    report_storage, filters: dict[str, list[str]], keep: Callable[[dict], bool], some: bool | None
+    report_storage,
+    filters: dict[str, list[str]],
+    keep: Callable[[dict], bool],
+    some: bool | None,
+    period: tuple[datetime.date, datetime.date] = PERIOD,
 ) -> search.Query:
-    """Search over PERIOD with ``filters`` and every facet; its total, hits and facets equal
+    """Search over ``period`` with ``filters`` and every facet; its total, hits and facets equal
     the processed crashes ``keep`` takes counted one by one (``some``: that there are any)."""
     kept = {
         cid: p
         for cid, p in report_storage.processed.items()
-        if PERIOD[0] <= crash_date(cid, p) <= PERIOD[1] and keep(p)
+        if period[0] <= crash_date(cid, p) <= period[1] and keep(p)
     }
     if some is not None:
         assert bool(kept) == some
-    params = [("date", f">={PERIOD[0]}"), ("date", f"<={PERIOD[1]}")]
+    params = [("date", f">={period[0]}"), ("date", f"<={period[1]}")]
     params += [(name, value) for name, values in filters.items() for value in values]
     params += [("_facets", ",".join(FACETS)), ("_facets_size", "1000")]
     query = search.parse_query(params)
@@ -179,3 +187,26 @@ def _assert_search_counts(
         assert terms == sorted(terms, key=lambda t: (-t["count"], t["term"] or "")), facet
         assert first[facet] == terms[:2], facet
     return query
+
+
+def test_index_reads_are_the_crashes_in_the_date_range_or_of_the_exact_values(report_storage):
+    """What decides whether a search reads the crashes through an index or straight through
+    the table (SQLite): the crashes each index would read, from the day counts."""
+    processed = report_storage.processed
+    dated = [(cid, p) for cid, p in processed.items() if crash_date(cid, p) >= PERIOD[0]]
+    linux = sum(p.get("os_name") == "Linux" for _, p in dated)
+    cases = [
+        ([], len(dated)),
+        ([("os_name", "Linux")], len(dated)),
+        ([("signature", "crash"), ("signature", "=crash-client")], linux + 1),
+        ([("signature", "~crash"), ("product", "MozillaVPN")], 0),  # none in the period
+        ([("product", "Firefox"), ("product", "Thunderbird")], len(dated)),
+    ]
+    with ReportIndex(report_storage.index_path, create=False) as index:
+        for filters, reads in cases:
+            query = search.parse_query([("date", f">={PERIOD[0]}"), *filters])
+            dated_where, params = search._where(index, {"date": query.filters["date"]})
+            assert search._index_reads(index, query, dated_where, params) == (
+                reads,
+                len(processed),
+            ), filters
