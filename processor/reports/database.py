@@ -103,6 +103,19 @@ class Database(ABC):
         """SQL comparing a module column with a parameter without case, by the index."""
 
     @abstractmethod
+    def crashes(self, straight: bool) -> str:
+        """The crashes table as ``c``; read straight through rather than through an index
+        when ``straight`` and the database must be told (see search._index_reads)."""
+
+    @abstractmethod
+    def counted_by_each(self, exprs: Sequence[str], rows: str, size: str) -> str:
+        """A query of ``(facet, term, count)``: how many of ``rows`` (``FROM ... WHERE ...``)
+        there are (facet -1, term NULL) and, for each expression (facet n), the ``size``
+        (a parameter) terms most of them have, most first and ties by term (NULL first),
+        reading the rows once and holding no more than each expression's distinct terms
+        (both databases spill what outgrows their working memory to temporary files)."""
+
+    @abstractmethod
     def drop_all(self) -> None:
         """Drop the index's tables (before a rebuild of an unusable index)."""
 
@@ -211,6 +224,25 @@ class SQLiteDatabase(Database):
 
     def module_equals(self, column: str, param: str) -> str:
         return f"{column} = {param}"  # the column is COLLATE NOCASE
+
+    def crashes(self, straight: bool) -> str:
+        return "crashes AS c NOT INDEXED" if straight else "crashes AS c"
+
+    def counted_by_each(self, exprs: Sequence[str], rows: str, size: str) -> str:
+        # No grouping sets in SQLite: the rows' expressions once into a temporary table,
+        # grouped there by each.
+        kept = ", ".join(f"{expr} AS f{n}" for n, expr in enumerate(exprs)) or "1 AS f"
+        parts = ["SELECT -1 AS facet, NULL AS term, COUNT(*) AS count FROM matched"]
+        parts += [
+            f"SELECT * FROM (SELECT {n} AS facet, f{n} AS term, COUNT(*) AS count "
+            f"FROM matched GROUP BY f{n} ORDER BY count DESC, term NULLS FIRST "
+            f"LIMIT {size}) AS g{n}"
+            for n in range(len(exprs))
+        ]
+        return (
+            f"WITH matched AS MATERIALIZED (SELECT {kept} {rows}) "
+            f"{' UNION ALL '.join(parts)} ORDER BY facet, count DESC, term NULLS FIRST"
+        )
 
     def drop_all(self) -> None:
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
@@ -396,6 +428,25 @@ class PostgresDatabase(Database):
 
     def module_equals(self, column: str, param: str) -> str:
         return f"lower({column}) = lower({param})"  # by the index on lower(module)
+
+    def crashes(self, straight: bool) -> str:
+        return "crashes AS c"  # the planner's statistics know how many rows a range holds
+
+    def counted_by_each(self, exprs: Sequence[str], rows: str, size: str) -> str:
+        # One hash table per expression in one pass (MixedAggregate), then each one's first.
+        if not exprs:
+            return f"SELECT -1 AS facet, NULL AS term, COUNT(*) AS count {rows}"
+        grouped = [f"GROUPING({expr}) = 0" for expr in exprs]
+        facet = " ".join(f"WHEN {g} THEN {n}" for n, g in enumerate(grouped))
+        term = " ".join(f"WHEN {g} THEN {expr}" for g, expr in zip(grouped, exprs, strict=True))
+        sets = ", ".join(f"({expr})" for expr in exprs)
+        return (
+            "SELECT facet, term, count FROM (SELECT facet, term, count, row_number() OVER "
+            "(PARTITION BY facet ORDER BY count DESC, term NULLS FIRST) AS rank FROM ("
+            f"SELECT CASE {facet} ELSE -1 END AS facet, CASE {term} END AS term, "
+            f"COUNT(*) AS count {rows} GROUP BY GROUPING SETS ({sets}, ())) AS g) AS w "
+            f"WHERE facet < 0 OR rank <= {size} ORDER BY facet, count DESC, term NULLS FIRST"
+        )
 
     def drop_all(self) -> None:
         with self.transaction() as tx:
