@@ -8,7 +8,8 @@ starts the real ``crashproc web`` (one worker process) on 127.0.0.1 and times, p
 top crashers (7 days; also narrowed to Windows), the top signature's page (also with its chart
 split by version), a faceted Super Search (signature, product, version facets over 7 and over
 30 days, and over 30 days narrowed to an OS: the day, signature and pair counts answer all
-three) and the missing-symbols page (7 days, from its day counts). Each is asked once to warm
+three; over 30 days narrowed to an OS and a process type, and to every OS but Linux: the
+matching crashes read once for the total and the three facets) and the missing-symbols page (7 days, from its day counts). Each is asked once to warm
 the caches, then timed as the median of 5. The peer, measured in the same run, is the bare
 query work of each page called in this process (browse.py, search.py and queries.py on the
 same index): the ratio is what the web layer (HTTP, HTML, JSON) adds. The goal: each page
@@ -158,8 +159,11 @@ def main(argv: list[str] | None = None) -> int:
                 ("_results_number", "100"),
             ]
 
-        # A filter besides the date: summed from the signature and pair counts.
+        # A filter besides the date: summed from the signature and pair counts. Two, or an
+        # operator: the matching crashes read once for the total and every facet.
         windows_search = [*search_params(30), ("os_name", "Windows NT")]
+        two_search = [*windows_search, ("process_type", "content")]
+        not_linux_search = [*search_params(30), ("os_name", "!Linux")]
         with ReportIndex(index_path, create=False) as index:
             top = browse.top_crashers(index, week, top=1)[0].signature or ""
 
@@ -208,6 +212,12 @@ def main(argv: list[str] | None = None) -> int:
                 "Super Search, 3 facets, 30 days": median_seconds(bare_search(search_params(30))),
                 "Super Search, 30 days, os_name=Windows NT": median_seconds(
                     bare_search(windows_search)
+                ),
+                "Super Search, 30 days, +process_type=content": median_seconds(
+                    bare_search(two_search)
+                ),
+                "Super Search, 30 days, os_name=!Linux": median_seconds(
+                    bare_search(not_linux_search)
                 ),
                 "missing symbols, 7 days": median_seconds(bare_missing),
             }
@@ -271,6 +281,12 @@ def main(argv: list[str] | None = None) -> int:
                 "Super Search, 3 facets, 30 days": fetch("/api/SuperSearch/", search_params(30)),
                 "Super Search, 30 days, os_name=Windows NT": fetch(
                     "/api/SuperSearch/", windows_search
+                ),
+                "Super Search, 30 days, +process_type=content": fetch(
+                    "/api/SuperSearch/", two_search
+                ),
+                "Super Search, 30 days, os_name=!Linux": fetch(
+                    "/api/SuperSearch/", not_linux_search
                 ),
                 "missing symbols, 7 days": fetch("/missing-symbols/", {"days": 7, "until": until}),
             }
