@@ -218,7 +218,9 @@ def search(index: ReportIndex, query: Query) -> dict[str, Any]:
     A query filtered by date only (the common "last 30 days"), or besides the date by exact
     values of one counted field (``os_name=Windows NT``, ``signature=...``), takes its total
     and facets from the day counts (counts.py), a sum over a few rows per value and day; any
-    other filter counts the matching crashes themselves."""
+    other filter counts the matching crashes themselves, reading them once for the total and
+    every facet (_scanned), on SQLite straight through the table when the day counts say any
+    index would read a fifth of it or more (_index_reads)."""
     where, params = _where(index, query.filters)
     narrowed = _narrowed(query)
     dated, dated_params = _where(index, {"date": query.filters.get("date", [])})
