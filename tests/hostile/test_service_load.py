@@ -1,15 +1,18 @@
-"""Issue 18: `symbols serve` under 500 idle sockets and 200 parallel clients, zero failures.
+"""Issue 18: a service under 500 idle sockets and 200 parallel clients, zero failures.
 
 Before: the threading server held one thread per connection (500 idle sockets, 500 threads)
-and 27 of 2,000 requests from 200 parallel clients timed out. Now the server is uvicorn
+and 27 of 2,000 requests from 200 parallel clients timed out. Now every service is uvicorn
 (webstack): connections cost no thread, one that sends no request is closed after the idle
 timeout (uvicorn alone never closes it, and counts it against limit_concurrency), and the
-connection limits are settings (symbols_server.max_connections, idle_timeout, backlog).
+symbols server's connection limits are settings (symbols_server.max_connections,
+idle_timeout, backlog).
 
-The real command runs with its default settings, two worker processes. The test opens 500
-sockets that never send a byte, checks the server accepted them without a thread each, runs
-200 clients x 10 requests (a new connection per request, the hardest case for accepting),
-then waits for the server to close every idle socket and still answer.
+The real commands run with their default settings, two worker processes each: `symbols serve`
+(GET of a .sym), `crashproc collector` (POST of a small Crashpad-style crash report) and
+`crashproc web` (GET of a page). The test opens 500 sockets that never send a byte, checks the
+server accepted them without a thread each, runs 200 clients (a new connection per request,
+the hardest case for accepting), then waits for the server to close every idle socket, give
+back its descriptors and still answer.
 """
 
 from __future__ import annotations
@@ -27,13 +30,16 @@ from pathlib import Path
 
 import pytest
 
+from processor.storage import open_storage
 from symbols.store import SymbolStore
+from tests.collector.conftest import crash_id_of, multipart
 from tests.conftest import REPO
 from tests.symbols.conftest import TEST_APP_ID, TEST_APP_SYM
 
 IDLE_SOCKETS = 500
 CLIENTS = 200
-REQUESTS_PER_CLIENT = 10
+WORKERS = 2
+POOL_THREADS = 40  # anyio's default thread limit, per worker process
 IDLE_TIMEOUT = 5.0  # the symbols_server.idle_timeout default
 SYM_PATH = f"/test_app.pdb/{TEST_APP_ID}/test_app.sym"
 
@@ -109,39 +115,97 @@ TCP_STATES = {  # /proc/net/tcp "st" column
 }
 
 
-def get(port: int) -> tuple[int, int]:
+def get_sym(port: int) -> tuple[int, bytes]:
+    return request(port, "GET", SYM_PATH)
+
+
+def request(
+    port: int, method: str, path: str, body: bytes | None = None, content_type: str = ""
+) -> tuple[int, bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
-        connection.request("GET", SYM_PATH)
+        headers = {"Content-Type": content_type} if content_type else {}
+        connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()
-        return response.status, len(response.read())
+        return response.status, response.read()
     finally:
         connection.close()
 
 
-@pytest.fixture
-def symbols_server(tmp_path):
+CRASH_REPORT, CRASH_REPORT_TYPE = multipart(
+    [("ProductName", "LoadTest"), ("Version", "1.0"), ("Throttleable", "0")],
+    [("upload_file_minidump", "dump.dmp", b"MDMP" + bytes(60))],
+)
+
+
+class Service:
+    """One command to serve with, and the request its clients make (with its right answer)."""
+
+    def __init__(
+        self, name: str, argv: list[str], requests: int, ask, answered, fds_per_thread: int = 0
+    ) -> None:
+        self.name = name
+        self.argv = argv
+        self.requests_per_client = requests
+        self.ask = ask  # port -> (status, body)
+        self.answered = answered  # (status, body) -> bool
+        # Descriptors each thread of a worker's pool keeps open between requests (its own
+        # database connection): bounded by the pool's size, not by the load.
+        self.fds_per_thread = fds_per_thread
+
+
+def services(sym_size: int) -> dict[str, Service]:
+    return {
+        "symbols": Service(
+            "symbols",
+            ["-m", "symbols.cli", "serve", "store", "--port", "{port}", "--workers", str(WORKERS)],
+            10,
+            get_sym,
+            lambda status, body: (status, len(body)) == (200, sym_size),
+        ),
+        # Each request stores a crash and queues it: fewer per client.
+        "collector": Service(
+            "collector",
+            [
+                "-m",
+                "processor",
+                "collector",
+                "--bind",
+                "127.0.0.1:{port}",
+                "--workers",
+                str(WORKERS),
+            ],
+            2,
+            lambda port: request(port, "POST", "/submit", CRASH_REPORT, CRASH_REPORT_TYPE),
+            lambda status, body: status == 200 and body.startswith(b"CrashID=bp-"),
+            fds_per_thread=2,  # its SQLite queue connection: the database and its WAL
+        ),
+        "web": Service(
+            "web",
+            ["-m", "processor", "web", "--bind", "127.0.0.1:{port}", "--workers", str(WORKERS)],
+            5,
+            lambda port: request(port, "GET", "/signin"),
+            lambda status, body: status == 200 and b"<form" in body,
+        ),
+    }
+
+
+@pytest.fixture(params=["symbols", "collector", "web"])
+def service(request, tmp_path):
+    """The service running from tmp_path (no crashproc.toml: the default settings, storage
+    and queue under ./var); yields (process, port, the Service)."""
     store = SymbolStore(tmp_path / "store")
     store.add_path(TEST_APP_SYM)
+    chosen = services(TEST_APP_SYM.stat().st_size)[request.param]
     port = free_port()
     log = tmp_path / "server.log"  # a file, not a pipe nobody reads while the load runs
     with open(log, "wb") as log_file:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "symbols.cli",
-                "serve",
-                str(store.root),
-                "--port",
-                str(port),
-                "--workers",
-                "2",
-            ],
+            [sys.executable, *(arg.format(port=port) for arg in chosen.argv)],
             stdout=log_file,
             stderr=subprocess.STDOUT,
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(REPO)},
-            cwd=tmp_path,  # no crashproc.toml: the default settings
+            cwd=tmp_path,
             start_new_session=True,
         )
 
@@ -151,21 +215,21 @@ def symbols_server(tmp_path):
         if log.read_text(errors="replace").count("Started server process") < 2:
             return False
         try:
-            return get(port)[0] == 200
+            return chosen.answered(*chosen.ask(port))
         except OSError:
             return False
 
     try:
-        wait_for(both_workers_answer, timeout=30)
-        yield process, port, TEST_APP_SYM.stat().st_size
+        wait_for(both_workers_answer, timeout=60)
+        yield process, port, chosen
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, 9)
         process.wait()
 
 
-def test_500_idle_sockets_and_200_parallel_clients_cost_no_request(symbols_server):
-    process, port, sym_size = symbols_server
+def test_500_idle_sockets_and_200_parallel_clients_cost_no_request(service, tmp_path):
+    process, port, chosen = service
 
     def server(what: str) -> int:
         return count(server_tree(process.pid), what)
@@ -184,20 +248,23 @@ def test_500_idle_sockets_and_200_parallel_clients_cost_no_request(symbols_serve
     assert select.select(idle, [], [], 0)[0] == []
 
     failures: list[str] = []
+    answers: list[bytes] = []
     lock = threading.Lock()
     start = threading.Barrier(CLIENTS)
 
     def client() -> None:
         start.wait()
-        for _ in range(REQUESTS_PER_CLIENT):
+        for _ in range(chosen.requests_per_client):
             try:
-                status, size = get(port)
-                problem = None if (status, size) == (200, sym_size) else f"{status}, {size} bytes"
+                status, body = chosen.ask(port)
+                problem = None if chosen.answered(status, body) else f"{status}, {body[:80]!r}"
             except OSError as exc:
                 problem = type(exc).__name__
-            if problem:
-                with lock:
+            with lock:
+                if problem:
                     failures.append(problem)
+                else:
+                    answers.append(body)
 
     clients = [threading.Thread(target=client) for _ in range(CLIENTS)]
     began = time.monotonic()
@@ -207,11 +274,16 @@ def test_500_idle_sockets_and_200_parallel_clients_cost_no_request(symbols_serve
         thread.join(timeout=120)
     elapsed = time.monotonic() - began
     assert not any(thread.is_alive() for thread in clients)
-    requests = CLIENTS * REQUESTS_PER_CLIENT
+    requests = CLIENTS * chosen.requests_per_client
     assert failures == [], f"{len(failures)} of {requests} requests failed: {failures[:5]}"
+    if chosen.name == "collector":  # every crash answered is stored (the default ./var)
+        storage = open_storage(str(tmp_path / "var" / "crashes"))
+        crash_ids = {crash_id_of(body.decode()) for body in answers}
+        assert len(crash_ids) == requests
+        assert all(storage.has_raw_crash(crash_id) for crash_id in crash_ids)
     print(
-        f"\n{requests} requests from {CLIENTS} clients with {IDLE_SOCKETS} idle sockets open: "
-        f"0 failed, {elapsed:.1f} s ({requests / elapsed:.0f}/s); server threads with the idle "
+        f"\n{chosen.name}: {requests} requests from {CLIENTS} clients, "
+        f"{IDLE_SOCKETS} idle sockets open: 0 failed, {elapsed:.1f} s ({requests / elapsed:.0f}/s); server threads with the idle "
         f"sockets open: {threads_with_idle_sockets}"
     )
 
@@ -231,8 +303,9 @@ def test_500_idle_sockets_and_200_parallel_clients_cost_no_request(symbols_serve
     for sock in idle:
         sock.close()
     assert len(pending) == 0, f"{len(pending)} idle sockets still open after {closed_after:.1f} s"
-    # Every socket of the load released (30 s: a loaded CI machine; this usually takes none).
-    recovered = fds_before + 50
+    # Every socket of the load released (30 s: a loaded CI machine; this usually takes none),
+    # and what the pool threads keep within their bound.
+    recovered = fds_before + 50 + WORKERS * POOL_THREADS * chosen.fds_per_thread
     try:
         wait_for(lambda: server("fd") < recovered, timeout=30)
     except AssertionError:
@@ -240,5 +313,5 @@ def test_500_idle_sockets_and_200_parallel_clients_cost_no_request(symbols_serve
             f"the server holds {server('fd')} descriptors, {fds_before} before the load: "
             f"{describe_fds(server_tree(process.pid))}"
         ) from None
-    assert get(port) == (200, sym_size)
+    assert chosen.answered(*chosen.ask(port))
     assert process.poll() is None
