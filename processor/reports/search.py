@@ -216,7 +216,8 @@ def search(index: ReportIndex, query: Query) -> dict[str, Any]:
     """``{"hits": [...], "total": N, "facets": {field: [{"term", "count"}]}}``.
 
     A query filtered by date only (the common "last 30 days"), or besides the date by exact
-    values of one counted field (``os_name=Windows NT``, ``signature=...``), takes its total
+    values of one counted field (``os_name=Windows NT``, ``signature=...``) or one negated
+    exact value (``os_name=!Linux``), takes its total
     and facets from the day counts (counts.py), a sum over a few rows per value and day; any
     other filter counts the matching crashes themselves, reading them once for the total and
     every facet (_scanned), on SQLite straight through the table when the day counts say any
@@ -313,17 +314,29 @@ def _scanned(
     return total, {name: terms[column(name)] for name in query.facets}
 
 
-def _narrowed(query: Query) -> tuple[str | None, list[str]] | None:
-    """(field, values) when the day counts answer the query: no filter besides the date
-    (field None), or exact values of one counted field ('' standing for ``__null__``,
-    which the counts keep as ''); None when the crashes must be counted."""
+def _narrowed(query: Query) -> tuple[str | None, list[str], bool] | None:
+    """(field, values, negated) when the day counts answer the query: no filter besides the
+    date (field None), or one counted field with exact values ('' standing for ``__null__``,
+    which the counts keep as '') or with one negated exact value (every crash but those with
+    it, unknowns included, as the SQL's ``IS NOT TRUE`` has it); None when the crashes must
+    be counted."""
     others = [name for name in query.filters if name != "date"]
     if not others:
-        return None, []
+        return None, [], False
     if len(others) > 1 or ALIASES.get(others[0], others[0]) not in COUNTED_FIELDS:
         return None
-    values = _exact(query.filters[others[0]])
-    return (ALIASES.get(others[0], others[0]), values) if values else None
+    field, given = ALIASES.get(others[0], others[0]), query.filters[others[0]]
+    negated = given[0].startswith("!")
+    if negated:
+        # Alternatives are ORed: two different negations together match every crash, which
+        # is rare enough to leave to the crashes counted.
+        if len(set(given)) != 1:
+            return None
+        given = [given[0][1:]]
+    if any(value.startswith("!") for value in given):
+        return None
+    values = _exact(given)
+    return (field, values, negated) if values else None
 
 
 def _exact(values: Sequence[str]) -> list[str] | None:
@@ -346,35 +359,36 @@ def _exact(values: Sequence[str]) -> list[str] | None:
 
 def _count_source(field: str | None, values: str, facet: str) -> tuple[str, str]:
     """(FROM a count table aliased ``c`` WHERE ..., the facet's term there): crashes counted
-    by ``facet`` (``total``: in all) among those with one of ``values`` (an SQL list of
-    parameters) for ``field``, or among all (``field`` None). The field and facet are names
-    from COUNTED_FIELDS, bound as ``:field`` and ``:facet``."""
+    by ``facet`` (``total``: in all) among those whose ``field`` is (or is not) one of the
+    values (``values``: ``IN (...)`` or ``NOT IN (...)`` over parameters), or among all
+    (``field`` None). The field and facet are names from COUNTED_FIELDS, bound as ``:field``
+    and ``:facet``."""
     if field is None:
         if facet in ("date", "total"):  # every crash has one product ('' when unknown)
             return "day_counts AS c WHERE c.field = :total_field", "c.date"
         return "day_counts AS c WHERE c.field = :facet", "c.value"
     if facet in ("date", "total", field):
         term = "c.value" if facet == field else "c.date"
-        return f"day_counts AS c WHERE c.field = :field AND c.value IN {values}", term
+        return f"day_counts AS c WHERE c.field = :field AND c.value {values}", term
     if field == "signature":
         return (
-            f"signature_day_counts AS c WHERE c.signature IN {values} AND c.field = :facet",
+            f"signature_day_counts AS c WHERE c.signature {values} AND c.field = :facet",
             "c.value",
         )
     if facet == "signature":
         return (
-            f"signature_day_counts AS c WHERE c.field = :field AND c.value IN {values}",
+            f"signature_day_counts AS c WHERE c.field = :field AND c.value {values}",
             "c.signature",
         )
     if (field, facet) in PAIRS:
         return (
             "pair_day_counts AS c WHERE c.field = :field AND c.other = :facet "
-            f"AND c.value IN {values}",
+            f"AND c.value {values}",
             "c.other_value",
         )
     return (
         "pair_day_counts AS c WHERE c.field = :facet AND c.other = :field "
-        f"AND c.other_value IN {values}",
+        f"AND c.other_value {values}",
         "c.value",
     )
 
@@ -386,10 +400,12 @@ def _counted(
     params: dict[str, Any],
     field: str | None,
     values: list[str],
+    negated: bool,
 ) -> tuple[int, Facets]:
     """Total and facets summed from the day counts (``where`` is on ``c.date`` only; see
-    _narrowed for ``field`` and ``values``)."""
+    _narrowed for ``field``, ``values`` and ``negated``)."""
     marks = "(" + ", ".join(f":v{n}" for n in range(len(values))) + ")"
+    marks = f"NOT IN {marks}" if negated else f"IN {marks}"
     params = {
         **params,
         **{f"v{n}": value for n, value in enumerate(values)},

@@ -97,6 +97,32 @@ def test_search_narrowed_to_one_field_equals_the_crashes_counted(report_storage,
     assert search._narrowed(query) is not None  # the counts answer it, not the crashes
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("os_name", "!Linux"),
+        ("os_name", "!!Linux"),  # the same value twice: still one negation
+        ("process_type", "!__null__"),
+        ("cpu_arch", "!=amd64"),
+        ("reason", "!SIGSEGV"),  # crashes without a reason are kept
+        ("product", "!nothing is this product"),
+        ("signature", None),  # every crash but the most frequent signature's
+    ],
+)
+def test_search_with_one_negated_value_equals_the_crashes_counted(report_storage, field, value):
+    processed = report_storage.processed
+    if value is None:
+        value = "!" + Counter(p.get("signature") for p in processed.values()).most_common(1)[0][0]
+    values = [value[1:], value[1:]] if value.startswith("!!") else [value]
+    query = _assert_search_counts(
+        report_storage,
+        {field: values},
+        lambda p: _matches(_value(p, field), values[0]),
+        some=True,
+    )
+    assert search._narrowed(query) is not None  # the counts answer it, not the crashes
+
+
 def _matches(value: str | None, condition: str) -> bool:
     """One filter value of Crash Stats's language, decided on one crash's value (the
     reference the search's SQL is held to)."""
@@ -121,7 +147,7 @@ def _matches(value: str | None, condition: str) -> bool:
     [
         ({"os_name": ["Windows NT"], "cpu_arch": ["x86"]}, True),
         ({"platform": ["Linux"], "product": ["Firefox", "__null__"]}, True),
-        ({"os_name": ["!Linux"]}, True),
+        ({"os_name": ["!Linux", "!Windows NT"]}, True),  # ORed: every crash
         ({"os_name": ["!Windows NT"], "process_type": ["!__null__"]}, True),
         ({"signature": ["~ipc"]}, True),
         ({"signature": ["$LIBSYSTEM", "^.EXE", "$empty:"], "version": ["!157.0"]}, True),
