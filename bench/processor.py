@@ -57,13 +57,12 @@ SAMPLES = REPO / "examples" / "crashes"
 TESTDATA = REPO / "tests" / "data"
 
 from processor.crashid import create_crash_id  # noqa: E402
+from processor.service.worker import USAGE_PATTERN  # noqa: E402
 
 STACKWALK = "crashproc.processor.stackwalk.timing"
 PROCESS_CRASH = "crashproc.processor.process_crash"
 FINAL_LINE = re.compile(r"stopped: processed (\d+), already done (\d+), failed (\d+)")
-USAGE_LINE = re.compile(
-    r"worker \S+: (\d+) crash\(es\); CPU ([\d.]+) s, rulesets ([\d.]+) s .*; rulesets wall ([\d.]+) s"
-)
+USAGE_LINE = re.compile(USAGE_PATTERN)
 GOAL = 0.75  # issue 17: the ruleset at least 75% of a worker's time
 
 

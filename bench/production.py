@@ -40,6 +40,7 @@ import importlib.util
 import json
 import os
 import random
+import re
 import shutil
 import struct
 import subprocess
@@ -60,6 +61,7 @@ assert _spec is not None and _spec.loader is not None
 bench_symbols = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench_symbols)
 
+from processor.service.worker import USAGE_PATTERN  # noqa: E402
 from stackwalk.testing import DumpBuilder  # noqa: E402
 
 FULL_SIZE = 600e6
@@ -335,8 +337,9 @@ class Timeline:
 
 def daemon_run(
     site: Path, dirs: list[Path], workers: int, env: dict[str, str]
-) -> tuple[float, Peaks]:
-    """Submit ``dirs`` to a fresh site, then time ``daemon --once`` over them."""
+) -> tuple[float, Peaks, float]:
+    """Submit ``dirs`` to a fresh site, then time ``daemon --once`` over them; (seconds,
+    peaks, the rulesets' share of the workers' CPU time, from each worker's usage line)."""
     shutil.rmtree(site, ignore_errors=True)
     site_env = env | {
         "CRASHPROC_STORAGE": str(site / "crashes"),
@@ -350,7 +353,11 @@ def daemon_run(
     seconds, peaks, stderr = run_sampled(argv, site_env)
     if f"processed {len(dirs)}, already done 0, failed 0" not in stderr:
         raise SystemExit(f"the daemon did not process every crash:\n{stderr[-2000:]}")
-    return seconds, peaks
+    usage = [tuple(map(float, m.groups())) for m in re.finditer(USAGE_PATTERN, stderr)]
+    if len(usage) != workers:
+        raise SystemExit(f"expected one usage line per worker:\n{stderr[-2000:]}")
+    share = sum(u[2] for u in usage) / sum(u[1] for u in usage)
+    return seconds, peaks, share
 
 
 def workers_of(peaks: Peaks) -> list[int]:
@@ -421,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
             "CRASHPROC_SYMBOLS_CACHE": str(work / "symbols-cache"),
             "CRASHPROC_DAEMON_LOG_INTERVAL": "3600",
         }
-        cold_seconds, cold_peaks = daemon_run(work / "site-cold", dirs[:1], 1, env)
+        cold_seconds, cold_peaks, _ = daemon_run(work / "site-cold", dirs[:1], 1, env)
         cache_files = list((work / "symbols-cache").rglob("*.cpsym"))
         cache_mb = sum(f.stat().st_size for f in cache_files) / MB
         cold_peak = max(cold_peaks.rss.values())
@@ -432,18 +439,18 @@ def main(argv: list[str] | None = None) -> int:
 
         results = []
         for workers in [int(n) for n in args.workers.split(",") if n.strip()]:
-            all_seconds, peaks = daemon_run(work / "site", dirs[1:], workers, env)
+            all_seconds, peaks, share = daemon_run(work / "site", dirs[1:], workers, env)
             timeline = Timeline.read(work / "site" / "crashes")
             rate = timeline.steady_rate(workers)
             one_seconds = timeline.median_seconds()
             pids = workers_of(peaks)
-            results.append((workers, one_seconds, all_seconds, rate, peaks, pids))
+            results.append((workers, one_seconds, all_seconds, rate, peaks, pids, share))
             per_worker = [
                 f"{peaks.rss[p] / MB:.0f} MB (private {peaks.anon.get(p, 0) / MB:.0f}, file {peaks.file.get(p, 0) / MB:.0f})"
                 for p in pids
             ]
             print(
-                f"ours, {workers} worker(s): {all_seconds:.1f} s for {len(dirs) - 1} crashes (start-up included), ruleset {one_seconds:.2f} s per crash (median); steady state {rate:.2f} crashes/s, {rate / workers:.2f} per worker; peak RSS per process: {', '.join(per_worker)}",
+                f"ours, {workers} worker(s): {all_seconds:.1f} s for {len(dirs) - 1} crashes (start-up included), ruleset {one_seconds:.2f} s per crash (median), {share:.1%} of the workers' CPU time (start-up included); steady state {rate:.2f} crashes/s, {rate / workers:.2f} per worker; peak RSS per process: {', '.join(per_worker)}",
                 flush=True,
             )
 
@@ -468,8 +475,9 @@ def main(argv: list[str] | None = None) -> int:
                 "worker_peak_rss_mb": [peaks.rss[p] / MB for p in pids],
                 "worker_private_mb": [peaks.anon.get(p, 0) / MB for p in pids],
                 "worker_file_mb": [peaks.file.get(p, 0) / MB for p in pids],
+                "rulesets_cpu_share": share,
             }
-            for w, _one, _all, rate, peaks, pids in results
+            for w, _one, _all, rate, peaks, pids, share in results
         ],
     }
     print()
@@ -478,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{'ours, first crash (cold)':34}{cold_seconds:14.2f}{cold_peak / MB:13.0f}{peer_seconds / cold_seconds:9.2f}x"
     )
-    for w, _one, _all, rate, peaks, pids in results:
+    for w, _one, _all, rate, peaks, pids, _share in results:
         per_crash = w / rate
         peak = max(peaks.rss[p] for p in pids)
         print(

@@ -44,6 +44,13 @@ from schemas.library import SchemaError
 logger = logging.getLogger("crashproc.worker")
 # A worker's last line, how its time went: shown without -v, like the daemon's progress line.
 usage_logger = logging.getLogger("crashproc.worker.usage")
+# The line log_usage writes, and how benchmarks read it back: (crashes, CPU s, rulesets CPU s,
+# rulesets wall s).
+USAGE_FORMAT = "worker %s: %d crash(es); CPU %.3f s, rulesets %.3f s (%.1f%%); rulesets wall %.3f s"
+USAGE_PATTERN = (
+    r"worker \S+: (\d+) crash\(es\); CPU ([\d.]+) s, rulesets ([\d.]+) s .*; "
+    r"rulesets wall ([\d.]+) s"
+)
 
 # Slots of the shared state array (doubles).
 STATE_JOB_STARTED, STATE_PROCESSED, STATE_SKIPPED, STATE_FAILED = range(4)
@@ -334,7 +341,7 @@ class Worker:
         total = usage.ru_utime + usage.ru_stime
         spent = self.processor.pipeline.spent
         usage_logger.info(
-            "worker %s: %d crash(es); CPU %.3f s, rulesets %.3f s (%.1f%%); rulesets wall %.3f s",
+            USAGE_FORMAT,
             self.config.consumer,
             spent.crashes,
             total,
