@@ -370,6 +370,7 @@ class _PublicNode:
         "any",
         "array",
         "items",
+        "kept_as_is",
         "object",
         "patterns",
         "properties",
@@ -395,6 +396,21 @@ class _PublicNode:
         self.allow_int = "integer" in types or "number" in types
         self.allow_float = "number" in types
         self.allow_str = "string" in types
+        # The exact scalar types a public leaf keeps as they are, tested inline by its parent
+        # (most of a processed crash is frames of such leaves: a call per value cost half the
+        # view); any other value goes through reduce(), which decides as before.
+        kept: set[type] = set()
+        if self.public and not (self.any or self.object or self.array):
+            for allowed, kinds in (
+                (self.allow_null, (type(None),)),
+                (self.allow_bool, (bool,)),
+                (self.allow_int, (int,)),
+                (self.allow_float, (float,)),
+                (self.allow_str, (str,)),
+            ):
+                if allowed:
+                    kept.update(kinds)
+        self.kept_as_is = frozenset(kept)
 
     def child(self, key: str) -> _PublicNode | None:
         found = self.properties.get(key)
@@ -415,12 +431,19 @@ class _PublicNode:
             if not self.object:
                 return _DROP
             out = {}
+            properties = self.properties
             for key, child_value in value.items():
-                child = self.child(key) if isinstance(key, str) else None
-                if child is not None:
-                    reduced = child.reduce(child_value)
-                    if reduced is not _DROP:
-                        out[key] = reduced
+                child = properties.get(key)
+                if child is None:
+                    child = self.child(key) if isinstance(key, str) else None
+                    if child is None:
+                        continue
+                if type(child_value) in child.kept_as_is:
+                    out[key] = child_value
+                    continue
+                reduced = child.reduce(child_value)
+                if reduced is not _DROP:
+                    out[key] = reduced
             return out
         if isinstance(value, list | tuple):
             if not self.array:
