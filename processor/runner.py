@@ -56,19 +56,53 @@ class CrashProcessor:
         ``tmpdir``: the crash's scratch directory when the caller already made one (a job
         fetches the dumps into it); otherwise one is made for the rules and removed after.
         """
+        return clean_text(self._run(crash, ruleset, previous, tmpdir))
+
+    def process_for_storage(
+        self,
+        crash: CrashInput,
+        ruleset: str = "default",
+        previous: dict[str, Any] | None = None,
+        tmpdir: str | None = None,
+    ) -> tuple[dict[str, Any], bytes | None]:
+        """``process``, and the processed crash as storage encodes it when the one pass that
+        looks for text UTF-8 cannot hold could make it (None: let storage encode it)."""
+        return clean_and_encode(self._run(crash, ruleset, previous, tmpdir))
+
+    def _run(
+        self,
+        crash: CrashInput,
+        ruleset: str,
+        previous: dict[str, Any] | None,
+        tmpdir: str | None,
+    ) -> dict[str, Any]:
         self.check_ruleset(ruleset)
         processed = dict(previous or {})
         with contextlib.ExitStack() as stack:
             if tmpdir is None:
                 tmpdir = stack.enter_context(self.scratch.crash_directory(crash.crash_id))
-            processed = self.pipeline.process_crash(
+            return self.pipeline.process_crash(
                 ruleset, crash.raw_crash, crash.dumps, processed, tmpdir, notes=crash.notes
             )
-        return clean_text(processed)
 
     def close(self) -> None:
         self.pipeline.close()
         self.scratch.close()
+
+
+def clean_and_encode(processed: dict[str, Any]) -> tuple[dict[str, Any], bytes | None]:
+    """``clean_text`` and the stored encoding (processor.storage's ``encode_json``: compact
+    UTF-8 JSON) from one json.dumps: a production-sized crash is a megabyte of JSON, and
+    encoding it once to look for lone surrogates and again to save it cost a tenth of a
+    worker's time. None for the encoding when it cannot be shared (text to replace, or a
+    value JSON cannot hold: clean_text and storage then decide as they always have)."""
+    try:
+        text = json.dumps(processed, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return clean_text(processed), None
+    if SURROGATE.search(text):
+        return clean_text(processed), None
+    return processed, text.encode("utf-8")
 
 
 def clean_text(processed: dict[str, Any]) -> dict[str, Any]:

@@ -106,11 +106,11 @@ def run_job(
         crash.notes = [*notes, *crash.notes]
         # One directory per crash: the dumps and the rules' files (dump names have no dot, so
         # they never meet a rule's raw_crash.json or a stored {dump}.json).
-        processed = processor.process(
+        processed, encoded = processor.process_for_storage(
             crash, ruleset, previous if use_previous else None, tmpdir=tmpdir
         )
     if save:
-        storage.save_processed_crash(crash_id, processed)
+        storage.save_processed_crash(crash_id, processed, encoded)
     return JobResult(crash_id, PROCESSED, processed)
 
 

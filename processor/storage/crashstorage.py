@@ -247,9 +247,14 @@ class CrashStorage:
 
     # -- processed crashes ------------------------------------------------------------------
 
-    def save_processed_crash(self, crash_id: str, processed: dict[str, Any]) -> None:
-        """Save the processed crash, then its public copy, then tell the listeners."""
-        self.store.put(processed_key(crash_id), encode_json(processed))
+    def save_processed_crash(
+        self, crash_id: str, processed: dict[str, Any], encoded: bytes | None = None
+    ) -> None:
+        """Save the processed crash, then its public copy, then tell the listeners.
+        ``encoded``: ``encode_json(processed)`` when the caller already made it."""
+        self.store.put(
+            processed_key(crash_id), encoded if encoded is not None else encode_json(processed)
+        )
         self.save_public_copy(crash_id, processed)
         self.notify_listeners(crash_id, processed)
 

@@ -144,3 +144,36 @@ def test_failures_that_retrying_cannot_fix(
 def test_failure_text_never_carries_the_exception_message():
     exc = ValueError("https://example.com/private?token=secret")
     assert failure_text("processing", exc) == "processing: ValueError"
+
+
+def test_the_stored_processed_crash_is_storage_s_own_encoding(storage, processor, crash_id):
+    """run_job hands storage the encoding made while looking for lone surrogates: the bytes
+    stored are encode_json's of the result, whichever way they were made."""
+    from processor.storage.crashstorage import encode_json, processed_key
+
+    result = run_job(storage, processor, crash_id, use_previous=False)
+    assert storage.store.get(processed_key(crash_id)) == encode_json(result.processed)
+
+
+@pytest.mark.parametrize(
+    ("value", "shared"),
+    [
+        ("plain \u00e9 text", True),
+        ("lone \ud800 surrogate", False),  # replaced, with a note: storage encodes the copy
+        (object(), False),  # not JSON: clean_text and storage decide, as before
+    ],
+)
+def test_clean_and_encode_shares_the_encoding_only_when_it_is_storage_s(value, shared):
+    from processor.runner import clean_and_encode, clean_text
+    from processor.storage.crashstorage import encode_json
+
+    processed = {"signature": "x", "odd": value}
+    cleaned, encoded = clean_and_encode(processed)
+    if shared:
+        assert cleaned is processed
+        assert encoded == encode_json(processed)
+    else:
+        assert encoded is None
+        if isinstance(value, str):
+            assert cleaned == clean_text(processed)
+            assert "\ufffd" in cleaned["odd"] and "surrogate" in cleaned["processor_notes"]
