@@ -116,7 +116,10 @@ CFI_RUN = re.compile(
 # Decoding validated sublines (values already known to fit in 32 bits).
 LINE_FIELDS = re.compile(rb"(?m)^" + _H64 + _S + _H32 + _S + _D + _S + _D + rb"\r*\n")
 INLINE_FIELDS = re.compile(rb"(?m)^" + INLINE.pattern[: -len(_EOL)] + rb"\r*\n")
-_INLINE_LINE = re.compile(rb"(?m)^INLINE[^\n]*\n")
+# In validated FUNC subline text "INLINE" only ever starts a line (line records are digits
+# and blanks), so these need no line anchor, which would cost re its fast literal search.
+_INLINE_LINE = re.compile(rb"INLINE[^\n]*+\n")
+BODY_INLINE_FIELDS = re.compile(INLINE.pattern[: -len(_EOL)] + rb"\r*\n")
 CFI_ROW_FIELDS = re.compile(rb"(?m)^STACK CFI[ \t]+([0-9a-fA-F]{1,16}+)[ \t]+([^\r\n]*+)\r*\n")
 # Lines that can end a run of FUNC sublines (line/INLINE records) or of STACK CFI rows.
 # Anything else inside a run is caught because every line must match a run pattern.
@@ -139,6 +142,11 @@ def inlinees_of(
     ]
 
 
+def strip_inline_lines(text: bytes) -> bytes:
+    """Validated FUNC subline text without its INLINE records (the line records remain)."""
+    return _INLINE_LINE.sub(b"", text)
+
+
 def decode_body(body: list[bytes]) -> tuple[LineColumns, list[Inlinee]]:
     """Line records and inlinees of a FUNC from its validated subline text.
 
@@ -148,8 +156,8 @@ def decode_body(body: list[bytes]) -> tuple[LineColumns, list[Inlinee]]:
     text = b"".join(body)
     inlinees: list[Inlinee] = []
     if b"INLINE" in text:
-        inlinees = [i for rec in INLINE_FIELDS.findall(text) for i in inlinees_of(*rec)]
-        text = _INLINE_LINE.sub(b"", text)
+        inlinees = [i for rec in BODY_INLINE_FIELDS.findall(text) for i in inlinees_of(*rec)]
+        text = strip_inline_lines(text)
     fields = text.split()
     cols = LineColumns()
     cols.addresses = list(map(int, fields[0::4], repeat(16)))
