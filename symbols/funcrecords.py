@@ -84,18 +84,37 @@ def function_record(func: Function, body: list[bytes]) -> bytes:
     return b"".join((head, name, _pad(len(name)), wide.tobytes(), narrow.tobytes()))
 
 
-def _inlinee_columns(records: list[tuple[bytes, ...]], memos: IntMemos) -> tuple[bytes, bytes, int]:
-    """(u64 column bytes, u32 column bytes, count) of a FUNC's INLINE records, sorted."""
-    dec = memos.dec
+def _decode_inlinees(
+    records: list[tuple[bytes, ...]], memos: IntMemos
+) -> tuple[list[tuple[int, ...]], list[int] | None]:
+    """Inlinee tuples (Inlinee field order) of a batch's INLINE records, and for each
+    record the index just past its inlinees (None when every record has one range)."""
+    depths, call_lines, call_files, origins, pairs = zip(*records, strict=True)
+    dec = memos.dec.__getitem__
+    nums = b" ".join(pairs).split()
+    if len(nums) == 2 * len(records):  # the usual case: one address range per record
+        inlinees = list(
+            zip(
+                map(dec, depths),
+                map(int, nums[0::2], repeat(16)),
+                map(memos.hex.__getitem__, nums[1::2]),
+                map(dec, call_files),
+                map(dec, call_lines),
+                map(dec, origins),
+                strict=True,
+            )
+        )
+        return inlinees, None
     inlinees = []
-    for depth, call_line, call_file, origin, pairs in records:
-        nums = pairs.split()
-        if len(nums) == 2:
-            address, size = int(nums[0], 16), int(nums[1], 16)
-            fixed = (dec[call_file], dec[call_line], dec[origin])
-            inlinees.append((dec[depth], address, size, *fixed))
-        else:
-            inlinees.extend(inlinees_of(depth, call_line, call_file, origin, pairs))
+    ends = []
+    for record in records:
+        inlinees.extend(inlinees_of(*record))
+        ends.append(len(inlinees))
+    return inlinees, ends
+
+
+def _inlinee_columns(inlinees: list[tuple[int, ...]]) -> tuple[bytes, bytes]:
+    """(u64 column bytes, u32 column bytes) of one FUNC's inlinees, sorted."""
     inlinees.sort()
     depths, addresses, sizes, call_files, call_lines, origins = zip(*inlinees, strict=True)
     wide = array("Q", addresses)
@@ -103,7 +122,7 @@ def _inlinee_columns(records: list[tuple[bytes, ...]], memos: IntMemos) -> tuple
     narrow = array("I", depths)
     for column in (call_files, call_lines, origins):
         narrow.extend(column)
-    return wide.tobytes(), narrow.tobytes(), len(inlinees)
+    return wide.tobytes(), narrow.tobytes()
 
 
 def function_records(
@@ -114,11 +133,12 @@ def function_records(
     text = b"".join(texts)
     counts = list(map(bytes.count, texts, repeat(b"\n")))
     inline_counts = None
-    inline_records: list[tuple[bytes, ...]] = []
+    inlinees: list[tuple[int, ...]] = []
+    inline_ends = None
     if b"INLINE" in text:
         # "INLINE" starts a line wherever it occurs: line records are digits and blanks
         inline_counts = list(map(bytes.count, texts, repeat(b"INLINE")))
-        inline_records = BODY_INLINE_FIELDS.findall(text)
+        inlinees, inline_ends = _decode_inlinees(BODY_INLINE_FIELDS.findall(text), memos)
         text = strip_inline_lines(text)
         counts = list(map(sub, counts, inline_counts))
     fields = text.split()
@@ -160,7 +180,12 @@ def function_records(
         inline_wide = inline_narrow = b""
         m = 0
         if k:
-            inline_wide, inline_narrow, m = _inlinee_columns(inline_records[r : r + k], memos)
+            if inline_ends is None:
+                own = inlinees[r : r + k]
+            else:
+                own = inlinees[inline_ends[r - 1] if r else 0 : inline_ends[r + k - 1]]
+            inline_wide, inline_narrow = _inlinee_columns(own)
+            m = len(own)
         name = func.name.encode()
         records.append(
             b"".join(
