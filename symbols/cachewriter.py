@@ -73,7 +73,7 @@ class CacheSink(NullSink):
         return offset
 
     def _add_range(self, kind: str, start: int, end: int, record: bytes) -> None:
-        if kind != "func":
+        if self.batch and kind != "func":
             self._flush_functions()
         starts, ends, hashes, offsets = self.ranges[kind]
         starts.append(start)
@@ -109,8 +109,19 @@ class CacheSink(NullSink):
         if not self.batch:
             return
         records = function_records(self.batch, self.batch_bodies, self.memos)
+        # what _add_range does per record, with one write for the whole batch
+        starts, ends, hashes, offsets = self.ranges["func"]
+        pos, parts = self.pos, []
         for func, record in zip(self.batch, records, strict=True):
-            self._add_range("func", func.address, range_end(func.address, func.size), record)
+            starts.append(func.address)
+            ends.append(func.address + func.size - 1)  # not empty, no overflow (function())
+            hashes.append(hash(record))
+            offsets.append(pos)
+            pad = _pad(len(record))
+            parts += (record, pad)
+            pos += len(record) + len(pad)
+        self.out.write(b"".join(parts))
+        self.pos = pos
         self.batch, self.batch_bodies, self.batch_bytes = [], [], 0
 
     def cfi(self, address: int, size: int, rules: str, rows: list[bytes]) -> None:

@@ -102,10 +102,11 @@ class SymbolParser:
         self._close_block()
 
     def feed_text(self, text: bytes) -> None:
-        """Feed complete lines (`text` ends with a newline); runs of sublines go in bulk.
+        """Feed complete lines (`text` ends with a newline); runs go in bulk.
 
-        A run is validated by requiring every one of its lines to match a subline
-        pattern; otherwise it is fed line by line, which reports the exact error.
+        Runs of sublines, and runs of whole FUNC or STACK CFI INIT blocks (most of a big
+        file), are validated by requiring every one of their lines to match a pattern;
+        otherwise they are fed line by line, which reports the exact error.
         """
         i, n = 0, len(text)
         per_line_until = 0  # end of a run of whole blocks that failed bulk validation
