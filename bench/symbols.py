@@ -19,9 +19,10 @@ symbolic, over 1M cached lookups per second in batch, at least 100,000 cold look
 second (wall clock and CPU time are both printed: on a shared machine the CPU figure is
 the steadier one).
 
-``--compare-with DIR`` also measures the cold lookups of another checkout of this project
-(say ``git worktree add /tmp/before main``) on the same converted file, in the same run, so
-a change to the lookup code is judged against its predecessor under the same load.
+``--compare-with DIR`` also measures another checkout of this project (say ``git worktree
+add /tmp/before main``) in the same run: its conversion of the same .sym (time, CPU time,
+peak RSS, and whether its cache file is byte-identical to ours) and its cold lookups on our
+converted file, so a change is judged against its predecessor under the same load.
 """
 
 from __future__ import annotations
@@ -174,10 +175,13 @@ _OURS = (
     + """
 import json, sys, time
 from symbols.symcache import convert
-t = time.perf_counter()
+t, cpu = time.perf_counter(), time.process_time()
 with open(sys.argv[1], "rb") as src, open(sys.argv[2], "wb") as out:
     convert(src, out)
-print(json.dumps({"seconds": time.perf_counter() - t, "peak_mb": peak_mb()}))
+print(json.dumps({
+    "seconds": time.perf_counter() - t, "cpu_seconds": time.process_time() - cpu,
+    "peak_mb": peak_mb(),
+}))
 """
 )
 
@@ -186,12 +190,15 @@ _SYMBOLIC = (
     + """
 import json, sys, time
 import symbolic
-t = time.perf_counter()
+t, cpu = time.perf_counter(), time.process_time()
 obj = next(symbolic.Archive.open(sys.argv[1]).iter_objects())
 cache = obj.make_symcache()
 with open(sys.argv[2], "wb") as out:
     cache.dump_into(out)
-print(json.dumps({"seconds": time.perf_counter() - t, "peak_mb": peak_mb()}))
+print(json.dumps({
+    "seconds": time.perf_counter() - t, "cpu_seconds": time.process_time() - cpu,
+    "peak_mb": peak_mb(),
+}))
 """
 )
 
@@ -243,6 +250,16 @@ def _child(code: str, *args: str, source: Path | None = None) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def _same_bytes(a: Path, b: Path, block: int = 1 << 20) -> bool:
+    if a.stat().st_size != b.stat().st_size:
+        return False
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        while chunk := fa.read(block):
+            if chunk != fb.read(block):
+                return False
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=float, default=600)
@@ -269,15 +286,19 @@ def main(argv: list[str] | None = None) -> int:
         ours = _child(_OURS, str(sym), str(work / "ours.cpsym"))
         theirs = _child(_SYMBOLIC, str(sym), str(work / "symbolic.symc"))
         lookups = _child(_LOOKUPS, str(work / "ours.cpsym"), str(args.lookups))
-        before = None
+        before = before_conversion = None
         if args.compare_with is not None:
             source = args.compare_with.resolve()
+            before_conversion = _child(_OURS, str(sym), str(work / "before.cpsym"), source=source)
+            before_conversion["identical"] = _same_bytes(work / "ours.cpsym", work / "before.cpsym")
             before = _child(_LOOKUPS, str(work / "ours.cpsym"), str(args.lookups), source=source)
     ratio = ours["seconds"] / theirs["seconds"]
+    cpu_ratio = ours["cpu_seconds"] / theirs["cpu_seconds"]
     print(
-        f"conversion  ours {ours['seconds']:.1f} s, peak {ours['peak_mb']:.0f} MB | "
-        f"symbolic {theirs['seconds']:.1f} s, peak {theirs['peak_mb']:.0f} MB | "
-        f"ratio {ratio:.2f}x (goal <= 1.5x, peak < 300 MB)"
+        f"conversion  ours {ours['seconds']:.1f} s ({ours['cpu_seconds']:.1f} s CPU), "
+        f"peak {ours['peak_mb']:.0f} MB | symbolic {theirs['seconds']:.1f} s "
+        f"({theirs['cpu_seconds']:.1f} s CPU), peak {theirs['peak_mb']:.0f} MB | "
+        f"ratio {ratio:.2f}x, {cpu_ratio:.2f}x of CPU time (goal <= 1.5x, peak < 300 MB)"
     )
     print(
         f"lookups     {args.lookups} random: cold {lookups['cold_per_second']:,.0f}/s "
@@ -285,6 +306,14 @@ def main(argv: list[str] | None = None) -> int:
         f"cached batch {lookups['cached_per_second']:,.0f}/s (goal > 1,000,000/s), "
         f"peak {lookups['peak_mb']:.0f} MB, {lookups['symbolicated']} symbolicated"
     )
+    if before_conversion is not None:
+        print(
+            f"            {args.compare_with}: conversion {before_conversion['seconds']:.1f} s "
+            f"({before_conversion['cpu_seconds']:.1f} s CPU), peak "
+            f"{before_conversion['peak_mb']:.0f} MB, ratio "
+            f"{before_conversion['seconds'] / theirs['seconds']:.2f}x; cache file "
+            + ("byte-identical to ours" if before_conversion["identical"] else "DIFFERS from ours")
+        )
     if before is not None:
         print(
             f"            {args.compare_with}: cold {before['cold_per_second']:,.0f}/s "
@@ -292,7 +321,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{lookups['cold_cpu_per_second'] / before['cold_cpu_per_second']:.2f}x per CPU second"
         )
     summary = {"ours": ours, "symbolic": theirs, "lookups": lookups, "ratio": ratio}
-    print(json.dumps(summary | ({"lookups_before": before} if before else {})))
+    if before is not None:
+        summary |= {"conversion_before": before_conversion, "lookups_before": before}
+    print(json.dumps(summary))
     return 0
 
 

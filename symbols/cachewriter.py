@@ -15,7 +15,6 @@ from array import array
 
 from symbols.cacheformat import (
     CFI,
-    FUNC,
     HEADER_SIZE,
     MAGIC,
     NO_PROGRAM,
@@ -24,19 +23,19 @@ from symbols.cacheformat import (
     STR,
     WIN,
 )
+from symbols.funcrecords import IntMemos, function_records
 from symbols.rangemap import resolve_overlaps
-from symbols.sinks import (
-    LineValues,
-    NullSink,
-    complete_function,
-    range_end,
-    truncate_previous_win,
-)
+from symbols.sinks import NullSink, range_end, truncate_previous_win
 from symbols.symfile import Function, PublicSymbol, StackWin
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
 if TYPE_CHECKING:
     from typing import BinaryIO
+
+
+# Subline text buffered before a batch of FUNC records is encoded: big enough that the
+# per-batch work is negligible, small enough that the decoded columns stay a few MB.
+BATCH_BYTES = 1 << 20
 
 
 def _pad(n: int) -> bytes:
@@ -60,6 +59,11 @@ class CacheSink(NullSink):
             for kind in ("func", "cfi", "win4", "win0")
         }
         self.pending_win: dict[int, StackWin | None] = {4: None, 0: None}
+        # FUNC records are encoded in batches (symbols.funcrecords); bodies wait here.
+        self.batch: list[Function] = []
+        self.batch_bodies: list[list[bytes]] = []
+        self.batch_bytes = 0
+        self.memos = IntMemos()
 
     def _write(self, data: bytes) -> int:
         offset = self.pos
@@ -69,6 +73,8 @@ class CacheSink(NullSink):
         return offset
 
     def _add_range(self, kind: str, start: int, end: int, record: bytes) -> None:
+        if self.batch and kind != "func":
+            self._flush_functions()
         starts, ends, hashes, offsets = self.ranges[kind]
         starts.append(start)
         ends.append(end)
@@ -90,38 +96,33 @@ class CacheSink(NullSink):
         self.url_text = url
 
     def function(self, func: Function, body: list[bytes]) -> None:
-        end = range_end(func.address, func.size)
-        if end is None:
+        if range_end(func.address, func.size) is None:
             return
-        complete_function(func, body)
-        name = func.name.encode()
-        lines = func.lines
-        values = lines.values
-        if isinstance(values, LineValues):  # the common case: columns as decoded
-            sizes, numbers, files = values.cols.sizes, values.cols.lines, values.cols.files
-        else:
-            sizes = [v.size for v in values]
-            numbers = [v.line for v in values]
-            files = [v.file for v in values]
-        inlinees = list(zip(*func.inlinees, strict=True)) or [()] * 6
-        depths, addresses, lengths, call_files, call_lines, origins = inlinees
-        head = FUNC.pack(
-            func.address,
-            func.size,
-            func.parameter_size,
-            len(name),
-            len(lines.starts),
-            len(func.inlinees),
-        )
-        wide = array("Q", lines.starts)
-        wide.extend(lines.ends)
-        wide.extend(addresses)
-        wide.extend(lengths)
-        narrow = array("I", sizes)
-        for column in (numbers, files, depths, call_files, call_lines, origins):
-            narrow.extend(column)
-        record = b"".join((head, name, _pad(len(name)), wide.tobytes(), narrow.tobytes()))
-        self._add_range("func", func.address, end, record)
+        self.batch.append(func)
+        self.batch_bodies.append(body)
+        self.batch_bytes += sum(map(len, body))
+        if self.batch_bytes >= BATCH_BYTES:
+            self._flush_functions()
+
+    def _flush_functions(self) -> None:
+        """Write the buffered FUNC records (before any other record, to keep file order)."""
+        if not self.batch:
+            return
+        records = function_records(self.batch, self.batch_bodies, self.memos)
+        # what _add_range does per record, with one write for the whole batch
+        starts, ends, hashes, offsets = self.ranges["func"]
+        pos, parts = self.pos, []
+        for func, record in zip(self.batch, records, strict=True):
+            starts.append(func.address)
+            ends.append(func.address + func.size - 1)  # not empty, no overflow (function())
+            hashes.append(hash(record))
+            offsets.append(pos)
+            pad = _pad(len(record))
+            parts += (record, pad)
+            pos += len(record) + len(pad)
+        self.out.write(b"".join(parts))
+        self.pos = pos
+        self.batch, self.batch_bodies, self.batch_bytes = [], [], 0
 
     def cfi(self, address: int, size: int, rules: str, rows: list[bytes]) -> None:
         end = range_end(address, size)
@@ -172,6 +173,7 @@ class CacheSink(NullSink):
         return ids, offsets
 
     def finish(self) -> None:
+        self._flush_functions()
         for last in self.pending_win.values():
             if last is not None:
                 self._write_win(last)

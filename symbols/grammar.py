@@ -113,10 +113,35 @@ BODY_RUN = re.compile(rb"(?:" + _LINE_BODY + rb"|" + _INLINE_BODY + rb")+")
 CFI_RUN = re.compile(
     (rb"(?:STACK CFI" + _S + _H64 + _S + _REST + rb"\r*\n)+").replace(b"([", b"(?:[")
 )
+# Runs of whole blocks (a FUNC line and its line/INLINE records, a STACK CFI INIT line and
+# its rows, then the next such block), most of a big file, are validated with one regex
+# match per run; *_HEAD then finds each block's first line in the run. They match from the
+# newline before it ("FUNC" and "STACK CFI INIT" start no subline, while a FUNC name may
+# contain them) up to the newline after it, which is left for the next block's match.
+_FUNC_LINE = FUNC.pattern[: -len(_EOL)] + rb"\r*\n"
+_CFI_INIT_LINE = CFI_INIT.pattern[: -len(_EOL)] + rb"\r*\n"
+_CFI_ROW = rb"STACK CFI" + _S + _H64 + _S + _REST + rb"\r*\n"
+
+
+def _run_of(head: bytes, *sublines: bytes) -> re.Pattern[bytes]:
+    pattern = rb"(?:" + head + rb"(?:" + rb"|".join(sublines) + rb")*)+"
+    return re.compile(pattern.replace(b"([", b"(?:["))
+
+
+FUNC_BLOCKS = _run_of(_FUNC_LINE, _LINE_BODY, _INLINE_BODY)
+FUNC_HEAD = re.compile(rb"\n" + FUNC.pattern[: -len(_EOL)] + rb"\r*(?=\n)")
+# A line that ends a run of FUNC blocks (any other line fails the run's match).
+FUNC_BLOCKS_END = re.compile(rb"\n(?:FILE|PUBLIC|STACK|INFO|INLINE_ORIGIN|MODULE|\r|\n)")
+CFI_BLOCKS = _run_of(_CFI_INIT_LINE, _CFI_ROW)
+CFI_HEAD = re.compile(rb"\n" + CFI_INIT.pattern[: -len(_EOL)] + rb"\r*(?=\n)")
+CFI_BLOCKS_END = re.compile(rb"\n(?!STACK CFI)")
 # Decoding validated sublines (values already known to fit in 32 bits).
 LINE_FIELDS = re.compile(rb"(?m)^" + _H64 + _S + _H32 + _S + _D + _S + _D + rb"\r*\n")
 INLINE_FIELDS = re.compile(rb"(?m)^" + INLINE.pattern[: -len(_EOL)] + rb"\r*\n")
-_INLINE_LINE = re.compile(rb"(?m)^INLINE[^\n]*\n")
+# In validated FUNC subline text "INLINE" only ever starts a line (line records are digits
+# and blanks), so these need no line anchor, which would cost re its fast literal search.
+_INLINE_LINE = re.compile(rb"INLINE[^\n]*+\n")
+BODY_INLINE_FIELDS = re.compile(INLINE.pattern[: -len(_EOL)] + rb"\r*\n")
 CFI_ROW_FIELDS = re.compile(rb"(?m)^STACK CFI[ \t]+([0-9a-fA-F]{1,16}+)[ \t]+([^\r\n]*+)\r*\n")
 # Lines that can end a run of FUNC sublines (line/INLINE records) or of STACK CFI rows.
 # Anything else inside a run is caught because every line must match a run pattern.
@@ -139,6 +164,11 @@ def inlinees_of(
     ]
 
 
+def strip_inline_lines(text: bytes) -> bytes:
+    """Validated FUNC subline text without its INLINE records (the line records remain)."""
+    return _INLINE_LINE.sub(b"", text)
+
+
 def decode_body(body: list[bytes]) -> tuple[LineColumns, list[Inlinee]]:
     """Line records and inlinees of a FUNC from its validated subline text.
 
@@ -148,8 +178,8 @@ def decode_body(body: list[bytes]) -> tuple[LineColumns, list[Inlinee]]:
     text = b"".join(body)
     inlinees: list[Inlinee] = []
     if b"INLINE" in text:
-        inlinees = [i for rec in INLINE_FIELDS.findall(text) for i in inlinees_of(*rec)]
-        text = _INLINE_LINE.sub(b"", text)
+        inlinees = [i for rec in BODY_INLINE_FIELDS.findall(text) for i in inlinees_of(*rec)]
+        text = strip_inline_lines(text)
     fields = text.split()
     cols = LineColumns()
     cols.addresses = list(map(int, fields[0::4], repeat(16)))

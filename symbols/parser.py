@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 # buffer limit is fuzzy, between 80 and 160 KiB; 100 KiB lines are still parsed).
 MAX_LINE_LENGTH = 160 * 1024
 CHUNK_SIZE = 8 << 20
+BLOCK_RUN_BYTES = 64 << 10  # about the most text of whole blocks validated by one match
 
 
 def _run_end(text: bytes, start: int, end_pattern: re.Pattern[bytes]) -> int:
@@ -101,12 +102,14 @@ class SymbolParser:
         self._close_block()
 
     def feed_text(self, text: bytes) -> None:
-        """Feed complete lines (`text` ends with a newline); runs of sublines go in bulk.
+        """Feed complete lines (`text` ends with a newline); runs go in bulk.
 
-        A run is validated by requiring every one of its lines to match a subline
-        pattern; otherwise it is fed line by line, which reports the exact error.
+        Runs of sublines, and runs of whole FUNC or STACK CFI INIT blocks (most of a big
+        file), are validated by requiring every one of their lines to match a pattern;
+        otherwise they are fed line by line, which reports the exact error.
         """
         i, n = 0, len(text)
+        per_line_until = 0  # end of a run of whole blocks that failed bulk validation
         while i < n:
             block = self.block
             if block is not None:
@@ -121,6 +124,18 @@ class SymbolParser:
                             self._feed_checked(line + b"\n")
                     i = end
                     continue
+            runs = None
+            if i >= per_line_until:
+                if text.startswith(b"FUNC", i):
+                    runs = (b"\nFUNC", g.FUNC_BLOCKS_END, self._func_blocks)
+                elif text.startswith(b"STACK CFI INIT", i):
+                    runs = (b"\nSTACK CFI INIT", g.CFI_BLOCKS_END, self._cfi_blocks)
+            if runs is not None:
+                end = self._block_run(text, i, *runs)
+                if end > 0:
+                    i = end
+                    continue
+                per_line_until = -end
             j = text.find(b"\n", i) + 1
             self._feed_checked(text[i:j])
             i = j
@@ -134,6 +149,64 @@ class SymbolParser:
             return False
         self.block[2].append(run)
         self.line_number += run.count(b"\n")
+        return True
+
+    def _block_run(self, text: bytes, start: int, head: bytes, end_pattern, take) -> int:
+        """Take the run of whole blocks at `start` (a block's first line) in bulk.
+
+        Returns the run's end, or minus its end when the run must be fed line by line
+        (which reports the exact error). A run is cut before a block start after
+        BLOCK_RUN_BYTES: re's matching state grows with the run's length.
+        """
+        cut = text.find(head, start + BLOCK_RUN_BYTES)
+        limit = len(text) if cut < 0 else cut + 1
+        found = end_pattern.search(text, start, limit)
+        end = limit if found is None else found.start() + 1
+        run = text[start:end]
+        if _has_overlong_line(run):
+            return -end
+        try:
+            run.decode("utf-8")
+        except UnicodeDecodeError:
+            return -end
+        return end if take(run) else -end
+
+    def _blocks(self, run: bytes, pattern: re.Pattern[bytes]) -> list[tuple[re.Match, bytes]]:
+        """(first-line match, sublines) of each block of a validated run; closes the open one."""
+        self._close_block()
+        text = b"\n" + run
+        heads = list(pattern.finditer(text))
+        ends = [m.start() + 1 for m in heads[1:]]
+        ends.append(len(text))
+        self.line_number += run.count(b"\n")
+        return [(m, text[m.end() + 1 : end]) for m, end in zip(heads, ends, strict=True)]
+
+    def _func_blocks(self, run: bytes) -> bool:
+        """FUNC blocks: all but the last go to the sink; the last stays open, as after
+        its FUNC line (the next chunk may continue its sublines)."""
+        if g.FUNC_BLOCKS.fullmatch(run) is None:
+            return False
+        for m, body in self._blocks(run, g.FUNC_HEAD):
+            address, size, parameter_size, name = m.groups()
+            func = Function(int(address, 16), int(size, 16), int(parameter_size, 16), name.decode())
+            self._close_block()
+            self.block = ("func", func, [body] if body else [])
+        return True
+
+    def _cfi_blocks(self, run: bytes) -> bool:
+        """STACK CFI INIT blocks, as `_func_blocks` does FUNC blocks."""
+        if g.CFI_BLOCKS.fullmatch(run) is None:
+            return False
+        for m, rows in self._blocks(run, g.CFI_HEAD):
+            address, size, rules = m.groups()
+            self._close_block()
+            self.block = (
+                "cfi",
+                int(address, 16),
+                int(size, 16),
+                rules.decode(),
+                [rows] if rows else [],
+            )
         return True
 
     def _cfi_run(self, run: bytes) -> bool:

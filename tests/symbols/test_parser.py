@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import symbols.parser as parser_module
 from symbols.errors import SymbolParseError
 from symbols.header import read_header
 from symbols.parser import (
@@ -17,7 +18,7 @@ from symbols.parser import (
     parse_bytes,
     parse_file,
 )
-from symbols.sinks import NullSink
+from symbols.sinks import MemorySink, NullSink
 from tests.symbols.conftest import (
     CRASH_CLIENT_SYM,
     TEST_APP_CODE_SYM,
@@ -278,3 +279,91 @@ def test_ten_digit_values_take_the_exact_path() -> None:
     assert sym.functions.values[0].lines.values[0].line == 4294967295
     with pytest.raises(SymbolParseError, match="32 bits"):
         parse_bytes(b"FUNC 10 10 0 f\n10 10 4294967296 1\n")
+
+
+# Runs of whole FUNC / STACK CFI INIT blocks are validated and taken in bulk: they must give
+# what the line-by-line state machine gives, including its errors and their line numbers.
+_BLOCKS = (
+    b"MODULE Linux x86_64 0123456789ABCDEF0123456789ABCDEF0 lib.so\n"
+    b"FILE 0 a.cpp\n"
+    b"FUNC 1000 10 0 no body\n"
+    b"FUNC m 1010 10 0 FUNC in the name\n"
+    b"1010 8 1 0\n"
+    b"INLINE 0 1 0 0 1010 4\n"
+    b"1018 8 2 0\n"
+    b"FUNC 1020 10 0 crlf\r\n"
+    b"1020 10 3 0\r\n"
+    b"INLINE_ORIGIN 0 origin inside a block\n"
+    b"1030 10 4 0\n"
+    b"FUNC 1040 10 0 last\n"
+    b"1040 10 5 0\n"
+    b"STACK CFI INIT 1000 10 .cfa: $rsp 8 + .ra: .cfa -8 + ^\n"
+    b"STACK CFI INIT 1010 10 .cfa: $rsp 8 +\n"
+    b"STACK CFI 1011 .cfa: $rsp 16 +\n"
+    b"STACK CFI 1012 .cfa: $rsp 24 +\n"
+    b"STACK CFI INIT 1020 10 .cfa: $rsp 8 +\n"
+    b"STACK CFI 1021 .cfa: $rsp 16 +\n"
+)
+_BROKEN_BLOCKS = {
+    "junk between blocks": _BLOCKS.replace(b"FUNC 1020", b"junk\nFUNC 1020"),
+    "bad line record": _BLOCKS.replace(b"1018 8 2 0", b"1018 8 x 0"),
+    "bad FUNC line": _BLOCKS.replace(b"FUNC 1040 10 0", b"FUNC 1040 zz 0"),
+    "non-UTF-8 name": _BLOCKS.replace(b"name", b"\xff"),
+    "non-UTF-8 CFI rules": _BLOCKS.replace(b".cfa: $rsp 24 +", b"\xff"),
+    "ten-digit line": _BLOCKS.replace(b"1018 8 2 0", b"1018 8 4294967296 0"),
+}
+
+
+class _Recorder(MemorySink):
+    """Also records the subline text each block hands over (what the cache writer reads)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[bytes] = []
+
+    def function(self, func, body) -> None:
+        self.texts.append(b"".join(body))
+        super().function(func, body)
+
+    def cfi(self, address, size, rules, rows) -> None:
+        self.texts.append(b"".join(rows))
+        super().cfi(address, size, rules, rows)
+
+
+def _line_by_line(data: bytes):
+    sink = _Recorder()
+    parser = SymbolParser(sink)
+    for line in iter_lines(io.BytesIO(data)):
+        parser.feed(line)
+    parser.finish()
+    return sink.finish(), sink.texts
+
+
+def _outcome(parse):
+    try:
+        return parse()
+    except SymbolParseError as error:
+        return ("error", str(error))
+
+
+@pytest.mark.parametrize("run_bytes", [1, 64 << 10])
+@pytest.mark.parametrize("chunk_size", [7, 64, 1 << 20])
+@pytest.mark.parametrize("name", ["valid", *_BROKEN_BLOCKS])
+def test_block_runs_agree_with_line_by_line(name, chunk_size, run_bytes, monkeypatch) -> None:
+    monkeypatch.setattr(parser_module, "BLOCK_RUN_BYTES", run_bytes)
+    data = _BLOCKS if name == "valid" else _BROKEN_BLOCKS[name]
+    expected = _outcome(lambda: _line_by_line(data))
+
+    def bulk():
+        sink = _Recorder()
+        feed_stream(io.BytesIO(data), sink, chunk_size=chunk_size)
+        return sink.finish(), sink.texts
+
+    assert _outcome(bulk) == expected
+    if name == "valid":
+        symbols, texts = expected
+        assert len(symbols.functions) == 4 and len(symbols.cfi) == 3
+        assert symbols.functions.values[1].name == "FUNC in the name"
+        assert texts[0] == b"" and texts[2] == b"1020 10 3 0\r\n1030 10 4 0\n"
+    else:
+        assert expected[0] == "error"
