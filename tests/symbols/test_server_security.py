@@ -224,9 +224,15 @@ def test_download_refuses_over_long_names(served_store: Served, method: str) -> 
     ):
         _check_refused(served_store, method, target)
     # A request line beyond what any server reads is refused outright, and the server lives.
-    huge = raw_request(served_store.base_url, method, b"/" + b"a" * 100_000 + b"/ABC/x.sym")
-    assert huge.status in (400, 404, 414)
-    assert_nothing_leaks(huge)
+    # The server answers 400 and closes while the line is still arriving: the kernel may
+    # then reset the connection before the client reads the answer (a CI run saw that).
+    try:
+        huge = raw_request(served_store.base_url, method, b"/" + b"a" * 100_000 + b"/ABC/x.sym")
+    except (ConnectionResetError, BrokenPipeError):
+        pass  # refused, nothing sent back
+    else:
+        assert huge.status in (400, 404, 414)
+        assert_nothing_leaks(huge)
     assert raw_request(served_store.base_url, method, GOOD_PATH.encode()).status == 200
 
 
