@@ -45,13 +45,6 @@ from processor.service.job import run_job  # noqa: E402
 from processor.service.wiring import open_settings_storage  # noqa: E402
 
 BUCKET = "crashes"
-AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_CONFIG_FILE": "/dev/null",
-    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-}
 
 
 def _load(name: str, path: Path) -> Any:
@@ -64,6 +57,7 @@ def _load(name: str, path: Path) -> Any:
 
 hosts = _load("bench_hosts", REPO / "tests" / "multihost" / "hosts.py")
 redisserver = _load("bench_redisserver", REPO / "tests" / "processor" / "queues" / "redisserver.py")
+AWS_ENV = _load("bench_s3credentials", REPO / "tests" / "s3credentials.py").AWS_ENV
 
 
 class S3Calls:

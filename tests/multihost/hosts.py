@@ -26,16 +26,10 @@ from pathlib import Path
 from tests.daemonprocess import DaemonProcess
 from tests.daemonprocess import wait_for as wait_daemon_condition
 from tests.postgresserver import PostgresServer, free_port
+from tests.s3credentials import AWS_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 BUCKET = "crashes"
-AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_CONFIG_FILE": "/dev/null",
-    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-}
 # Modules the synthetic stacks are made of: every crash has libtest.so and one of these, and
 # one module without symbols, so each crash has rows in every table of the index.
 MODULES = [f"mod{n}.so" for n in range(7)]

@@ -156,20 +156,20 @@ def test_the_stored_processed_crash_is_storage_s_own_encoding(storage, processor
 
 
 @pytest.mark.parametrize(
-    ("value", "shared"),
+    ("value", "reused"),
     [
         ("plain \u00e9 text", True),
         ("lone \ud800 surrogate", False),  # replaced, with a note: storage encodes the copy
         (object(), False),  # not JSON: clean_text and storage decide, as before
     ],
 )
-def test_clean_and_encode_shares_the_encoding_only_when_it_is_storage_s(value, shared):
+def test_clean_and_encode_shares_the_encoding_only_when_it_is_storage_s(value, reused):
     from processor.runner import clean_and_encode, clean_text
     from processor.storage.crashstorage import encode_json
 
     processed = {"signature": "x", "odd": value}
     cleaned, encoded = clean_and_encode(processed)
-    if shared:
+    if reused:
         assert cleaned is processed
         assert encoded == encode_json(processed)
     else:

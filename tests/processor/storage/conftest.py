@@ -12,6 +12,7 @@ import boto3
 import pytest
 
 from processor.storage import CrashStorage, open_storage
+from tests.s3credentials import AWS_ENV
 
 _buckets = itertools.count()
 
@@ -31,13 +32,7 @@ def s3_server():
 @pytest.fixture
 def s3_bucket(s3_server, monkeypatch):
     """A fresh bucket on the stand-in server, with the fake credentials it accepts."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": "/dev/null",
-        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-    }.items():
+    for name, value in AWS_ENV.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
