@@ -185,38 +185,44 @@ def test_the_stackwalk_command_takes_the_caps_as_flags(tmp_path, hostile_dump):
     assert refused.returncode == 1 and "--max-threads must not be negative" in refused.stderr
 
 
-def test_the_processor_notes_each_cap_and_validates_the_capped_crash(tmp_path):
+def _process_capped(
+    tmp_path: Path, dump: bytes, stackwalker: str, caps: dict[str, str], output: str | None = None
+) -> dict:
+    """``crashproc process`` (a process of its own, as an operator runs it) over a crash of
+    ``dump`` (and a stored stackwalker ``output`` beside it) with the ``caps`` settings;
+    returns the processed crash it wrote."""
     crash = tmp_path / "crash"
     crash.mkdir()
     (crash / "raw_crash.json").write_text(json.dumps({"ProductName": "Firefox"}))
-    (crash / "upload_file_minidump").write_bytes(shared_stack_dump(5000, DEPTH, crashing=4000))
+    (crash / "upload_file_minidump").write_bytes(dump)
+    if output is not None:
+        (crash / "upload_file_minidump.json").write_text(output)
     out = tmp_path / "out"
+    command = ["process", "--stackwalker", stackwalker, "--out", str(out), str(crash)]
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "processor",
-            "process",
-            "--stackwalker",
-            "builtin",
-            "--out",
-            str(out),
-            str(crash),
-        ],
+        [sys.executable, "-m", "processor", *command],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
-        env={
-            **os.environ,
-            "CRASHPROC_STACKWALKER_MAX_THREADS": "20",
-            "CRASHPROC_STACKWALKER_MAX_JSON_SIZE": "300000",
-            "CRASHPROC_SCRATCH_DIR": str(tmp_path / "scratch"),
-        },
+        env={**os.environ, **caps, "CRASHPROC_SCRATCH_DIR": str(tmp_path / "scratch")},
     )
     assert done.returncode == 0, done.stderr
     (written,) = out.iterdir()
-    processed = json.loads(written.read_text())
+    assert len(written.read_bytes()) < 1_000_000
+    return json.loads(written.read_text())
+
+
+def test_the_processor_notes_each_cap_and_validates_the_capped_crash(tmp_path):
+    processed = _process_capped(
+        tmp_path,
+        shared_stack_dump(5000, DEPTH, crashing=4000),
+        "builtin",
+        {
+            "CRASHPROC_STACKWALKER_MAX_THREADS": "20",
+            "CRASHPROC_STACKWALKER_MAX_JSON_SIZE": "300000",
+        },
+    )
     record = processed["json_dump"][FIELD]
     assert record["triggered"] == ["max_threads", "json_size"]
     assert record["threads_walked"] == 20
@@ -228,45 +234,16 @@ def test_the_processor_notes_each_cap_and_validates_the_capped_crash(tmp_path):
     assert (
         processed["crashing_thread"] == processed["json_dump"]["crashing_thread"]["threads_index"]
     )
-    assert len(Path(written).read_bytes()) < 1_000_000
 
 
 def test_a_stored_output_is_capped_as_a_walk_would_be(tmp_path):
     """A stored stackwalker output (rust-minidump's, run elsewhere) holding every thread walked
     is capped on the way into the processed crash, with no stackwalker configured."""
     dump = shared_stack_dump(3000, DEPTH, crashing=2500)
-    crash = tmp_path / "crash"
-    crash.mkdir()
-    (crash / "raw_crash.json").write_text(json.dumps({"ProductName": "Firefox"}))
-    (crash / "upload_file_minidump").write_bytes(dump)
     uncapped = walk_minidump_with_notes(dump, limits=WalkLimits.unlimited()).document
-    (crash / "upload_file_minidump.json").write_text(to_json(uncapped))
-    out = tmp_path / "out"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "processor",
-            "process",
-            "--stackwalker",
-            "none",
-            "--out",
-            str(out),
-            str(crash),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={
-            **os.environ,
-            "CRASHPROC_STACKWALKER_MAX_THREADS": "20",
-            "CRASHPROC_SCRATCH_DIR": str(tmp_path / "scratch"),
-        },
+    processed = _process_capped(
+        tmp_path, dump, "none", {"CRASHPROC_STACKWALKER_MAX_THREADS": "20"}, to_json(uncapped)
     )
-    assert done.returncode == 0, done.stderr
-    (written,) = out.iterdir()
-    processed = json.loads(written.read_text())
     expected = walk_minidump_with_notes(dump, limits=WalkLimits(max_threads=20)).document
     assert processed["json_dump"][FIELD] == expected[FIELD]
     assert [t["frame_count"] for t in processed["json_dump"]["threads"]] == [
