@@ -22,6 +22,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from processor.storage.objectstore import (
+    READ_CHUNK,
     KeyNotFound,
     ObjectStore,
     StorageError,
@@ -36,7 +37,6 @@ CLIENT_CONFIG = Config(
 )
 
 FETCH_ATTEMPTS = 3
-FETCH_CHUNK = 1 << 20  # bytes per read while streaming an object to a file
 
 
 def _error_code(exc: ClientError) -> str:
@@ -86,18 +86,22 @@ class S3ObjectStore(ObjectStore):
         except S3UploadFailedError:
             raise StorageError(f"{self.describe()}: upload {key} failed") from None
 
-    def get(self, key: str) -> bytes:
+    def _get_object(self, key: str, action: str) -> dict[str, Any]:
+        """The GET's response (its body not read yet); errors name ``action`` and the key."""
         try:
-            response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
-            return response["Body"].read()
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+        except (ClientError, BotoCoreError) as exc:
+            raise self._fail(action, key, exc) from None
+
+    def get(self, key: str) -> bytes:
+        body = self._get_object(key, "get")["Body"]
+        try:
+            return body.read()
         except (ClientError, BotoCoreError) as exc:
             raise self._fail("get", key, exc) from None
 
     def open(self, key: str) -> StoredObject:
-        try:
-            response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
-        except (ClientError, BotoCoreError) as exc:
-            raise self._fail("get", key, exc) from None
+        response = self._get_object(key, "get")
         return StoredObject(response.get("ContentLength"), _S3Body(self, key, response["Body"]))
 
     def fetch(self, key: str, path: Path) -> None:
@@ -105,14 +109,10 @@ class S3ObjectStore(ObjectStore):
         for its size: one request more per dump and per stored output). A read that breaks
         mid-stream starts over, up to FETCH_ATTEMPTS times; a failed fetch leaves no file."""
         for attempt in range(1, FETCH_ATTEMPTS + 1):
-            try:
-                response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
-            except (ClientError, BotoCoreError) as exc:
-                raise self._fail("download", key, exc) from None
-            body = response["Body"]
+            body = self._get_object(key, "download")["Body"]
             try:
                 with open(path, "wb") as out:
-                    shutil.copyfileobj(body, out, FETCH_CHUNK)
+                    shutil.copyfileobj(body, out, READ_CHUNK)
                 return
             except BotoCoreError as exc:  # the stream broke (timeout, connection reset)
                 path.unlink(missing_ok=True)
