@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from itertools import repeat
 
+from symbols.cfirows import CFI_ROW_FIELDS, decode_rows  # noqa: F401 (part of the grammar)
 from symbols.symfile import Inlinee
 
 
@@ -142,7 +143,6 @@ INLINE_FIELDS = re.compile(rb"(?m)^" + INLINE.pattern[: -len(_EOL)] + rb"\r*\n")
 # and blanks), so these need no line anchor, which would cost re its fast literal search.
 _INLINE_LINE = re.compile(rb"INLINE[^\n]*+\n")
 BODY_INLINE_FIELDS = re.compile(INLINE.pattern[: -len(_EOL)] + rb"\r*\n")
-CFI_ROW_FIELDS = re.compile(rb"(?m)^STACK CFI[ \t]+([0-9a-fA-F]{1,16}+)[ \t]+([^\r\n]*+)\r*\n")
 # Lines that can end a run of FUNC sublines (line/INLINE records) or of STACK CFI rows.
 # Anything else inside a run is caught because every line must match a run pattern.
 BODY_END = re.compile(rb"\n(?:FUNC|FILE|PUBLIC|STACK|INFO|INLINE_ORIGIN|MODULE|\r|\n)")
@@ -187,10 +187,3 @@ def decode_body(body: list[bytes]) -> tuple[LineColumns, list[Inlinee]]:
     cols.lines = list(map(int, fields[2::4]))
     cols.files = list(map(int, fields[3::4]))
     return cols, inlinees
-
-
-def decode_rows(rows: list[bytes]) -> list[tuple[int, str]]:
-    """(address, rules) of STACK CFI rows from their validated text."""
-    return [
-        (int(a, 16), rules.decode("utf-8")) for a, rules in CFI_ROW_FIELDS.findall(b"".join(rows))
-    ]

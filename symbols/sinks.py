@@ -147,8 +147,7 @@ def complete_function(func: Function, body: list[bytes]) -> Function:
 
 def cfi_value(address: int, size: int, rules: str, rows: list[bytes]) -> tuple:
     """The value stored per STACK CFI INIT block: rows sorted by (address, rules)."""
-    # the grammar compiles its regexes on import: only parsing pays for them
-    from symbols.grammar import decode_rows
+    from symbols.cfirows import decode_rows  # not at the top: only CFI lookups need it
 
     return (address, size, rules, tuple(sorted(decode_rows(rows))))
 

@@ -167,3 +167,31 @@ def test_the_caps_apply_with_and_without_the_argparse_free_path(tmp_path, capsys
 
     assert main(["--json", str(dump), "--max-json-size", "-1"]) == 1
     assert "--max-json-size must not be negative" in capsys.readouterr().err
+
+
+WALK_THEN_LIST_MODULES = """
+import sys
+from stackwalk.cli import main
+code = main(sys.argv[1:])
+print(code, "symbols.cfirows" in sys.modules, "symbols.grammar" in sys.modules, file=sys.stderr)
+"""
+
+
+def test_a_walk_from_a_converted_cache_never_loads_the_sym_grammar(tmp_path, testdata_dir):
+    # This macOS dump unwinds by STACK CFI from crash-client.sym: the first run converts the
+    # .sym (parser and grammar), a later one reads the cache and needs only the CFI rows' decoder.
+    argv = [
+        sys.executable,
+        "-c",
+        WALK_THEN_LIST_MODULES,
+        "--json",
+        str(testdata_dir / "pipeline-inlines-macos-segv.dmp"),
+        str(testdata_dir / "symbols"),
+        f"--symbols-cache={tmp_path / 'cache'}",
+    ]
+    runs = [subprocess.run(argv, capture_output=True, text=True, check=True) for _ in range(2)]
+    first, second = (run.stderr.split() for run in runs)
+    assert first == ["0", "True", "True"]
+    assert second == ["0", "True", "False"]
+    walked = json.loads(runs[1].stdout)
+    assert any(f["trust"] == "cfi" for f in walked["crashing_thread"]["frames"])
