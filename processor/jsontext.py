@@ -14,6 +14,8 @@ import json
 import re
 from typing import Any
 
+import orjson
+
 REPLACEMENT = "\ufffd"
 SURROGATE = re.compile("[\ud800-\udfff]")
 # A surrogate can only come from a \u escape (undecodable bytes are replaced when read);
@@ -75,6 +77,26 @@ def loads_clean(data: bytes | str) -> tuple[Any, list[str]]:
     if not may_hold_surrogates(data):
         return document, []
     return replace_lone_surrogates(document)
+
+
+def compact_json(document: Any) -> bytes:
+    """Compact UTF-8 JSON, as ``json.dumps(ensure_ascii=False, separators=(",", ":"))`` writes
+    it, encoded. orjson writes it about ten times faster than json's C encoder, and a worker
+    encodes every processed crash twice (it and its public copy): on the sample crashes that
+    was a tenth of a worker's time. What orjson refuses (integers past 64 bits, keys that are
+    not strings, nesting deeper than 254, lone surrogates) goes through json as before.
+
+    Raises UnicodeEncodeError for a lone surrogate and TypeError for a value JSON cannot hold,
+    as json's text encoded to UTF-8 would. The output differs from json's in numbers only: a
+    float is written in its shortest round-trip form without a ``+`` or leading zero in its
+    exponent (``1e16``, ``1e-7``: the same value when read back), and NaN and the infinities,
+    which JSON cannot hold, become ``null`` where json wrote ``NaN``, which strict readers
+    (browsers, PostgreSQL, jq) refuse.
+    """
+    try:
+        return orjson.dumps(document)
+    except orjson.JSONEncodeError:
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def dumps_utf8(document: Any, **options: Any) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from processor.config import Settings
 from processor.crashdir import CrashInput
 from processor.errors import ErrorReporter
-from processor.jsontext import SURROGATE, replace_lone_surrogates, surrogate_note
+from processor.jsontext import SURROGATE, compact_json, replace_lone_surrogates, surrogate_note
 from processor.pipeline import Pipeline, UnknownRuleset
 from processor.rulesets import build_rulesets
 from processor.scratch import ScratchSpace
@@ -91,18 +91,15 @@ class CrashProcessor:
 
 
 def clean_and_encode(processed: dict[str, Any]) -> tuple[dict[str, Any], bytes | None]:
-    """``clean_text`` and the stored encoding (processor.storage's ``encode_json``: compact
-    UTF-8 JSON) from one json.dumps: a production-sized crash is a megabyte of JSON, and
-    encoding it once to look for lone surrogates and again to save it cost a tenth of a
-    worker's time. None for the encoding when it cannot be shared (text to replace, or a
-    value JSON cannot hold: clean_text and storage then decide as they always have)."""
+    """``clean_text`` and the stored encoding (processor.storage's ``encode_json``) from one
+    encoding: a production-sized crash is a megabyte of JSON, and encoding it once to look for
+    lone surrogates and again to save it cost a tenth of a worker's time. None for the
+    encoding when it cannot be shared (text to replace, or a value JSON cannot hold:
+    clean_text and storage then decide as they always have)."""
     try:
-        text = json.dumps(processed, ensure_ascii=False, separators=(",", ":"))
-    except (TypeError, ValueError):
+        return processed, compact_json(processed)
+    except (TypeError, ValueError):  # ValueError: UnicodeEncodeError, a lone surrogate
         return clean_text(processed), None
-    if SURROGATE.search(text):
-        return clean_text(processed), None
-    return processed, text.encode("utf-8")
 
 
 def clean_text(processed: dict[str, Any]) -> dict[str, Any]:
