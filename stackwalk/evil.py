@@ -36,18 +36,25 @@ def _object(value: object) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def read_evil(path: str | os.PathLike | None) -> Evil:
-    if path is None:
+def read_evil(source: str | os.PathLike | dict | None) -> Evil:
+    """The facts of an evil JSON file at a path, or of its content already parsed (a caller
+    holding the annotations in memory passes them, and nothing is written or read)."""
+    if source is None:
         return Evil()
+    if isinstance(source, dict):
+        return evil_from(source)
     import json  # not at the top: a walk without --evil-json never needs it
 
     try:
-        with open(path, "rb") as f:
+        with open(source, "rb") as f:
             data = json.load(f)
     except (OSError, ValueError, RecursionError):
         return Evil()
-    if not isinstance(data, dict):
-        return Evil()
+    return evil_from(data) if isinstance(data, dict) else Evil()
+
+
+def evil_from(data: dict) -> Evil:
+    """The facts taken from the annotations ``data``; what is malformed is ignored."""
     evil = Evil()
     signers = _object(data.get("ModuleSignatureInfo"))
     if signers and all(

@@ -303,7 +303,7 @@ class WalkResult(Record):
 def walk_minidump(
     path: str | os.PathLike | bytes,
     provider=None,
-    evil_json: str | os.PathLike | None = None,
+    evil_json: str | os.PathLike | dict | None = None,
     limits: WalkLimits | None = None,
 ) -> dict:
     """The minidump-stackwalk --json document for the dump at `path` (or in `bytes`)."""
@@ -313,7 +313,7 @@ def walk_minidump(
 def walk_minidump_with_notes(
     path: str | os.PathLike | bytes,
     provider=None,
-    evil_json: str | os.PathLike | None = None,
+    evil_json: str | os.PathLike | dict | None = None,
     limits: WalkLimits | None = None,
 ) -> WalkResult:
     """The document and the notes a caller may show: streams skipped as corrupt, threads

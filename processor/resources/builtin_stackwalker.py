@@ -61,13 +61,15 @@ class BuiltinStackwalker:
             return "crashproc-stackwalk (unknown version)"
         return f"crashproc-stackwalk {found}"
 
-    def walk(self, dump_path: str, evil_json_path: str | None, workdir: str) -> WalkOutcome:
+    def walk(self, dump_path: str, raw_crash: dict[str, Any], workdir: str) -> WalkOutcome:
+        """Walk in this process; the annotations are read where they are, in memory, so the
+        crash needs no scratch file (the external command needs ``raw_crash.json``)."""
         from stackwalk.minidump.errors import MinidumpError
         from stackwalk.process import walk_minidump_with_notes
 
         recorder = RecordingProvider(self.provider) if self.provider is not None else None
         try:
-            result = walk_minidump_with_notes(dump_path, recorder, evil_json_path, self.limits)
+            result = walk_minidump_with_notes(dump_path, recorder, raw_crash, self.limits)
         except MinidumpError as exc:
             reason = str(exc)[:200]
             return WalkOutcome(

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from processor.regularfiles import UnsafeFile, read_regular_file
+from processor.scratch import make_crash_directory
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,11 @@ class Stackwalker(Protocol):
     @property
     def version(self) -> str: ...
 
-    def walk(self, dump_path: str, evil_json_path: str | None, workdir: str) -> WalkOutcome: ...
+    def walk(self, dump_path: str, raw_crash: dict[str, Any], workdir: str) -> WalkOutcome:
+        """Walk the dump at ``dump_path``; ``raw_crash`` is what --evil-json gives
+        minidump-stackwalk, ``workdir`` the crash's scratch directory (not yet made, perhaps:
+        see processor.scratch)."""
+        ...
 
 
 @functools.cache
@@ -125,7 +130,8 @@ class ExternalStackwalker:
         argv += [*self.extra_args, dump_path, *self.symbols_paths]
         return argv
 
-    def walk(self, dump_path: str, evil_json_path: str | None, workdir: str) -> WalkOutcome:
+    def walk(self, dump_path: str, raw_crash: dict[str, Any], workdir: str) -> WalkOutcome:
+        evil_json_path = write_evil_json(raw_crash, workdir)
         stem = os.path.join(workdir, Path(dump_path).name)
         output_path, log_path = stem + ".stackwalk.json", stem + ".stackwalk.log"
         argv = self.argv(dump_path, evil_json_path, output_path, log_path)
@@ -153,6 +159,17 @@ class ExternalStackwalker:
 
             notes = limit_document(output, self.limits)
         return WalkOutcome(output, return_code, stderr, problem, notes=notes)
+
+
+def write_evil_json(raw_crash: dict[str, Any], workdir: str) -> str:
+    """The raw crash as the --evil-json file minidump-stackwalk reads annotation-supplied facts
+    from (module signature info, CPU microcode); written once per crash."""
+    make_crash_directory(workdir)
+    evil_json_path = os.path.join(workdir, "raw_crash.json")
+    if not os.path.exists(evil_json_path):
+        with open(evil_json_path, "w", encoding="utf-8") as fp:
+            json.dump(raw_crash, fp, default=str)
+    return evil_json_path
 
 
 def run_with_deadline(argv: list[str], timeout: float) -> int:

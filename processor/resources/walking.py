@@ -6,8 +6,6 @@ module recovered after the walk calls for walking a dump again with the built-in
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -65,16 +63,6 @@ def log_error_code(stderr: str) -> str | None:
     return word or None
 
 
-def write_evil_json(raw_crash: dict[str, Any], tmpdir: str) -> str:
-    """The raw crash as --evil-json: the stackwalker reads annotation-supplied facts from it
-    (module signature info, CPU microcode). Written once per crash."""
-    evil_json_path = os.path.join(tmpdir, "raw_crash.json")
-    if not os.path.exists(evil_json_path):
-        with open(evil_json_path, "w", encoding="utf-8") as fp:
-            json.dump(raw_crash, fp, default=str)
-    return evil_json_path
-
-
 def walk_dump(
     stackwalker: Stackwalker,
     name: str,
@@ -85,9 +73,8 @@ def walk_dump(
     dump_field: str = DUMP_FIELD,
 ) -> dict[str, Any]:
     """One dump through a stackwalker backend, as processed-crash fields plus notes."""
-    evil_json_path = write_evil_json(raw_crash, tmpdir)
     with stackwalk_timer(stackwalker.kind):
-        outcome = stackwalker.walk(dump_path, evil_json_path, tmpdir)
+        outcome = stackwalker.walk(dump_path, raw_crash, tmpdir)
     result = stackwalk_result(
         outcome.output,
         return_code=outcome.return_code,

@@ -13,8 +13,9 @@ class Rule:
     """One processing step over (raw_crash, dumps, processed_crash, tmpdir, status).
 
     ``dumps`` maps a dump's form-field name (``upload_file_minidump``, ``memory_report``, ...)
-    to the path of its file; ``tmpdir`` is a per-crash scratch directory that is removed after
-    the crash is processed. Rules change ``processed_crash`` in place and report problems as
+    to the path of its file; ``tmpdir`` names a per-crash scratch directory, removed after the
+    crash is processed and made by the first writer (``processor.scratch.make_crash_directory``:
+    most crashes need none). Rules change ``processed_crash`` in place and report problems as
     notes on ``status``; an exception is isolated by the pipeline, so raising is for bugs, not
     for bad input.
     """

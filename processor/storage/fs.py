@@ -140,6 +140,12 @@ class FSObjectStore(ObjectStore):
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
+    def local_path(self, key: str) -> Path | None:
+        # Stored files are only ever replaced by rename, never changed in place: a reader
+        # holding one open sees a whole object, the old or the new.
+        path = self._path(key)
+        return path if path.is_file() else None
+
     def list_keys(self, prefix: str) -> Iterator[str]:
         check_prefix(prefix)
         directory = self.root.joinpath(*prefix[:-1].split("/"))

@@ -93,6 +93,11 @@ class ObjectStore(ABC):
     @abstractmethod
     def exists(self, key: str) -> bool: ...
 
+    def local_path(self, key: str) -> Path | None:
+        """The object as a file on this machine, to be read in place (never written), or None
+        when the store has no such file (S3) or the object does not exist."""
+        return None
+
     @abstractmethod
     def list_keys(self, prefix: str) -> Iterator[str]:
         """Every key below ``prefix`` (which ends in ``/``), at any depth, sorted."""

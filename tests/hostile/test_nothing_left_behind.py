@@ -80,11 +80,14 @@ def test_the_daemon_removes_what_killed_workers_left(make_site):
     )
     ((directory, crash_id),) = site.crashes(1, Poison="hang")
     (directory / "upload_file_minidump").write_bytes(b"MDMP protected memory")
+    # A dump is read in place from filesystem storage unless a stored stackwalker output has
+    # to lie beside it: then both are copied into scratch (as every dump is from S3).
+    (directory / "upload_file_minidump.json").write_text('{"status": "OK"}')
     site.submit([directory])
     daemon = site.start_daemon()
 
     def held_dump() -> list[Path]:
-        return list(scratch.glob(f"p*/crashproc-{crash_id}-*/upload_file_minidump"))
+        return list(scratch.glob(f"p*/crash-*-{crash_id}/upload_file_minidump"))
 
     (left,) = site.wait_for(held_dump, what="the crash's files in scratch")
     daemon.kill_group()  # the machine died: nobody cleaned up

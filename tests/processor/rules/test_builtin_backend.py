@@ -5,6 +5,7 @@ after recovery, and unreadable dumps as notes."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -156,3 +157,37 @@ def test_auto_falls_back_to_builtin_without_the_command(tmp_path: Path, testdata
     )
     assert processed["stackwalk_version"].startswith("crashproc-stackwalk ")
     assert processed["signature"] == "(anonymous namespace)::CrashFunction"
+
+
+def test_builtin_reads_the_annotations_in_memory_and_writes_no_scratch_file(
+    tmp_path: Path, testdata_dir: Path
+) -> None:
+    # The windows sample signs test_app.exe as its ModuleSignatureInfo says (the facts
+    # minidump-stackwalk takes from --evil-json); the built-in walker gets them without a file.
+    crash = crash_dir(tmp_path, testdata_dir / "test.dmp")
+    scratch = tmp_path / "scratch"
+    processor = CrashProcessor(
+        Settings(stackwalker="builtin", symbols_cache=tmp_path / "cache", scratch_dir=scratch)
+    )
+    made = []
+    real_mkdir = os.mkdir
+
+    def watch(path, *args, **kwargs) -> None:
+        made.append(path)
+        real_mkdir(path, *args, **kwargs)
+
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(os, "mkdir", watch)
+            processed = processor.process(load_crash_dir(crash))
+        assert made == []  # no crash directory in scratch
+        (own,) = scratch.iterdir()
+        assert sorted(p.name for p in own.iterdir()) == [".owner.lock"]
+    finally:
+        processor.close()
+    signers = json.loads(json.loads((crash / "raw_crash.json").read_text())["ModuleSignatureInfo"])
+    signed = {module for modules in signers.values() for module in modules}
+    subjects = {m["filename"]: m.get("cert_subject") for m in processed["json_dump"]["modules"]}
+    assert signed & set(subjects)
+    for module in signed & set(subjects):
+        assert subjects[module] in signers

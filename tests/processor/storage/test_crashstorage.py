@@ -14,10 +14,12 @@ from processor.crashid import InvalidCrashId
 from processor.storage import (
     CorruptCrashData,
     CrashNotFound,
+    CrashStorage,
     ListenerError,
     StorageError,
     stored_outputs,
 )
+from processor.storage.fs import FSObjectStore
 
 REPO = Path(__file__).resolve().parents[3]
 SAMPLE = REPO / "examples" / "crashes" / "oom-with-memory-report"
@@ -50,12 +52,29 @@ def test_raw_crash_and_dumps_round_trip(storage, tmp_path):
     assert loaded.notes == []
     assert sorted(loaded.dumps) == sorted(crash.dumps)
     for name, path in loaded.dumps.items():
-        assert Path(path).parent == fetched
         assert Path(path).read_bytes() == Path(crash.dumps[name]).read_bytes()
+    # A dump with a stored output is copied, its output beside it; one without is read in place
+    # where the store keeps files on this machine, and copied from a store that does not.
+    assert Path(loaded.dumps["upload_file_minidump"]).parent == fetched
+    in_place = isinstance(storage.store, FSObjectStore)
+    assert (Path(loaded.dumps["memory_report"]).parent == fetched) is not in_place
     # The stored stackwalker output comes back beside its dump, where the stackwalk rule looks.
     output = fetched / "upload_file_minidump.json"
     assert output.read_bytes() == (sample / "upload_file_minidump.json").read_bytes()
     assert not (fetched / "memory_report.json").exists()
+
+
+def test_dumps_are_read_in_place_from_local_storage(tmp_path):
+    storage = CrashStorage(FSObjectStore(tmp_path / "crashes"))
+    crash = save_sample(storage)
+    scratch = tmp_path / "not-made"
+    loaded = storage.load_crash(crash.crash_id, scratch)
+    assert sorted(loaded.dumps) == ["memory_report", "upload_file_minidump"]
+    for name, path in loaded.dumps.items():
+        assert Path(path) == storage.store.local_path(f"v1/{name}/{crash.crash_id}")
+        assert Path(path).read_bytes() == Path(crash.dumps[name]).read_bytes()
+    assert not scratch.exists()  # nothing copied, so no directory made
+    assert storage.store.local_path(f"v1/upload_file_minidump/{OTHER_ID}") is None
 
 
 def test_processed_crash_and_public_copy(storage):
