@@ -33,27 +33,35 @@ def amd64_stack() -> StackBuilder:
 
 
 def test_parse_rules_keeps_the_last_rule_per_register():
-    out: dict[str, list[str]] = {}
+    out: dict[str, tuple] = {}
     assert parse_rules(".cfa: $rsp 8 + .ra: .cfa -8 + ^", out)
     assert parse_rules(".cfa: $rsp 16 + $rbx: .cfa -16 + ^", out)
+    # Literals come parsed (as unsigned 64-bit values).
     assert out == {
-        ".cfa": ["$rsp", "16", "+"],
-        ".ra": [".cfa", "-8", "+", "^"],
-        "$rbx": [".cfa", "-16", "+", "^"],
+        ".cfa": ("$rsp", 16, "+"),
+        ".ra": (".cfa", U64 - 7, "+", "^"),
+        "$rbx": (".cfa", U64 - 15, "+", "^"),
     }
+    assert list(out) == [".cfa", ".ra", "$rbx"]  # the order registers are set in
+
+
+def test_a_register_named_twice_in_one_text_keeps_its_place_and_its_last_rule():
+    out: dict[str, tuple] = {}
+    assert parse_rules(".cfa: 1 .ra: 2 .cfa: 3", out)
+    assert list(out.items()) == [(".cfa", (3,)), (".ra", (2,))]
 
 
 def test_parse_rules_accepts_arm_style_bare_register_names():
-    out: dict[str, list[str]] = {}
+    out: dict[str, tuple] = {}
     assert parse_rules(".cfa: sp 16 + .ra: x30 x29: .cfa -16 + ^", out)
-    assert out["$x29"] == [".cfa", "-16", "+", "^"]
-    assert out[".ra"] == ["x30"]
+    assert out["$x29"] == (".cfa", U64 - 15, "+", "^")
+    assert out[".ra"] == ("x30",)
 
 
 def test_a_dollar_cfa_register_is_not_the_cfa():
-    out: dict[str, list[str]] = {}
+    out: dict[str, tuple] = {}
     assert parse_rules(".cfa: 1 $.cfa: 2", out)
-    assert out == {".cfa": ["1"], "$.cfa": ["2"]}
+    assert out == {".cfa": (1,), "$.cfa": (2,)}
 
 
 @pytest.mark.parametrize(
