@@ -134,7 +134,7 @@ class Session(Record):
             self.stack,
             instruction=callee.instruction,
             has_grand_callee=grand_callee is not None,
-            grand_callee_parameter_size=self.parameter_size(grand_callee),
+            grand_callee_parameter_size=lambda: self.parameter_size(grand_callee),
         )
 
     def walk_frame(self, step: UnwindStep) -> bool:

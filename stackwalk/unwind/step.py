@@ -14,6 +14,10 @@ from stackwalk.context import CpuContext
 from stackwalk.memory import MemoryRegion
 from stackwalk.unwind.registers import CpuSpec
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up cost)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 U64_MASK = (1 << 64) - 1
 
 
@@ -28,20 +32,29 @@ class UnwindStep:
         *,
         instruction: int = 0,
         has_grand_callee: bool = False,
-        grand_callee_parameter_size: int = 0,
+        grand_callee_parameter_size: int | Callable[[], int] = 0,
     ) -> None:
         self.spec = spec
         self.callee = callee
         self.stack = stack
         self.instruction = instruction
         self.has_grand_callee = has_grand_callee
-        self.grand_callee_parameter_size = grand_callee_parameter_size
+        # Only STACK WIN reads it, and finding it costs a symbol lookup: a callable is asked
+        # when (if ever) it is read.
+        self._parameter_size = grand_callee_parameter_size
         # Values of every register are copied (rust clones the whole context); only the
         # callee-saved ones the callee really knew start out valid in the caller.
         self.caller_registers = dict(callee.registers)
         # (Matched by exact name: a callee whose fp is valid as `x29` does not forward it.)
         valid = callee.valid
         self.caller_valid = {r for r in spec.callee_saved if valid is None or r in valid}
+
+    @property
+    def grand_callee_parameter_size(self) -> int:
+        """Size of the stack parameters of the grand callee's function (0 when unknown)."""
+        if callable(self._parameter_size):
+            self._parameter_size = self._parameter_size()
+        return self._parameter_size
 
     def read_pointer(self, address: int) -> int | None:
         """A register-sized little-endian value from the thread's stack, or None."""
