@@ -177,11 +177,19 @@ class Result:
     worker_cpu: float = 0.0
     ruleset_cpu: float = 0.0
     ruleset_wall: float = 0.0
+    startup_cpu: float = 0.0
 
     @property
     def cpu_share(self) -> float:
         """The rulesets' share of the workers' CPU time (start-up included)."""
         return self.ruleset_cpu / self.worker_cpu if self.worker_cpu else float("nan")
+
+    @property
+    def running_share(self) -> float:
+        """The same once the workers are running: their start-up left out, as for a daemon
+        that runs for days."""
+        running = self.worker_cpu - self.startup_cpu
+        return self.ruleset_cpu / running if running > 0 else float("nan")
 
     @property
     def wall_share(self) -> float:
@@ -224,6 +232,7 @@ def measure(work: Path, dirs: list[Path], workers: int, env: dict[str, str]) -> 
         worker_cpu=sum(u[1] for u in usage),
         ruleset_cpu=sum(u[2] for u in usage),
         ruleset_wall=sum(u[3] for u in usage),
+        startup_cpu=sum(u[4] for u in usage),
         submit_seconds=submit_seconds,
         daemon_seconds=daemon_seconds,
         processed=int(final.group(1)),
@@ -274,8 +283,8 @@ def main(argv: list[str] | None = None) -> int:
     base = results[0].processed / results[0].daemon_seconds
     print(
         f"{'workers':>7} {'daemon s':>9} {'crashes/s':>10} {'per worker':>11} {'scaling':>8} "
-        f"{'CPU ms/crash':>13} {'rules CPU':>10} {'rules wall':>11} {'stackwalk':>10} "
-        f"{'submit/s':>9}"
+        f"{'CPU ms/crash':>13} {'rules CPU':>10} {'running':>8} {'rules wall':>11} "
+        f"{'stackwalk':>10} {'submit/s':>9}"
     )
     for r in results:
         rate = r.processed / r.daemon_seconds
@@ -283,14 +292,15 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{r.workers:7d} {r.daemon_seconds:9.1f} {rate:10.1f} {rate / r.workers:11.1f} "
             f"{rate / base:7.2f}x {1000 * r.worker_cpu / r.processed:13.1f} "
-            f"{r.cpu_share:10.1%} {r.wall_share:11.1%} {stackwalk:10.1%} "
+            f"{r.cpu_share:10.1%} {r.running_share:8.1%} {r.wall_share:11.1%} {stackwalk:10.1%} "
             f"{r.processed / r.submit_seconds:9.0f}"
         )
     print(
         "daemon s: wall clock of `crashproc daemon --once`, start-up included; CPU ms/crash: "
         "the workers' CPU time (user + system, process start-up included) per crash; rules "
         "CPU: the rulesets' CPU time / the workers' CPU time, both from each worker's own "
-        "count (its last log line); rules wall: the rulesets' wall-clock time / (daemon s x "
+        "count (its last log line); running: the same without the workers' start-up CPU; "
+        "rules wall: the rulesets' wall-clock time / (daemon s x "
         "workers), the rest being start-up, queue, storage and waiting; stackwalk: "
         "processor.stackwalk.timing / processor.process_crash (statsd, "
         f"{min(r.crashes_timed for r in results)} or more crashes timed)"

@@ -13,7 +13,7 @@ from processor.config import Settings
 from processor.queues import PRIORITY, REPROCESSING, STANDARD, open_queue
 from processor.runner import CrashProcessor
 from processor.service.wiring import open_settings_queue
-from processor.service.worker import Heartbeat, Worker, WorkerConfig
+from processor.service.worker import USAGE_PATTERN, Heartbeat, Worker, WorkerConfig
 from processor.storage import open_storage
 from tests.processor.daemon.conftest import wait_for
 from tests.processor.queues.conftest import ManualClock
@@ -171,9 +171,12 @@ def test_a_stopping_worker_logs_its_cpu_time_against_the_rulesets(tmp_path, proc
     (line,) = [r.getMessage() for r in caplog.records if r.name == "crashproc.worker.usage"]
     assert re.fullmatch(
         rf"worker worker-under-test: {before + 2} crash\(es\); CPU [\d.]+ s, rulesets [\d.]+ s"
-        r" \([\d.]+%\); rulesets wall [\d.]+ s",
+        r" \([\d.]+%\); rulesets wall [\d.]+ s; start-up CPU [\d.]+ s",
         line,
     ), line
+    # What the benchmarks read back from it.
+    crashes, cpu, rulesets, _, startup = map(float, re.search(USAGE_PATTERN, line).groups())
+    assert crashes == before + 2 and cpu >= rulesets > 0 and startup == worker.startup_cpu
 
 
 def test_one_heartbeat_thread_renews_each_crash_in_hand_and_never_after_it(tmp_path):
