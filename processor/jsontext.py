@@ -94,9 +94,17 @@ def compact_json(document: Any) -> bytes:
     (browsers, PostgreSQL, jq) refuse.
     """
     try:
-        return orjson.dumps(document)
+        return orjson.dumps(document, default=_plain_float)
     except orjson.JSONEncodeError:
         return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _plain_float(value: Any) -> float:
+    """A float subclass (the stackwalker's F32 confidences) as the float it is: json writes
+    it so, orjson asks."""
+    if isinstance(value, float):
+        return float(value)
+    raise TypeError
 
 
 def dumps_utf8(document: Any, **options: Any) -> str:

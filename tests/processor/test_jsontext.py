@@ -44,6 +44,21 @@ def test_text_is_escaped_as_json_escapes_it():
     assert compact_json(document) == json_text(document)
 
 
+def test_a_float_subclass_is_written_as_its_float(monkeypatch):
+    class F32(float):  # as stackwalk.jsonout's
+        pass
+
+    document = {"possible_bit_flips": [{"confidence": F32(0.6625000238418579)}]}
+    monkeypatch.setattr(json, "dumps", None)  # orjson alone, no fallback
+    encoded = compact_json(document)
+    monkeypatch.undo()
+    assert (
+        encoded
+        == json_text(document)
+        == b'{"possible_bit_flips":[{"confidence":0.6625000238418579}]}'
+    )
+
+
 def test_numbers_read_back_as_the_same_values():
     numbers = [0, -1, 2**63 - 1, -(2**63), 0.1, -2.5, 1e16, 1e-7, 123456.789, 5e-324, 1.7e308]
     encoded = compact_json(numbers)
