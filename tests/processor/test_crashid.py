@@ -53,3 +53,24 @@ def test_non_string_id():
 def test_throttle_digit_must_be_single():
     with pytest.raises(ValueError):
         create_crash_id(throttle=10)
+
+
+def test_the_date_is_read_as_strptime_reads_yymmdd():
+    import datetime
+
+    from processor.crashid import crash_id_problem, date_from_crash_id
+
+    prefix = "de1bb258-cbbf-4589-a673-34f80"
+    for year in range(100):
+        for month, day in [(1, 1), (2, 28), (2, 29), (2, 30), (12, 31), (13, 1), (0, 5), (4, 31)]:
+            digits = f"{year:02d}{month:02d}{day:02d}"
+            try:
+                expected = datetime.datetime.strptime(digits, "%y%m%d").date()
+            except ValueError:
+                expected = None
+            crash_id = f"{prefix}0{digits}"
+            if expected is None:
+                assert "is not a yymmdd date" in crash_id_problem(crash_id)
+            else:
+                assert crash_id_problem(crash_id) is None
+                assert date_from_crash_id(crash_id) == expected
