@@ -58,6 +58,13 @@ DEFAULT_SESSION_MAX_AGE = 14 * 24 * 3600  # web.session_max_age
 PRIVATE = "private, no-store"
 
 
+def _cross_site_refusal(title: str) -> HTMLResponse:
+    """The 403 for a sign-in or sign-out form sent from another site (login CSRF)."""
+    return _html(
+        pages.message_page(title, "Refused: the form was not sent from this site."), 403, True
+    )
+
+
 def _html(markup: str, status: int = 200, private: bool = False) -> HTMLResponse:
     """A page; ``private`` for one made for a viewer (it names them, or shows protected
     data): no cache may keep it."""
@@ -323,11 +330,7 @@ class CrashBrowser:
     async def signin(self, request: Request) -> Response:
         """Trade a token for a session cookie; a wrong token is a 403 saying only that."""
         if not signin.same_origin(request):
-            return _html(
-                pages.message_page("Sign in", "Refused: the form was not sent from this site."),
-                403,
-                private=True,
-            )
+            return _cross_site_refusal("Sign in")
         try:
             form = await signin.read_signin_form(request)
         except (FormError, ValueError):
@@ -355,11 +358,7 @@ class CrashBrowser:
 
     async def signout(self, request: Request) -> Response:
         if not signin.same_origin(request):
-            return _html(
-                pages.message_page("Sign out", "Refused: the form was not sent from this site."),
-                403,
-                private=True,
-            )
+            return _cross_site_refusal("Sign out")
         ended = await run_in_threadpool(
             self.tokens.end_session, request.cookies.get(signin.SESSION_COOKIE)
         )

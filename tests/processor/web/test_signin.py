@@ -45,6 +45,20 @@ def session_of(web, token: str) -> str:
     return cookie_of(answer)[SESSION_COOKIE].value
 
 
+def sign_out(web, session: str, headers: dict | None = None) -> requests.Response:
+    """POST /signout with ``session``'s cookie, as a page of the site would unless ``headers``
+    say else."""
+    return requests.post(
+        web.url + "/signout",
+        headers={
+            **({"Origin": web.url} if headers is None else headers),
+            "Cookie": f"{SESSION_COOKIE}={session}",
+        },
+        allow_redirects=False,
+        timeout=30,
+    )
+
+
 def get(web, path: str, session: str | None = None, **kwargs) -> requests.Response:
     headers = kwargs.pop("headers", {})
     if session is not None:
@@ -152,12 +166,7 @@ def test_cross_site_sign_in_and_sign_out_are_refused(sqlite_web, headers):
     assert answer.status_code == 403 and "not sent from this site" in answer.text
     assert "set-cookie" not in answer.headers
     session = session_of(web, token)
-    out = requests.post(
-        web.url + "/signout",
-        headers={**headers, "Cookie": f"{SESSION_COOKIE}={session}"},
-        allow_redirects=False,
-        timeout=30,
-    )
+    out = sign_out(web, session, headers=headers)
     assert out.status_code == 403
     assert "Signed in as" in get(web, "/signin", session).text  # still signed in
     # The site's own page as Referer (no Origin) is accepted.
@@ -171,12 +180,7 @@ def test_sign_out_ends_the_session(sqlite_web):
     session = session_of(web, token)
     crash_id = linux_crash(web)
     assert "sample-secret" in unescape(get(web, f"/report/{crash_id}", session).text)
-    out = requests.post(
-        web.url + "/signout",
-        headers={"Origin": web.url, "Cookie": f"{SESSION_COOKIE}={session}"},
-        allow_redirects=False,
-        timeout=30,
-    )
+    out = sign_out(web, session)
     assert out.status_code == 303 and out.headers["location"] == "/"
     cleared = cookie_of(out)[SESSION_COOKIE]
     assert cleared.value == "" and cleared["max-age"] == "0"
@@ -306,11 +310,7 @@ def test_no_protected_value_for_sessions_without_the_permission(sqlite_web, capl
     states = {"anonymous": None, "reprocess only": session_of(web, reprocess_token)}
     secrets += [reprocess_token, states["reprocess only"]]
     signed_out = viewing_session("leak-signed-out")
-    requests.post(
-        web.url + "/signout",
-        headers={"Origin": web.url, "Cookie": f"{SESSION_COOKIE}={signed_out}"},
-        timeout=30,
-    )
+    assert sign_out(web, signed_out).status_code == 303
     states["signed out"] = signed_out
     expired = viewing_session("leak-expired")
     with sqlite3.connect(web.tokens.path) as conn:
