@@ -36,6 +36,7 @@ from processor.crashdir import (
 from processor.crashid import crash_id_problem, date_from_crash_id, validate_crash_id
 from processor.jsontext import compact_json, dumps_utf8, loads_clean, surrogate_note
 from processor.regularfiles import UnsafeFile, open_regular_file, regular_file_problem
+from processor.scratch import make_crash_directory
 from processor.storage.objectstore import KeyNotFound, ObjectStore, StorageError, StoredObject
 
 logger = logging.getLogger(__name__)
@@ -237,7 +238,7 @@ class CrashStorage:
             if local is not None and not self.store.exists(output):
                 dumps[name] = str(local)
                 continue
-            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            make_crash_directory(directory)
             target = directory / name
             try:
                 self.store.fetch(key, target)
